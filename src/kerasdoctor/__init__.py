@@ -1,0 +1,23 @@
+"""keras-doctor: finds and fixes what makes a Keras 3 model train badly or slowly."""
+
+from kerasdoctor import _backend
+
+_backend.configure()
+
+from kerasdoctor.errors import KerasDoctorError  # noqa: E402
+from kerasdoctor.runlog import RunLog  # noqa: E402
+
+__version__ = "0.1.0"
+
+
+def __getattr__(name):
+    # Keras is imported on first use, so `import kerasdoctor` stays cheap and a
+    # missing backend is reported by the caller that needs one.
+    if name == "Monitor":
+        from kerasdoctor.monitor import Monitor
+
+        return Monitor
+    raise AttributeError(f"module 'kerasdoctor' has no attribute {name!r}")
+
+
+__all__ = ["KerasDoctorError", "Monitor", "RunLog", "__version__"]

@@ -1,0 +1,3 @@
+from kerasdoctor.cli import main
+
+main()

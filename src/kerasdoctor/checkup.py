@@ -1,0 +1,138 @@
+"""`check`: train a copy of a workload with the Monitor, then diagnose the RunLog."""
+
+import logging
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from kerasdoctor.diagnose import diagnose
+from kerasdoctor.errors import KerasDoctorError
+from kerasdoctor.files import new_run_dir, write_json
+from kerasdoctor.monitor import Monitor
+from kerasdoctor.monitor.datastats import summarize
+from kerasdoctor.runlog import RunLog, to_jsonable
+from kerasdoctor.workload.source import describe_error
+
+logger = logging.getLogger(__name__)
+PROBE_SIZE = 128
+
+
+@dataclass
+class CheckResult:
+    workload: str
+    run_dir: Path
+    backend: str
+    metrics: dict
+    findings: list
+    log: RunLog = field(repr=False)
+
+    def to_dict(self):
+        """The stable JSON shape of `keras-doctor check --json`."""
+        return to_jsonable(
+            {
+                "workload": self.workload,
+                "run_dir": str(self.run_dir),
+                "backend": self.backend,
+                "metrics": self.metrics,
+                "findings": [f.to_dict() for f in self.findings],
+            }
+        )
+
+
+class StopOnNonFinite(keras.callbacks.Callback):
+    """Ends a run whose epoch loss is NaN/Inf: nothing more can be learned from it."""
+
+    def __init__(self, log):
+        super().__init__()
+        self.log = log
+
+    def on_epoch_end(self, epoch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(float(loss)):
+            self.log.append("note", message=f"training stopped after epoch {epoch + 1}: the loss is {loss}")
+            self.model.stop_training = True
+
+
+def _better(name):
+    lower = ("loss", "error", "crossentropy", "hinge", "divergence")
+    return min if any(word in name for word in lower) else max
+
+
+def summarize_metrics(log):
+    """Final and best value of every logged metric, and how long training took."""
+    epochs = log.epochs
+    if not epochs:
+        return {"epochs": 0, "final": {}, "best": {}, "seconds": 0.0}
+    names = sorted({name for e in epochs for name in e["logs"]})
+    best = {}
+    for name in names:
+        values = [e["logs"][name] for e in epochs if name in e["logs"]]
+        finite = [v for v in values if math.isfinite(v)]
+        best[name] = _better(name)(finite) if finite else values[-1]
+    return {
+        "epochs": len(epochs),
+        "final": dict(epochs[-1]["logs"]),
+        "best": best,
+        "seconds": sum(e["seconds"] for e in epochs),
+    }
+
+
+def _probe_rows(data, seed):
+    count = len(data.y_train)
+    rows = np.random.default_rng(seed).choice(count, size=min(PROBE_SIZE, count), replace=False)
+    rows.sort()
+    take = lambda x: {k: v[rows] for k, v in x.items()} if isinstance(x, dict) else x[rows]
+    return take(data.x_train), data.y_train[rows]
+
+
+def run_check(workload, *, epochs=None, batch_size=None, out=None, seed=0, callbacks=(), every_n_steps=None):
+    """Trains a fresh copy of ``workload`` with the Monitor and returns a CheckResult."""
+    if epochs is not None and epochs < 1:
+        raise KerasDoctorError(f"--epochs must be a positive integer. Received: epochs={epochs}")
+    if batch_size is not None and batch_size < 1:
+        raise KerasDoctorError(f"--batch-size must be a positive integer. Received: batch_size={batch_size}")
+    fit = dict(workload.fit)
+    fit["epochs"] = epochs or fit["epochs"]
+    fit["batch_size"] = batch_size or fit["batch_size"]
+    keras.utils.set_random_seed(seed)
+    data = workload.load_data(seed)
+    model = workload.build_model()
+    run_dir = new_run_dir(workload.name, out)
+    log = RunLog(run_dir / "runlog.jsonl")
+    backend = keras.backend.backend()
+    log.append("run", workload=str(workload.path), backend=backend, keras=keras.__version__,
+               seed=seed, fit=fit, split=data.split)
+    log.append("data", split="train", **summarize(*data.train))
+    log.append("data", split="val", **summarize(*data.validation))
+    monitor = Monitor(_probe_rows(data, seed), log=log, every_n_steps=every_n_steps)
+    started = time.perf_counter()
+    try:
+        model.fit(
+            data.x_train, data.y_train,
+            validation_data=data.validation,
+            verbose=0,
+            callbacks=[monitor, StopOnNonFinite(log), *callbacks],
+            **fit,
+        )
+    except KeyboardInterrupt:
+        log.append("end", status="interrupted")
+        raise
+    except Exception as error:
+        log.append("end", status="failed", error=describe_error(error))
+        log.close()
+        raise KerasDoctorError(
+            f"Training the workload failed: {describe_error(error)}. Check that the data "
+            f"shapes match the model's input and output (the log so far is in {run_dir})."
+        ) from None
+    log.close()
+    findings = diagnose(log)
+    metrics = summarize_metrics(log)
+    metrics["wall_seconds"] = time.perf_counter() - started
+    result = CheckResult(str(workload.path), run_dir, backend, metrics, findings, log)
+    write_json(run_dir / "findings.json", result.to_dict()["findings"])
+    write_json(run_dir / "summary.json", result.to_dict())
+    return result

@@ -1,0 +1,67 @@
+"""LOSS_DIVERGED: the training loss rose far above its best value, or blew up to NaN/Inf."""
+
+from kerasdoctor.diagnose.base import Finding, Rule
+from kerasdoctor.diagnose.series import epoch_losses, is_finite, probe_losses
+
+FIX = (
+    "Lower the learning rate about 10x (keras-doctor lr-find suggests one), add gradient "
+    "clipping (clipnorm=1.0), and check that the inputs are scaled."
+)
+
+
+def _divergence(series, factor):
+    """The first point where the loss exceeds ``factor`` x its best and its start, or turns non-finite."""
+    finite = [(s, v) for s, v in series if is_finite(v)]
+    if not finite:
+        return None
+    start = finite[0][1]
+    best_step, best = finite[0]
+    for step, value in series:
+        if not is_finite(value):
+            return {"step": step, "loss": value, "best_loss": best, "best_step": best_step,
+                    "initial_loss": start, "became": "non-finite"}
+        if value > factor * best and value > start:
+            return {"step": step, "loss": value, "best_loss": best, "best_step": best_step,
+                    "initial_loss": start, "became": f"{value / best:.1f}x its best"}
+        if value < best:
+            best_step, best = step, value
+    return None
+
+
+class LossDiverged(Rule):
+    """Fires when a loss series exceeds ``factor`` x its best value (and its start).
+
+    Both the probe-batch loss (same batch every time, so comparable) and the
+    epoch training loss are checked; the earliest divergence is reported.
+    """
+
+    code = "LOSS_DIVERGED"
+
+    def __init__(self, factor=4.0):
+        if not factor > 1:
+            raise ValueError(
+                "Argument `factor` must be greater than 1: the loss must grow to factor x "
+                f"its best value to count as diverged. Received: factor={factor}"
+            )
+        self.factor = factor
+
+    def check(self, log):
+        found = [
+            dict(d, series=name)
+            for name, series in (("probe", probe_losses(log)), ("epoch", epoch_losses(log)))
+            if (d := _divergence(series, self.factor)) is not None
+        ]
+        if not found:
+            return None
+        first = min(found, key=lambda d: d["step"])
+        first["factor"] = self.factor
+        rates = [e.get("learning_rate") for e in log.epochs if e.get("learning_rate") is not None]
+        if rates:
+            first["learning_rate"] = rates[0]
+        loss = f"{first['loss']:.4g}" if is_finite(first["loss"]) else str(first["loss"])
+        return Finding(
+            self.code, "error", first["step"],
+            f"The training loss diverged at step {first['step']}: it went from a best of "
+            f"{first['best_loss']:.4g} (step {first['best_step']}) to {loss} ({first['became']}).",
+            first, FIX,
+        )

@@ -1,0 +1,23 @@
+"""TensorFlow: a GradientTape over the stateless loss, traced once as a tf.function."""
+
+import tensorflow as tf
+
+
+def snapshot(variables):
+    return [tf.identity(v.value) for v in variables]
+
+
+def compile_probe(program, example):
+    @tf.function
+    def step(trainable, non_trainable, previous, x, y):
+        with tf.GradientTape() as tape:
+            tape.watch(trainable)
+            loss, activations = program.loss_and_activations(trainable, non_trainable, x, y)
+        gradients = tape.gradient(loss, trainable)
+        gradients = [
+            tf.zeros_like(w) if g is None else tf.convert_to_tensor(g)
+            for g, w in zip(gradients, trainable)
+        ]
+        return program.summarize(loss, gradients, activations, trainable, previous)
+
+    return step.get_concrete_function(*example)

@@ -1,0 +1,35 @@
+"""PyTorch: autograd on leaf copies of the weights; eager, no compilation needed."""
+
+import torch
+
+
+def snapshot(variables):
+    return [v.value.detach().clone() for v in variables]
+
+
+def _devices():
+    return list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
+
+
+def compile_probe(program, example):
+    del example  # eager: nothing to compile
+    def step(trainable, non_trainable, previous, x, y):
+        # Keras's unseeded torch dropout draws from torch's global generator:
+        # fork it so that probing leaves training's random stream untouched.
+        with torch.random.fork_rng(devices=_devices()):
+            return _step(program, trainable, non_trainable, previous, x, y)
+
+    return step
+
+
+def _step(program, trainable, non_trainable, previous, x, y):
+    leaves = [w.detach().clone().requires_grad_(True) for w in trainable]
+    with torch.enable_grad():
+        loss, activations = program.loss_and_activations(leaves, non_trainable, x, y)
+        gradients = torch.autograd.grad(loss, leaves, allow_unused=True)
+    with torch.no_grad():
+        gradients = [
+            torch.zeros_like(w) if g is None else g for g, w in zip(gradients, trainable)
+        ]
+        activations = [a.detach() for a in activations]
+        return program.summarize(loss.detach(), gradients, activations, trainable, previous)

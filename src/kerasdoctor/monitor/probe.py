@@ -1,0 +1,119 @@
+"""The probe step: gradients, weights and activations on a fixed batch, without side effects.
+
+Everything runs inside a ``keras.StatelessScope``: batch-norm statistics,
+dropout seeds and metric states are read but never written, so probing
+cannot change training. Only the gradient itself is backend-specific and
+lives in ``_backends``.
+"""
+
+import logging
+
+import keras
+import numpy as np
+
+from kerasdoctor.monitor import _backends
+from kerasdoctor.monitor.signals import LAYER_FIELDS, activation_signals, variable_signals
+
+logger = logging.getLogger(__name__)
+SATURATING = ("sigmoid", "tanh")
+
+
+def _saturation_kind(layer):
+    try:
+        activation = layer.get_config().get("activation")
+    except (NotImplementedError, TypeError):
+        return None
+    return activation if activation in SATURATING else None
+
+
+def _probed_layers(model):
+    """Top-level layers with one float tensor output, for a graph model; else ([], reason)."""
+    try:
+        inputs, outputs = model.inputs, model.outputs
+    except (AttributeError, ValueError):
+        inputs = outputs = None
+    if not inputs or not outputs:
+        return None, [], "activations are skipped: the model is subclassed (no symbolic graph)"
+    layers = []
+    for layer in model.layers:
+        if type(layer).__name__ == "InputLayer":
+            continue
+        try:
+            output = layer.output
+        except (AttributeError, ValueError):
+            continue
+        if keras.tree.is_nested(output) or "float" not in str(output.dtype):
+            continue
+        layers.append((layer, output))
+    graph = keras.Model(inputs, list(outputs) + [out for _, out in layers])
+    return graph, [layer for layer, _ in layers], None
+
+
+class ProbeProgram:
+    """Loss, per-variable and per-layer signals for one model and one probe batch."""
+
+    def __init__(self, model, x, y):
+        self.model = model
+        self.trainable = list(model.trainable_variables)
+        self.non_trainable = list(model.non_trainable_variables)
+        self.graph, self.layers, self.skipped = _probed_layers(model)
+        self.kinds = [_saturation_kind(layer) for layer in self.layers]
+        self.num_outputs = len(model.outputs) if self.graph is not None else 0
+        self.x = keras.tree.map_structure(keras.ops.convert_to_tensor, x)
+        self.y = keras.tree.map_structure(keras.ops.convert_to_tensor, y)
+        self._step = None
+
+    def snapshot(self):
+        """Copies of the current (trainable, non-trainable) values."""
+        return _backends.snapshot(self.trainable), _backends.snapshot(self.non_trainable)
+
+    def compile(self, state):
+        """Compiles the probe step for values shaped like ``state`` (may take seconds)."""
+        trainable, non_trainable = state
+        self._step = _backends.compile_probe(
+            self, (trainable, non_trainable, trainable, self.x, self.y)
+        )
+
+    def loss_and_activations(self, trainable_values, non_trainable_values, x, y):
+        mapping = list(zip(self.trainable, trainable_values))
+        mapping += list(zip(self.non_trainable, non_trainable_values))
+        with keras.StatelessScope(state_mapping=mapping):
+            if self.graph is None:
+                y_pred, activations = self.model(x, training=True), []
+            else:
+                outputs = self.graph(x, training=True)
+                y_pred = outputs[: self.num_outputs]
+                y_pred = y_pred[0] if self.num_outputs == 1 else y_pred
+                activations = outputs[self.num_outputs :]
+            loss = self.model.compute_loss(x=x, y=y, y_pred=y_pred, training=True)
+        return loss, activations
+
+    def summarize(self, loss, gradients, activations, weights, previous):
+        layers = (
+            activation_signals(activations, self.kinds)
+            if activations
+            else keras.ops.zeros((0, len(LAYER_FIELDS)), "float32")
+        )
+        return (
+            keras.ops.cast(loss, "float32"),
+            variable_signals(gradients, weights, previous),
+            layers,
+        )
+
+    def run(self, previous, state=None):
+        """(loss, variable matrix, layer matrix) as NumPy, and the weights used.
+
+        ``state`` is a snapshot to probe; by default the current values.
+        """
+        trainable, non_trainable = state if state is not None else self.snapshot()
+        if previous is None:
+            previous = trainable
+        loss, variables, layers = self._step(
+            trainable, non_trainable, previous, self.x, self.y
+        )
+        return (
+            float(keras.ops.convert_to_numpy(loss)),
+            np.asarray(keras.ops.convert_to_numpy(variables)),
+            np.asarray(keras.ops.convert_to_numpy(layers)),
+            trainable,
+        )

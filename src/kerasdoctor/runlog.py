@@ -1,0 +1,162 @@
+"""RunLog: the append-only record of one training run.
+
+One JSON object per line (JSON Lines). The first line is a header that carries
+the schema version. Records are written and flushed as training goes, so a
+crashed run still leaves a readable log; a torn last line is ignored on load.
+Non-finite floats are written as the strings "NaN", "Infinity", "-Infinity"
+(strict JSON has no spelling for them) and read back as floats.
+"""
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+
+SCHEMA_VERSION = 1
+_NON_FINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+
+
+def to_jsonable(value):
+    """Converts numpy scalars/arrays and non-finite floats to strict JSON values."""
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return to_jsonable(value.tolist())
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        value = float(value)
+        if math.isnan(value):
+            return "NaN"
+        if math.isinf(value):
+            return "Infinity" if value > 0 else "-Infinity"
+        return value
+    if value is None or isinstance(value, str):
+        return value
+    return str(value)
+
+
+def _from_jsonable(value):
+    if isinstance(value, dict):
+        return {k: _from_jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_from_jsonable(v) for v in value]
+    if isinstance(value, str) and value in _NON_FINITE:
+        return _NON_FINITE[value]
+    return value
+
+
+class RunLog:
+    """An ordered list of records, optionally mirrored to a JSONL file.
+
+    Record types: ``header``, ``model``, ``data``, ``probe``, ``epoch``,
+    ``note``, ``end``. Every rule and report reads only this.
+    """
+
+    def __init__(self, path=None, records=None):
+        self.path = Path(path) if path is not None else None
+        self.records = list(records or [])
+        self._file = None
+        if self.path is not None and not self.records:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._file = open(self.path, "w", encoding="utf-8")
+        if not self.records:
+            self.append("header", schema=SCHEMA_VERSION)
+
+    def append(self, type, **fields):
+        record = {"type": type, **to_jsonable(fields)}
+        self.records.append(_from_jsonable(record))
+        if self._file is not None:
+            self._file.write(json.dumps(record, allow_nan=False) + "\n")
+            self._file.flush()
+        return record
+
+    def close(self):
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+    @classmethod
+    def load(cls, path):
+        """Reads a RunLog file; a torn last line (a crash mid-write) is skipped."""
+        path = Path(path)
+        lines = path.read_text(encoding="utf-8").splitlines()
+        records = []
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            try:
+                records.append(_from_jsonable(json.loads(line)))
+            except json.JSONDecodeError:
+                if number == len(lines):
+                    break
+                raise ValueError(f"{path}:{number} is not a JSON line.") from None
+        if not records or records[0].get("type") != "header":
+            raise ValueError(f"{path} is not a keras-doctor RunLog (no header line).")
+        schema = records[0].get("schema")
+        if schema != SCHEMA_VERSION:
+            raise ValueError(
+                f"{path} has RunLog schema {schema}; this keras-doctor reads "
+                f"schema {SCHEMA_VERSION}."
+            )
+        log = cls(records=records)
+        log.path = path
+        return log
+
+    # Views. Rules read these; they never change the log.
+
+    def of_type(self, type):
+        return [r for r in self.records if r["type"] == type]
+
+    @property
+    def header(self):
+        return self.records[0]
+
+    @property
+    def model(self):
+        found = self.of_type("model")
+        return found[-1] if found else None
+
+    @property
+    def epochs(self):
+        return self.of_type("epoch")
+
+    @property
+    def probes(self):
+        return self.of_type("probe")
+
+    @property
+    def notes(self):
+        return [r["message"] for r in self.of_type("note")]
+
+    @property
+    def end(self):
+        found = self.of_type("end")
+        return found[-1] if found else None
+
+    def data(self, split):
+        for record in self.of_type("data"):
+            if record.get("split") == split:
+                return record
+        return None
+
+    def until(self, *, epoch=None, step=None):
+        """A frozen prefix: what was known at the end of ``epoch`` or at ``step``.
+
+        Replaying a run prefix by prefix shows when a finding first appears.
+        """
+        kept = []
+        for record in self.records:
+            if epoch is not None and record["type"] == "epoch" and record["epoch"] > epoch:
+                break
+            if step is not None and record.get("step", -1) > step:
+                break
+            if record["type"] == "probe" and epoch is not None and record["epoch"] > epoch:
+                break
+            kept.append(record)
+        return RunLog(records=kept)

@@ -1,0 +1,191 @@
+"""The Monitor's contract, run on whichever backend is active.
+
+`tests/integration/test_backends.py` runs this file once per backend (JAX,
+TensorFlow, PyTorch), each in its own process, since Keras fixes its backend
+at import.
+"""
+
+import numpy as np
+import pytest
+
+import kerasdoctor  # noqa: F401  (chooses the backend)
+import keras
+
+from kerasdoctor import Monitor
+from kerasdoctor.diagnose import diagnose
+
+RNG = np.random.default_rng(0)
+X = RNG.normal(size=(8, 4)).astype("float32")
+Y = RNG.normal(size=(8, 3)).astype("float32")
+W0 = RNG.normal(size=(4, 3)).astype("float32")
+B0 = RNG.normal(size=(3,)).astype("float32")
+
+
+def _linear_model(learning_rate=0.1):
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, name="linear")])
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate), loss="mse")
+    model.get_layer("linear").set_weights([W0, B0])
+    return model
+
+
+def _hand_gradients(weight, bias):
+    # MSE over all N x 3 outputs: dL/dW = 2/(N*3) x^T (xW + b - y).
+    residual = X.astype("float64") @ weight + bias - Y
+    scale = 2.0 / residual.size
+    return scale * X.T.astype("float64") @ residual, scale * residual.sum(axis=0)
+
+
+def _probe(log, step):
+    return next(p for p in log.probes if p["step"] == step)
+
+
+def _row(rows, suffix):
+    """The row of the variable whose path ends with ``suffix`` (paths start with the model name)."""
+    return next(row for name, row in rows.items() if name.endswith(suffix))
+
+
+def test_monitor_gradients_match_a_hand_computed_reference():
+    model = _linear_model()
+    monitor = Monitor((X, Y), every_n_steps=1)
+    model.fit(X, Y, batch_size=8, epochs=1, shuffle=False, verbose=0, callbacks=[monitor])
+    grad_w, grad_b = _hand_gradients(W0, B0)
+    first = _probe(monitor.log, 0)
+    kernel, bias = _row(first["variables"], "linear/kernel"), _row(first["variables"], "linear/bias")
+    np.testing.assert_allclose(kernel["grad_norm"], np.linalg.norm(grad_w), rtol=1e-5)
+    np.testing.assert_allclose(bias["grad_norm"], np.linalg.norm(grad_b), rtol=1e-5)
+    np.testing.assert_allclose(kernel["weight_norm"], np.linalg.norm(W0), rtol=1e-5)
+    expected_loss = np.mean((X @ W0 + B0 - Y) ** 2)
+    np.testing.assert_allclose(first["loss"], expected_loss, rtol=1e-5)
+    # One full-batch SGD step: w1 = w0 - 0.1 g0, so the update ratio is 0.1|g0| / |w1|.
+    second = _row(_probe(monitor.log, 1)["variables"], "linear/kernel")
+    w1 = W0 - 0.1 * grad_w
+    np.testing.assert_allclose(second["update_ratio"], 0.1 * np.linalg.norm(grad_w) / np.linalg.norm(w1), rtol=1e-4)
+
+
+def test_monitor_activation_statistics_match_numpy():
+    inputs = keras.Input((4,))
+    hidden = keras.layers.Dense(16, activation="relu", name="hidden")(inputs)
+    squashed = keras.layers.Dense(8, activation="tanh", name="squash")(hidden)
+    model = keras.Model(inputs, keras.layers.Dense(3, name="out")(squashed))
+    model.compile(optimizer=keras.optimizers.SGD(0.0), loss="mse")
+    monitor = Monitor((X, Y), every_n_steps=1)
+    model.fit(X, Y, batch_size=8, epochs=1, verbose=0, callbacks=[monitor])
+    w1, b1 = model.get_layer("hidden").get_weights()
+    w2, b2 = model.get_layer("squash").get_weights()
+    relu = np.maximum(X @ w1 + b1, 0.0)
+    tanh = np.tanh(relu @ w2 + b2)
+    layers = _probe(monitor.log, 0)["layers"]
+    np.testing.assert_allclose(layers["hidden"]["mean"], relu.mean(), rtol=1e-4)
+    np.testing.assert_allclose(layers["hidden"]["std"], relu.std(), rtol=1e-4)
+    assert layers["hidden"]["zero_fraction"] == pytest.approx((relu == 0).mean())
+    assert layers["squash"]["saturated_fraction"] == pytest.approx((np.abs(tanh) > 0.999).mean())
+
+
+def _regularized_model():
+    keras.utils.set_random_seed(7)
+    model = keras.Sequential(
+        [
+            keras.Input((4,)),
+            keras.layers.Dense(16, activation="relu"),
+            keras.layers.BatchNormalization(),
+            keras.layers.Dropout(0.3),
+            keras.layers.Dense(3),
+        ]
+    )
+    model.compile(optimizer=keras.optimizers.Adam(0.01), loss="mse")
+    return model
+
+
+def test_training_with_and_without_the_monitor_gives_identical_weights():
+    x = RNG.normal(size=(64, 4)).astype("float32")
+    y = RNG.normal(size=(64, 3)).astype("float32")
+    weights = []
+    monitor = Monitor((x[:16], y[:16]), every_n_steps=1, compile_in_background=False)
+    for callbacks in ([], [monitor]):
+        model = _regularized_model()
+        keras.utils.set_random_seed(11)
+        model.fit(x, y, batch_size=8, epochs=2, verbose=0, callbacks=callbacks)
+        weights.append(model.get_weights())
+    assert [p["step"] for p in monitor.log.probes] == list(range(16))
+    for plain, monitored in zip(*weights):
+        np.testing.assert_array_equal(plain, monitored)
+
+
+def test_nan_in_the_probe_batch_is_recorded_without_stopping_training():
+    x = X.copy()
+    x[0, 0] = np.nan
+    model = _linear_model(learning_rate=0.01)
+    monitor = Monitor((x, Y), every_n_steps=1)
+    model.fit(X, Y, batch_size=4, epochs=1, verbose=0, callbacks=[monitor])
+    first = _probe(monitor.log, 0)
+    assert np.isnan(first["loss"])
+    assert _row(first["variables"], "linear/kernel")["nonfinite_grad"] > 0
+    assert monitor.log.data("probe")["x"]["nan"] == 1
+    assert np.all(np.isfinite(model.get_layer("linear").get_weights()[0]))
+    assert [f.code for f in diagnose(monitor.log)] == ["NAN_OR_INF"]
+
+
+def test_nan_in_the_training_data_shows_in_the_log():
+    x = X.copy()
+    x[3, 1] = np.nan
+    model = _linear_model()
+    monitor = Monitor((x, Y), every_n_steps=1)
+    model.fit(x, Y, batch_size=8, epochs=2, verbose=0, callbacks=[monitor])
+    assert np.isnan(monitor.log.epochs[-1]["logs"]["loss"])
+    assert diagnose(monitor.log)[0].code == "NAN_OR_INF"
+
+
+class TwoLayerNet(keras.Model):
+    def __init__(self):
+        super().__init__()
+        self.hidden = keras.layers.Dense(5, activation="relu")
+        self.out = keras.layers.Dense(3)
+
+    def call(self, inputs):
+        return self.out(self.hidden(inputs))
+
+
+def test_subclassed_model_records_gradients_and_says_activations_are_skipped():
+    model = TwoLayerNet()
+    model.compile(optimizer="sgd", loss="mse")
+    monitor = Monitor((X, Y), every_n_steps=1)
+    model.fit(X, Y, batch_size=4, epochs=1, verbose=0, callbacks=[monitor])
+    probe = monitor.log.probes[0]
+    assert probe["variables"] and all(row["grad_norm"] > 0 for row in probe["variables"].values())
+    assert probe["layers"] == {}
+    assert any("activations are skipped" in note for note in monitor.log.notes)
+
+
+def test_monitor_without_probe_data_records_epochs_and_weights_and_says_what_it_skipped():
+    model = _linear_model()
+    monitor = Monitor()
+    model.fit(X, Y, batch_size=4, epochs=2, verbose=0, callbacks=[monitor])
+    assert [e["epoch"] for e in monitor.log.epochs] == [0, 1]
+    assert monitor.log.epochs[0]["learning_rate"] == pytest.approx(0.1)
+    assert "weight_norm" in _row(monitor.log.probes[0]["variables"], "linear/kernel")
+    assert any("no probe_data" in note for note in monitor.log.notes)
+
+
+def test_monitor_writes_the_runlog_as_training_goes(tmp_path):
+    from kerasdoctor.runlog import RunLog
+
+    path = tmp_path / "runlog.jsonl"
+    model = _linear_model()
+    model.fit(X, Y, batch_size=4, epochs=2, verbose=0, callbacks=[Monitor((X, Y), path=path)])
+    loaded = RunLog.load(path)
+    assert loaded.model["layers"][0]["name"] == "linear"
+    assert len(loaded.epochs) == 2 and loaded.end["status"] == "completed"
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"every_n_steps": 0}, "every_n_steps"),
+        ({"overhead_budget": 1.5}, "overhead_budget"),
+        ({"probe_data": X}, "probe_data"),
+        ({"probe_data": (X, Y[:3])}, "as many labels as inputs"),
+    ],
+)
+def test_monitor_rejects_bad_arguments_with_a_clear_message(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        Monitor(**kwargs)

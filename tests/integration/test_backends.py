@@ -1,0 +1,22 @@
+"""Runs the Monitor contract suite on JAX, TensorFlow and PyTorch, one process each."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("backend", ["jax", "tensorflow", "torch"])
+def test_monitor_contract_holds_on_backend(backend):
+    env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/backends"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=900,
+    )
+    assert done.returncode == 0, f"{backend}:\n{done.stdout[-6000:]}\n{done.stderr[-3000:]}"
+    assert " passed" in done.stdout and " failed" not in done.stdout

@@ -1,0 +1,64 @@
+"""The import rules of DESIGN.md, checked on the source."""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[2] / "src" / "kerasdoctor"
+BACKENDS = {"jax", "tensorflow", "torch"}
+
+
+def _imports(path):
+    tree = ast.parse(path.read_text())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            yield from (alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            yield node.module
+
+
+def _modules(folder=""):
+    return sorted((PACKAGE / folder).rglob("*.py"))
+
+
+def _relative(path):
+    return path.relative_to(PACKAGE).as_posix()
+
+
+@pytest.mark.parametrize("path", _modules(), ids=_relative)
+def test_no_module_imports_keras_src(path):
+    assert not [m for m in _imports(path) if m.startswith("keras.src")]
+
+
+@pytest.mark.parametrize("path", _modules(), ids=_relative)
+def test_backend_frameworks_are_imported_only_in_the_shim_folder(path):
+    used = {m.split(".")[0] for m in _imports(path)} & BACKENDS
+    if used:
+        assert _relative(path).startswith("monitor/_backends/"), used
+
+
+@pytest.mark.parametrize("path", _modules("diagnose") + [PACKAGE / "runlog.py"], ids=_relative)
+def test_rules_and_runlog_never_import_keras(path):
+    assert not [m for m in _imports(path) if m.split(".")[0] == "keras"]
+
+
+@pytest.mark.parametrize("path", _modules("report"), ids=_relative)
+def test_report_never_imports_keras(path):
+    assert not [m for m in _imports(path) if m.split(".")[0] == "keras"]
+
+
+@pytest.mark.parametrize("path", [p for p in _modules() if not _relative(p).startswith(("cli/", "report/"))], ids=_relative)
+def test_only_the_face_and_the_report_use_rich(path):
+    assert not [m for m in _imports(path) if m.split(".")[0] == "rich"]
+
+
+@pytest.mark.parametrize("path", [p for p in _modules() if not _relative(p).startswith("cli/")], ids=_relative)
+def test_nothing_imports_the_cli(path):
+    assert not [m for m in _imports(path) if m.startswith("kerasdoctor.cli")] or path.name == "__main__.py"
+
+
+@pytest.mark.parametrize("path", [p for p in _modules() if not _relative(p).startswith(("cli/", "report/"))], ids=_relative)
+def test_library_code_does_not_print(path):
+    calls = [n for n in ast.walk(ast.parse(path.read_text())) if isinstance(n, ast.Call)]
+    assert not [c for c in calls if isinstance(c.func, ast.Name) and c.func.id == "print"]

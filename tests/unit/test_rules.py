@@ -1,0 +1,87 @@
+import math
+
+import pytest
+
+from kerasdoctor.diagnose import diagnose, rank
+from kerasdoctor.diagnose.base import Finding
+from kerasdoctor.diagnose.rules.loss_diverged import LossDiverged
+from kerasdoctor.diagnose.rules.nan_or_inf import NanOrInf
+
+from .synthetic import clean_data, make_log
+
+NAN = float("nan")
+
+
+def test_nan_or_inf_fires_on_nan_in_training_inputs_before_any_step():
+    data = clean_data()
+    data["train"]["x"]["nan"] = 7
+    finding = NanOrInf().check(make_log(losses=[NAN], data=data))
+    assert finding.code == "NAN_OR_INF" and finding.severity == "error"
+    assert finding.step is None
+    assert finding.evidence == {"source": "data", "split": "train", "array": "x", "nan": 7, "inf": 0}
+    assert "7 NaN" in finding.message and "impute" in finding.fix
+
+
+def test_nan_or_inf_fires_on_the_first_non_finite_gradient():
+    rows = {1: {"dense/kernel": {"grad_norm": NAN, "nonfinite_grad": 12.0, "nonfinite_weight": 0.0}}}
+    finding = NanOrInf().check(make_log(probe_losses=[2.0, 3.0, NAN], probe_rows=rows, data=clean_data()))
+    assert finding.step == 10
+    assert finding.evidence["source"] == "gradient" and finding.evidence["variable"] == "dense/kernel"
+
+
+def test_nan_or_inf_fires_on_a_nan_epoch_loss():
+    finding = NanOrInf().check(make_log(losses=[2.0, NAN], data=clean_data()))
+    assert finding.evidence["source"] == "epoch_logs" and finding.step == 20
+
+
+def test_nan_or_inf_is_silent_on_a_finite_run():
+    assert NanOrInf().check(make_log(losses=[2.0, 1.0], probe_losses=[2.0, 1.5], data=clean_data())) is None
+
+
+def test_loss_diverged_fires_when_loss_exceeds_factor_times_best_and_its_start():
+    finding = LossDiverged(factor=4.0).check(make_log(probe_losses=[2.3, 1.0, 0.9, 5.0, 40.0]))
+    assert finding.code == "LOSS_DIVERGED" and finding.step == 30
+    assert finding.evidence["best_loss"] == 0.9 and finding.evidence["loss"] == 5.0
+
+
+def test_loss_diverged_fires_when_a_finite_loss_turns_nan():
+    finding = LossDiverged().check(make_log(losses=[2.3, 2.0, NAN]))
+    assert finding.evidence["became"] == "non-finite" and finding.step == 30
+
+
+def test_loss_diverged_is_silent_on_a_noisy_but_falling_loss():
+    assert LossDiverged().check(make_log(probe_losses=[2.3, 1.2, 1.4, 0.6, 0.9, 0.3], losses=[1.5, 0.8, 0.5])) is None
+
+
+def test_loss_diverged_ignores_a_rebound_that_stays_below_the_start():
+    # 0.01 -> 0.08 is 8x the best, but far below the initial 2.3: noise near zero, not divergence.
+    assert LossDiverged().check(make_log(probe_losses=[2.3, 0.01, 0.08])) is None
+
+
+def test_loss_diverged_rejects_a_factor_that_is_not_above_one():
+    with pytest.raises(ValueError, match="factor"):
+        LossDiverged(factor=1.0)
+
+
+def test_findings_put_bad_data_before_divergence_and_divergence_before_nan():
+    data_nan = Finding("NAN_OR_INF", "error", None, "m", {"source": "data"}, "f")
+    training_nan = Finding("NAN_OR_INF", "error", 5, "m", {"source": "loss"}, "f")
+    diverged = Finding("LOSS_DIVERGED", "error", 3, "m", {}, "f")
+    assert rank([training_nan, diverged]) == [diverged, training_nan]
+    assert rank([diverged, data_nan]) == [data_nan, diverged]
+
+
+def test_diagnose_reports_divergence_as_the_root_cause_of_a_nan_loss():
+    findings = diagnose(make_log(probe_losses=[2.3, 50.0, NAN], losses=[NAN], data=clean_data()))
+    assert [f.code for f in findings] == ["LOSS_DIVERGED", "NAN_OR_INF"]
+
+
+def test_finding_rejects_an_unknown_severity():
+    with pytest.raises(ValueError, match="Severity"):
+        Finding("X", "fatal", None, "m")
+
+
+def test_finding_to_dict_has_the_public_fields():
+    assert set(Finding("X", "info", 1, "m", {"a": 1}, "f").to_dict()) == {
+        "code", "severity", "step", "message", "evidence", "fix"}
+    assert not math.isnan(Finding("X", "info", 1, "m").to_dict()["step"])
