@@ -14,6 +14,7 @@ def __getattr__(name):
     # Keras is imported on first use, so `import kerasdoctor` stays cheap and a
     # missing backend is reported by the caller that needs one.
     if name == "Monitor":
+        _backend.require()
         from kerasdoctor.monitor import Monitor
 
         return Monitor

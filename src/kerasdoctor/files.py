@@ -7,6 +7,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from kerasdoctor.errors import KerasDoctorError
+
 RUNS_ROOT = Path(".keras-doctor") / "runs"
 
 
@@ -14,6 +16,8 @@ def new_run_dir(name, out=None):
     """``out`` if given, else a fresh ``.keras-doctor/runs/<timestamp>-<name>``."""
     if out is not None:
         path = Path(out)
+        if path.exists() and not path.is_dir():
+            raise KerasDoctorError(f"--out must be a folder; {path} is a file. Received: out={path}")
         path.mkdir(parents=True, exist_ok=True)
         return path
     stamp = time.strftime("%Y%m%d-%H%M%S")

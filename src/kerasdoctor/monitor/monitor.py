@@ -10,7 +10,6 @@ import numpy as np
 from kerasdoctor.monitor.datastats import summarize
 from kerasdoctor.monitor.describe import describe_model
 from kerasdoctor.monitor.probe import ProbeProgram
-from kerasdoctor.monitor.signals import LAYER_FIELDS, VARIABLE_FIELDS
 from kerasdoctor.runlog import RunLog
 
 logger = logging.getLogger(__name__)
@@ -24,6 +23,12 @@ def _length(x):
 
 def _head(x, count):
     return keras.tree.map_structure(lambda a: np.asarray(a)[:count], x)
+
+
+def _error_line(error):
+    # Traced errors (tf.function, jit) span many lines; the cause is the last one.
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    return f"{type(error).__name__}: {lines[-1] if lines else ''}"
 
 
 def _learning_rate(optimizer):
@@ -132,6 +137,15 @@ class Monitor(keras.callbacks.Callback):
         self._monitor_seconds = 0.0
         self._probe_count, self._steady_seconds, self._last_cost = 0, 0.0, 0.0
         self._next_probe_step = 0
+        self._train_started = time.perf_counter()
+        self._program, self._compiler, self._initial, self._initial_done = None, None, None, False
+        self._ready = False
+        if model.trainable_variables:
+            self._setup(model)
+        # else: a subclassed model that builds in its first step; set up once built.
+
+    def _setup(self, model):
+        self._ready = True
         self._variable_names = [v.path for v in model.trainable_variables]
         self.log.append(
             "model",
@@ -139,7 +153,6 @@ class Monitor(keras.callbacks.Callback):
             variables=self._variable_names,
             backend=keras.backend.backend(),
         )
-        self._train_started = time.perf_counter()
         self._start_probing(model)
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -150,6 +163,10 @@ class Monitor(keras.callbacks.Callback):
     def on_train_batch_begin(self, batch, logs=None):
         self._last_batch = batch
         step = self._epoch_first_step + batch
+        if not self._ready:
+            if not self._model.trainable_variables:
+                return
+            self._setup(self.model)
         if self._probe_due(step):
             self._probe(step)
 
@@ -168,6 +185,8 @@ class Monitor(keras.callbacks.Callback):
         )
 
     def on_train_end(self, logs=None):
+        if not self._ready and self._model.trainable_variables:
+            self._setup(self.model)
         if self._compiler is not None and not self._initial_done:
             # A run shorter than the compilation: wait, so it is still probed.
             if self._compiler.ident is None:
@@ -197,7 +216,6 @@ class Monitor(keras.callbacks.Callback):
         meanwhile, and the initial weights, kept aside, are probed first once
         the program is ready, so step 0 is still recorded.
         """
-        self._program, self._compiler, self._initial, self._initial_done = None, None, None, False
         if self.probe_data is None:
             self._note_once(
                 "no probe_data was given, so gradient and activation statistics "
@@ -211,7 +229,7 @@ class Monitor(keras.callbacks.Callback):
             program = ProbeProgram(model, x, y)
             self._initial = program.snapshot()
         except Exception as error:  # a model we cannot differentiate: record, don't stop fit
-            self._note_once(f"gradient statistics are skipped: {type(error).__name__}: {error}")
+            self._note_once(f"gradient statistics are skipped: {_error_line(error)}")
             self._probe(0)
             return
         if program.skipped:
@@ -238,7 +256,7 @@ class Monitor(keras.callbacks.Callback):
             return False
         if self._program is None and self._compile_error is not None:
             error, self._compile_error = self._compile_error, None
-            self._note_once(f"gradient statistics are skipped: {type(error).__name__}: {error}")
+            self._note_once(f"gradient statistics are skipped: {_error_line(error)}")
             self._initial, self._compiler = None, None  # fall back to weight statistics
         return self._program is not None
 
@@ -273,7 +291,7 @@ class Monitor(keras.callbacks.Callback):
             else:
                 record.update(self._weight_record(model))
         except Exception as error:
-            self._note_once(f"a probe failed and was skipped: {type(error).__name__}: {error}")
+            self._note_once(f"a probe failed and was skipped: {_error_line(error)}")
             self._program = None
             record.update(self._weight_record(model))
         seconds = time.perf_counter() - started
@@ -289,20 +307,13 @@ class Monitor(keras.callbacks.Callback):
         self._next_probe_step = step + (self.every_n_steps or 1)
 
     def _gradient_record(self, state):
-        loss, variables, layers, current = self._program.run(self._previous, state)
+        loss, variables, layers, weights = self._program.run(self._previous, state)
         first = self._previous is None
-        self._previous = current
-        rows = {}
-        for name, values in zip(self._variable_names, variables):
-            row = dict(zip(VARIABLE_FIELDS, (float(v) for v in values)))
+        self._previous = weights
+        for row in variables.values():
             update = row.pop("update_norm")
             row["update_ratio"] = None if first else update / max(row["weight_norm"], 1e-12)
-            rows[name] = row
-        layer_rows = {
-            layer.name: dict(zip(LAYER_FIELDS, (float(v) for v in values)))
-            for layer, values in zip(self._program.layers, layers)
-        }
-        return {"loss": loss, "variables": rows, "layers": layer_rows}
+        return {"loss": loss, "variables": variables, "layers": layers}
 
     def _weight_record(self, model):
         current = [

@@ -12,7 +12,7 @@ import keras
 import numpy as np
 
 from kerasdoctor.monitor import _backends
-from kerasdoctor.monitor.signals import LAYER_FIELDS, activation_signals, variable_signals
+from kerasdoctor.monitor.signals import activation_signals, variable_signals
 
 logger = logging.getLogger(__name__)
 SATURATING = ("sigmoid", "tanh")
@@ -70,9 +70,7 @@ class ProbeProgram:
     def compile(self, state):
         """Compiles the probe step for values shaped like ``state`` (may take seconds)."""
         trainable, non_trainable = state
-        self._step = _backends.compile_probe(
-            self, (trainable, non_trainable, trainable, self.x, self.y)
-        )
+        self._step = _backends.compile_probe(self, (trainable, non_trainable, self.x, self.y))
 
     def loss_and_activations(self, trainable_values, non_trainable_values, x, y):
         mapping = list(zip(self.trainable, trainable_values))
@@ -88,32 +86,23 @@ class ProbeProgram:
             loss = self.model.compute_loss(x=x, y=y, y_pred=y_pred, training=True)
         return loss, activations
 
-    def summarize(self, loss, gradients, activations, weights, previous):
-        layers = (
-            activation_signals(activations, self.kinds)
-            if activations
-            else keras.ops.zeros((0, len(LAYER_FIELDS)), "float32")
-        )
-        return (
-            keras.ops.cast(loss, "float32"),
-            variable_signals(gradients, weights, previous),
-            layers,
-        )
-
     def run(self, previous, state=None):
-        """(loss, variable matrix, layer matrix) as NumPy, and the weights used.
+        """Probes ``state`` (default: the current values) and returns signal rows.
 
-        ``state`` is a snapshot to probe; by default the current values.
+        Returns (loss, {variable path: row}, {layer name: row}, weights as NumPy).
+        ``previous`` holds the weights of the last probe, for the update ratio.
         """
         trainable, non_trainable = state if state is not None else self.snapshot()
-        if previous is None:
-            previous = trainable
-        loss, variables, layers = self._step(
-            trainable, non_trainable, previous, self.x, self.y
-        )
-        return (
-            float(keras.ops.convert_to_numpy(loss)),
-            np.asarray(keras.ops.convert_to_numpy(variables)),
-            np.asarray(keras.ops.convert_to_numpy(layers)),
-            trainable,
-        )
+        loss, gradients, activations = self._step(trainable, non_trainable, self.x, self.y)
+        weights = [np.asarray(keras.ops.convert_to_numpy(w)) for w in trainable]
+        gradients = [keras.ops.convert_to_numpy(g) for g in gradients]
+        previous = weights if previous is None else previous
+        variables = {
+            v.path: variable_signals(g, w, p)
+            for v, g, w, p in zip(self.trainable, gradients, weights, previous)
+        }
+        layers = {
+            layer.name: activation_signals(keras.ops.convert_to_numpy(a), kind)
+            for layer, a, kind in zip(self.layers, activations, self.kinds)
+        }
+        return float(keras.ops.convert_to_numpy(loss)), variables, layers, weights

@@ -9,15 +9,12 @@ def snapshot(variables):
 
 def compile_probe(program, example):
     @tf.function
-    def step(trainable, non_trainable, previous, x, y):
+    def step(trainable, non_trainable, x, y):
         with tf.GradientTape() as tape:
             tape.watch(trainable)
             loss, activations = program.loss_and_activations(trainable, non_trainable, x, y)
         gradients = tape.gradient(loss, trainable)
-        gradients = [
-            tf.zeros_like(w) if g is None else tf.convert_to_tensor(g)
-            for g, w in zip(gradients, trainable)
-        ]
-        return program.summarize(loss, gradients, activations, trainable, previous)
+        gradients = [tf.zeros_like(w) if g is None else tf.convert_to_tensor(g) for g, w in zip(gradients, trainable)]
+        return loss, gradients, list(activations)
 
     return step.get_concrete_function(*example)

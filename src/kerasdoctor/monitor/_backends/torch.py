@@ -1,4 +1,4 @@
-"""PyTorch: autograd on leaf copies of the weights; eager, no compilation needed."""
+"""PyTorch: autograd on leaf copies of the weights; eager, nothing to compile."""
 
 import torch
 
@@ -12,24 +12,17 @@ def _devices():
 
 
 def compile_probe(program, example):
-    del example  # eager: nothing to compile
-    def step(trainable, non_trainable, previous, x, y):
+    del example  # eager
+
+    def step(trainable, non_trainable, x, y):
         # Keras's unseeded torch dropout draws from torch's global generator:
         # fork it so that probing leaves training's random stream untouched.
         with torch.random.fork_rng(devices=_devices()):
-            return _step(program, trainable, non_trainable, previous, x, y)
+            leaves = [w.detach().clone().requires_grad_(True) for w in trainable]
+            with torch.enable_grad():
+                loss, activations = program.loss_and_activations(leaves, non_trainable, x, y)
+                gradients = torch.autograd.grad(loss, leaves, allow_unused=True)
+            gradients = [torch.zeros_like(w) if g is None else g for g, w in zip(gradients, trainable)]
+            return loss.detach(), gradients, [a.detach() for a in activations]
 
     return step
-
-
-def _step(program, trainable, non_trainable, previous, x, y):
-    leaves = [w.detach().clone().requires_grad_(True) for w in trainable]
-    with torch.enable_grad():
-        loss, activations = program.loss_and_activations(leaves, non_trainable, x, y)
-        gradients = torch.autograd.grad(loss, leaves, allow_unused=True)
-    with torch.no_grad():
-        gradients = [
-            torch.zeros_like(w) if g is None else g for g, w in zip(gradients, trainable)
-        ]
-        activations = [a.detach() for a in activations]
-        return program.summarize(loss.detach(), gradients, activations, trainable, previous)
