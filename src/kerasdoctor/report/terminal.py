@@ -51,15 +51,17 @@ def gradient_table(log):
     first, last = probes[0], probes[-1]
     has_gradients = any("grad_norm" in row for row in last["variables"].values())
     table = Table(
-        title=f"Per-layer signals (probe at step {first['step']} -> step {last['step']}, {len(probes)} probes)",
+        title=f"Per-layer signals, probe batch (step {first['step']} -> {last['step']}, {len(probes)} probes)",
         title_justify="left",
         show_edge=False,
+        pad_edge=False,
     )
-    for column in ("layer", "activation"):
-        table.add_column(column)
+    table.add_column("layer", no_wrap=True)
+    table.add_column("activation", no_wrap=True)
     if has_gradients:
-        table.add_column("grad norm first -> last", justify="right")
-    for column in ("update ratio", "zero grads", "act. zeros", "saturated"):
+        table.add_column("grad start", justify="right")
+        table.add_column("grad end", justify="right")
+    for column in ("update", "0-grad", "0-act", "sat."):
         table.add_column(column, justify="right")
     for layer in (log.model or {}).get("layers", []):
         variable = _main_variable(log, layer["name"])
@@ -69,7 +71,7 @@ def gradient_table(log):
         activation = last.get("layers", {}).get(layer["name"], {})
         cells = [layer["name"], layer.get("activation") or "-"]
         if has_gradients:
-            cells.append(f"{_number(start.get('grad_norm'), 3)} -> {_number(row.get('grad_norm'), 3)}")
+            cells += [_number(start.get("grad_norm"), 3), _number(row.get("grad_norm"), 3)]
         cells += [
             _number(row.get("update_ratio"), 2),
             _percent(row.get("zero_grad_fraction")),
@@ -77,6 +79,11 @@ def gradient_table(log):
             _percent(activation.get("saturated_fraction")),
         ]
         table.add_row(*cells)
+    table.caption = (
+        "grad: gradient norm of the layer's kernel; update: |dw|/|w| since the previous probe; "
+        "0-grad: share of zero gradients; 0-act: share of zero outputs; sat.: share of saturated outputs"
+    )
+    table.caption_justify = "left"
     return table
 
 
