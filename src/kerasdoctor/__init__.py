@@ -18,7 +18,12 @@ def __getattr__(name):
         from kerasdoctor.monitor import Monitor
 
         return Monitor
+    if name in ("optimizers", "schedules", "initializers"):
+        _backend.require()
+        import importlib
+
+        return importlib.import_module(f"kerasdoctor.{name}")
     raise AttributeError(f"module 'kerasdoctor' has no attribute {name!r}")
 
 
-__all__ = ["KerasDoctorError", "Monitor", "RunLog", "__version__"]
+__all__ = ["KerasDoctorError", "Monitor", "RunLog", "__version__", "initializers", "optimizers", "schedules"]

@@ -11,7 +11,7 @@ import logging
 import keras
 import numpy as np
 
-from kerasdoctor.monitor import _backends
+from kerasdoctor import _backends
 from kerasdoctor.monitor.signals import activation_signals, variable_signals
 
 logger = logging.getLogger(__name__)

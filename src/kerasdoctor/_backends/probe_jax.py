@@ -4,7 +4,7 @@ import jax
 import jax.numpy as jnp
 
 # The probe runs rarely, so a faster compile is worth a slower kernel. Measured
-# on the digits CNN: 2.8 -> 1.0 CPU-s of compilation (see docs/benchmarks.md).
+# on the digits CNN: 2.8 -> 1.0 CPU-s of compilation (docs/benchmarks.md).
 COMPILER_OPTIONS = {"xla_backend_optimization_level": 0, "xla_cpu_use_fusion_emitters": False}
 
 

@@ -1,0 +1,72 @@
+"""Variance-scaling initializers that fit each layer's activation."""
+
+import keras
+
+RELU_FAMILY = {"relu", "relu6", "leaky_relu", "elu", "gelu", "silu", "swish", "mish", "softplus", "celu", "glu"}
+SELU = {"selu"}
+GLOROT = {"tanh", "sigmoid", "hard_sigmoid", "linear", "softmax", "softsign", None}
+_ACTIVATION_LAYERS = {"ReLU": "relu", "LeakyReLU": "leaky_relu", "ELU": "elu", "PReLU": "relu", "Softmax": "softmax"}
+
+
+def for_activation(activation, *, distribution="normal", seed=None):
+    """The initializer that keeps the variance of activations steady through ``activation``.
+
+    He for the ReLU family (He et al., 2015), LeCun for SELU (Klambauer et al.,
+    2017), Glorot for tanh, sigmoid and linear (Glorot & Bengio, 2010).
+    """
+    if distribution not in ("normal", "uniform"):
+        raise ValueError(f"Argument `distribution` must be 'normal' or 'uniform'. Received: distribution={distribution!r}")
+    name = activation if isinstance(activation, str) or activation is None else getattr(activation, "__name__", None)
+    if name in RELU_FAMILY:
+        family = "He"
+    elif name in SELU:
+        family = "Lecun"
+    elif name in GLOROT:
+        family = "Glorot"
+    else:
+        raise ValueError(
+            f"No rule for the activation {name!r}. Known: {sorted(RELU_FAMILY | SELU | (GLOROT - {None}))}."
+        )
+    return getattr(keras.initializers, f"{family}{distribution.capitalize()}")(seed=seed)
+
+
+def _activation_name(layer):
+    activation = layer.get_config().get("activation") if hasattr(layer, "get_config") else None
+    if isinstance(activation, dict):
+        activation = activation.get("config") if isinstance(activation.get("config"), str) else activation.get("class_name")
+    return activation
+
+
+def _effective_activations(model):
+    """(layer, activation) for layers with a kernel; a linear layer followed by an
+    Activation layer takes that layer's activation."""
+    layers = [layer for layer in model.layers if type(layer).__name__ != "InputLayer"]
+    pairs = []
+    for index, layer in enumerate(layers):
+        if not hasattr(layer, "kernel"):
+            continue
+        activation = _activation_name(layer)
+        if activation in (None, "linear") and index + 1 < len(layers):
+            following = layers[index + 1]
+            name = type(following).__name__
+            if name == "Activation":
+                activation = _activation_name(following)
+            elif name in _ACTIVATION_LAYERS:
+                activation = _ACTIVATION_LAYERS[name]
+        pairs.append((layer, activation))
+    return pairs
+
+
+def fit_initializers(model, *, distribution="normal", seed=None):
+    """Re-draws every kernel of a built model with ``for_activation`` of its layer.
+
+    Changes the model's weights in place (biases are left alone) and returns
+    ``{layer name: initializer class name}``.
+    """
+    chosen = {}
+    for index, (layer, activation) in enumerate(_effective_activations(model)):
+        layer_seed = None if seed is None else seed + index
+        initializer = for_activation(activation, distribution=distribution, seed=layer_seed)
+        layer.kernel.assign(initializer(layer.kernel.shape, dtype=layer.kernel.dtype))
+        chosen[layer.name] = type(initializer).__name__
+    return chosen
