@@ -3,7 +3,7 @@
 import keras
 from keras import ops
 
-from kerasdoctor.optimizers.registry import register
+from kerasdoctor.optimizers.registry import check_decay_rates, register
 
 
 @register
@@ -27,11 +27,7 @@ class AdaBelief(keras.optimizers.Optimizer):
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-16, name="adabelief", **kwargs):
         super().__init__(learning_rate=learning_rate, name=name, **kwargs)
-        for argument, value in (("beta_1", beta_1), ("beta_2", beta_2)):
-            if not 0.0 <= value < 1.0:
-                raise ValueError(
-                    f"Argument `{argument}` must be in the [0, 1) range. Received: {argument}={value}"
-                )
+        check_decay_rates(beta_1=beta_1, beta_2=beta_2)
         self.beta_1, self.beta_2, self.epsilon = beta_1, beta_2, epsilon
 
     def build(self, var_list):

@@ -3,7 +3,7 @@
 import keras
 from keras import ops
 
-from kerasdoctor.optimizers.registry import copies_of, register
+from kerasdoctor.optimizers.registry import check_decay_rates, copies_of, register
 
 
 @register
@@ -51,6 +51,7 @@ class Prodigy(keras.optimizers.Optimizer):
         **kwargs,
     ):
         super().__init__(learning_rate=learning_rate, name=name, **kwargs)
+        check_decay_rates(beta_1=beta_1, beta_2=beta_2)
         if initial_d <= 0:
             raise ValueError(f"Argument `initial_d` must be positive. Received: initial_d={initial_d}")
         self.beta_1, self.beta_2, self.beta_3 = beta_1, beta_2, beta_3

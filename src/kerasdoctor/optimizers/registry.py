@@ -29,3 +29,10 @@ def copies_of(optimizer, var_list, name):
         )
         copies.append(optimizer.add_variable_from_reference(variable, name, initializer=initializer))
     return copies
+
+
+def check_decay_rates(**rates):
+    """Raises a Keras-style error for a decay rate outside [0, 1)."""
+    for argument, value in rates.items():
+        if not 0.0 <= value < 1.0:
+            raise ValueError(f"Argument `{argument}` must be in the [0, 1) range. Received: {argument}={value}")
