@@ -2,11 +2,10 @@
 
 For each workload x optimizer x seed: train the example's model with its own
 FIT, record the best validation accuracy, the epoch and seconds at which the
-target accuracy is first reached, and the final train/validation gap. A
-separate timing pass measures the steady per-step training time of each
-optimizer relative to Keras Adam (compiled model, no validation, median over
-seeds, optimizers alternating). Results go to a JSON file; `--table` prints
-the Markdown table of docs/optimizers.md from it.
+target accuracy is first reached, and the final train/validation gap.
+Results go to a JSON file; `--table` prints the Markdown tables of
+docs/optimizers.md from it. Per-step time relative to Adam is measured
+separately and more carefully by bench/optimizer_step_time.py.
 
     python bench/optimizers.py --out bench-results/optimizers.json
     python bench/optimizers.py --table bench-results/optimizers.json
@@ -85,18 +84,8 @@ def quality_run(workload, data, optimizer_name, seed, target):
     }
 
 
-def step_seconds(workload, data, optimizer_name, seed):
-    model = _model(workload, optimizer_name, seed)
-    batch = workload.fit["batch_size"]
-    model.fit(*data.train, batch_size=batch, epochs=1, verbose=0)  # compile and warm up
-    started = time.perf_counter()
-    model.fit(*data.train, batch_size=batch, epochs=1, verbose=0)
-    steps = int(np.ceil(len(data.y_train) / batch))
-    return (time.perf_counter() - started) / steps
-
-
 def run(args):
-    results = {"backend": keras.backend.backend(), "seeds": args.seeds, "runs": [], "step_seconds": []}
+    results = {"backend": keras.backend.backend(), "seeds": args.seeds, "runs": []}
     names = args.optimizers.split(",") if args.optimizers else list(OPTIMIZERS)
     for workload_name in args.workloads.split(","):
         workload = load_workload(EXAMPLES / f"{workload_name}.py")
@@ -106,10 +95,6 @@ def run(args):
                 row = quality_run(workload, data, name, seed, WORKLOADS[workload_name])
                 results["runs"].append({"workload": workload_name, "optimizer": name, "seed": seed, **row})
                 print(f"{workload_name}.{name}.seed{seed}: best_val={row['best_val']:.4f} epochs_to_target={row['epochs_to_target']}", flush=True)
-            order = names if seed % 2 == 0 else names[::-1]
-            for name in order:
-                seconds = step_seconds(workload, data, name, seed)
-                results["step_seconds"].append({"workload": workload_name, "optimizer": name, "seed": seed, "seconds": seconds})
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_text(json.dumps(results, indent=1))
     print(f"summary: {len(results['runs'])} training runs written to {args.out}")
@@ -122,22 +107,19 @@ def _fmt(values, digits=3):
 
 def table(path):
     results = json.loads(Path(path).read_text())
-    runs, timing = results["runs"], results["step_seconds"]
+    runs = results["runs"]
     names = list(dict.fromkeys(r["optimizer"] for r in runs))
     for workload in dict.fromkeys(r["workload"] for r in runs):
-        adam = {t["seed"]: t["seconds"] for t in timing if t["workload"] == workload and t["optimizer"] == "Adam"}
         print(f"\n#### {workload} (target val accuracy {WORKLOADS[workload]})\n")
-        print("| optimizer | best val acc, mean ± sd | reached target | epochs to target | seconds to target | train-val gap | step time / Adam |")
-        print("|---|---|---|---|---|---|---|")
+        print("| optimizer | best val acc, mean ± sd | reached target | epochs to target | seconds to target | train-val gap |")
+        print("|---|---|---|---|---|---|")
         for name in names:
             rows = [r for r in runs if r["workload"] == workload and r["optimizer"] == name]
             best = np.array([r["best_val"] for r in rows])
             reached = sum(r["epochs_to_target"] is not None for r in rows)
-            ratios = [t["seconds"] / adam[t["seed"]] for t in timing
-                      if t["workload"] == workload and t["optimizer"] == name and t["seed"] in adam]
             print(f"| {name} | {np.nanmean(best):.4f} ± {np.nanstd(best):.4f} | {reached}/{len(rows)} | "
                   f"{_fmt([r['epochs_to_target'] for r in rows])} | {_fmt([r['seconds_to_target'] for r in rows])} | "
-                  f"{_fmt([r['gap'] for r in rows], 2)} | {_fmt(ratios, 3)} |")
+                  f"{_fmt([r['gap'] for r in rows], 2)} |")
 
 
 def main(argv=None):

@@ -22,11 +22,11 @@ class Prodigy(keras.optimizers.Optimizer):
         d = max(d, r / |s|_1)                               (used from the next step)
         x = x - lr d m / (sqrt(v) + d eps)
 
-    ``d`` is a single number for all the weights, so the sums run over every
-    variable: ``apply`` settles the estimate of the previous step and updates
-    ``r`` and ``s`` before the per-variable updates. They use the gradients as
-    given to the optimizer, before the base class's clipping. Weight decay is the base optimizer's (decoupled,
-    scaled by ``learning_rate``, not by ``d``).
+    ``d`` is a single number for all the weights, so ``r`` and ``|s|_1`` are
+    sums over every variable: each variable's update step writes its own
+    share, and ``apply`` adds the shares up and settles ``d`` at the start of
+    the next step (one pass over the weights per step, as Adam). Weight decay
+    is the base optimizer's (decoupled, scaled by ``learning_rate``, not by ``d``).
 
     Args:
         learning_rate: multiplier of the estimated step. Defaults to `1.0`.
@@ -67,12 +67,15 @@ class Prodigy(keras.optimizers.Optimizer):
         super().build(var_list)
         self._m, self._v, self._s = self.add_optimizer_variables(var_list, ["momentum", "velocity", "s"])
         self._x0 = copies_of(self, var_list, "initial")
-        scalar = lambda name, value: self.add_variable(
+        scalar = lambda name, value=0.0: self.add_variable(
             shape=(), initializer=keras.initializers.Constant(value), dtype="float32", name=name
         )
         self._d = scalar("d", self.initial_d)
-        self._numerator = scalar("d_numerator", 0.0)
-        self._denominator = scalar("d_denominator", 0.0)
+        self._numerator = scalar("d_numerator")
+        # Each variable's share of this step's sums, written by its own update
+        # step (no variable writes another's state) and added up at the next step.
+        self._alignment = [None if s is None else scalar(f"{v.path.replace('/', '_')}_alignment") for s, v in zip(self._s, var_list)]
+        self._s_norm = [None if s is None else scalar(f"{v.path.replace('/', '_')}_s_norm") for s, v in zip(self._s, var_list)]
 
     @property
     def d(self):
@@ -80,39 +83,19 @@ class Prodigy(keras.optimizers.Optimizer):
         return self._d
 
     def apply(self, grads, trainable_variables=None):
-        # d, r and |s|_1 span all the weights, so they are updated here, in one
-        # place, before the per-variable steps (which then only read d).
-        grads = list(grads)
-        if trainable_variables is None:
-            variables = self._trainable_variables
-        else:
-            variables = list(trainable_variables)
-            if not self.built:
-                self.build(variables)
-        self._estimate(grads, variables)
+        if self.built:
+            self._settle_estimate()
         return super().apply(grads, trainable_variables)
 
-    def _estimate(self, grads, variables):
-        numerator, denominator = (ops.convert_to_tensor(v) for v in (self._numerator, self._denominator))
-        # Settle d from the sums of the previous step (used from this step on).
+    def _settle_estimate(self):
+        """r and |s|_1 of the previous step from the per-variable shares, then d."""
+        shares = [ops.convert_to_tensor(a) for a in self._alignment if a is not None]
+        norms = [ops.convert_to_tensor(n) for n in self._s_norm if n is not None]
+        numerator = self._beta_3 * ops.convert_to_tensor(self._numerator) + sum(shares)
+        denominator = sum(norms)
         estimate = ops.where(denominator > 0, numerator / ops.maximum(denominator, 1e-30), 0.0)
-        d = ops.maximum(ops.convert_to_tensor(self._d), estimate)
-        self._d.assign(d)
-        beta_3 = self._beta_3
-        weight = (1 - beta_3) * ops.cast(self.learning_rate, "float32") * ops.square(d)
-        alignment, norm = ops.zeros((), "float32"), ops.zeros((), "float32")
-        for gradient, variable in zip(grads, variables):
-            index = self._get_variable_index(variable)
-            if gradient is None or self._s[index] is None:
-                continue
-            gradient = ops.cast(gradient, "float32")
-            x, x0 = ops.cast(ops.convert_to_tensor(variable), "float32"), ops.cast(ops.convert_to_tensor(self._x0[index]), "float32")
-            alignment = alignment + ops.sum(gradient * (x0 - x))
-            s = beta_3 * ops.cast(ops.convert_to_tensor(self._s[index]), "float32") + weight * gradient
-            self.assign(self._s[index], ops.cast(s, self._s[index].dtype))
-            norm = norm + ops.sum(ops.abs(s))
-        self._numerator.assign(beta_3 * numerator + weight * alignment)
-        self._denominator.assign(norm)
+        self._numerator.assign(numerator)
+        self._d.assign(ops.maximum(ops.convert_to_tensor(self._d), estimate))
 
     def update_step(self, gradient, variable, learning_rate):
         dtype = variable.dtype
@@ -120,8 +103,14 @@ class Prodigy(keras.optimizers.Optimizer):
         gradient = ops.cast(gradient, dtype)
         d = ops.cast(self._d, dtype)
         beta_1, beta_2 = ops.cast(self.beta_1, dtype), ops.cast(self.beta_2, dtype)
+        beta_3 = ops.cast(self._beta_3, dtype)
         index = self._get_variable_index(variable)
-        m, v = self._m[index], self._v[index]
+        m, v, s, x0 = self._m[index], self._v[index], self._s[index], self._x0[index]
+
+        weight = (1 - beta_3) * lr * ops.square(d)
+        self._alignment[index].assign(ops.cast(weight * ops.sum(gradient * (x0 - variable)), "float32"))
+        self.assign(s, beta_3 * s + weight * gradient)
+        self._s_norm[index].assign(ops.cast(ops.sum(ops.abs(s)), "float32"))
         self.assign(m, beta_1 * m + (1 - beta_1) * d * gradient)
         self.assign(v, beta_2 * v + (1 - beta_2) * ops.square(d) * ops.square(gradient))
         self.assign_sub(variable, lr * d * m / (ops.sqrt(v) + d * self.epsilon))
