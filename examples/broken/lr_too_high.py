@@ -3,7 +3,7 @@
 What is wrong: SGD with momentum at learning_rate=10.0 on an MLP whose sensible
 rate is about 0.1. The first updates overshoot, the loss explodes and turns
 into NaN within the first epoch.
-Fix: a learning rate near 0.1 (run `keras-doctor lr-find`), or gradient clipping.
+Fix: a learning rate near 0.1 (a learning-rate range test finds it), or gradient clipping.
 """
 
 import keras

@@ -24,7 +24,7 @@ class OneCycle(keras.optimizers.schedules.LearningRateSchedule):
     ``total_steps`` the rate stays there.
 
     Args:
-        max_learning_rate: the peak rate (find it with `keras-doctor lr-find`).
+        max_learning_rate: the peak rate (a learning-rate range test finds it).
         total_steps: epochs x steps per epoch of the run.
         pct_start: share of the steps spent warming up. Defaults to `0.25`.
         div_factor: initial rate = max / div_factor. Defaults to `25`.

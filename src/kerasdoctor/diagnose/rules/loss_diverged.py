@@ -4,7 +4,7 @@ from kerasdoctor.diagnose.base import Finding, Rule
 from kerasdoctor.diagnose.series import epoch_losses, is_finite, probe_losses
 
 FIX = (
-    "Lower the learning rate about 10x (keras-doctor lr-find suggests one), add gradient "
+    "Lower the learning rate about 10x (a learning-rate range test finds one), add gradient "
     "clipping (clipnorm=1.0), and check that the inputs are scaled."
 )
 

@@ -8,7 +8,7 @@ DATA_FIX = (
     "them or impute (sklearn.impute.SimpleImputer); np.nan_to_num replaces Inf."
 )
 TRAINING_FIX = (
-    "Lower the learning rate (keras-doctor lr-find finds one), clip gradients with "
+    "Lower the learning rate about 10x (a learning-rate range test finds one), clip gradients with "
     "clipnorm=1.0 in the optimizer, and look for log(0) or division by zero in a custom loss."
 )
 
