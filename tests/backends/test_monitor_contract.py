@@ -189,3 +189,14 @@ def test_monitor_writes_the_runlog_as_training_goes(tmp_path):
 def test_monitor_rejects_bad_arguments_with_a_clear_message(kwargs, message):
     with pytest.raises(ValueError, match=message):
         Monitor(**kwargs)
+
+
+def test_a_monitor_reused_for_a_second_fit_starts_its_update_ratios_afresh():
+    model = _linear_model()
+    monitor = Monitor((X, Y), every_n_steps=1, compile_in_background=False)
+    model.fit(X, Y, batch_size=8, epochs=1, verbose=0, callbacks=[monitor])
+    first_of_second_fit = len(monitor.log.probes)
+    model.fit(X, Y, batch_size=8, epochs=1, verbose=0, callbacks=[monitor])
+    second = monitor.log.probes[first_of_second_fit]
+    assert second["step"] == 0
+    assert _row(second["variables"], "linear/kernel")["update_ratio"] is None

@@ -139,7 +139,7 @@ class Monitor(keras.callbacks.Callback):
         self._next_probe_step = 0
         self._train_started = time.perf_counter()
         self._program, self._compiler, self._initial, self._initial_done = None, None, None, False
-        self._ready = False
+        self._ready, self._previous = False, None  # a Monitor reused for a second fit starts afresh
         if model.trainable_variables:
             self._setup(model)
         # else: a subclassed model that builds in its first step; set up once built.
