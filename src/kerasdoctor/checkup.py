@@ -57,9 +57,12 @@ class StopOnNonFinite(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
+LOWER_IS_BETTER = ("loss", "error", "crossentropy", "hinge", "divergence", "mae", "mse", "mape", "msle", "logcosh")
+
+
 def _better(name):
-    lower = ("loss", "error", "crossentropy", "hinge", "divergence")
-    return min if any(word in name for word in lower) else max
+    """min for losses and error metrics (mae, rmse, ...), max for accuracy-like ones."""
+    return min if any(word in name for word in LOWER_IS_BETTER) else max
 
 
 def summarize_metrics(log):
