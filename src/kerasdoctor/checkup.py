@@ -13,12 +13,14 @@ from kerasdoctor.diagnose import diagnose
 from kerasdoctor.errors import KerasDoctorError
 from kerasdoctor.files import new_run_dir, write_json
 from kerasdoctor.monitor import Monitor
-from kerasdoctor.monitor.datastats import summarize
+from kerasdoctor.monitor.datastats import overlap, summarize
+from kerasdoctor.monitor.describe import describe_model
 from kerasdoctor.runlog import RunLog, to_jsonable
 from kerasdoctor.workload.source import describe_error
 
 logger = logging.getLogger(__name__)
 PROBE_SIZE = 128
+CHECK_OVERHEAD_BUDGET = 0.1
 
 
 @dataclass
@@ -29,6 +31,7 @@ class CheckResult:
     metrics: dict
     findings: list
     log: RunLog = field(repr=False)
+    error: str | None = None  # set when training failed and the findings explain why
 
     def to_dict(self):
         """The stable JSON shape of `keras-doctor check --json`."""
@@ -39,6 +42,7 @@ class CheckResult:
                 "backend": self.backend,
                 "metrics": self.metrics,
                 "findings": [f.to_dict() for f in self.findings],
+                "error": self.error,
             }
         )
 
@@ -111,7 +115,11 @@ def run_check(workload, *, epochs=None, batch_size=None, out=None, seed=0, callb
                seed=seed, fit=fit, split=data.split)
     log.append("data", split="train", **summarize(*data.train))
     log.append("data", split="val", **summarize(*data.validation))
-    monitor = Monitor(_probe_rows(data, seed), log=log, every_n_steps=every_n_steps)
+    log.append("data", split="overlap", **overlap(data.x_train, data.x_val))
+    # A diagnostic run: compile the probe before the first step so the first steps are
+    # probed, and allow probing a larger share of the time than in a user's training.
+    monitor = Monitor(_probe_rows(data, seed), log=log, every_n_steps=every_n_steps,
+                      compile_in_background=False, overhead_budget=CHECK_OVERHEAD_BUDGET)
     started = time.perf_counter()
     try:
         model.fit(
@@ -125,8 +133,19 @@ def run_check(workload, *, epochs=None, batch_size=None, out=None, seed=0, callb
         log.append("end", status="interrupted")
         raise
     except Exception as error:
+        if log.model is None:  # Keras checks shapes before any callback runs
+            log.append("model", **describe_model(model))
         log.append("end", status="failed", error=describe_error(error))
         log.close()
+        findings = [f for f in diagnose(log) if f.severity != "info"]
+        if findings:
+            # The static rules (data, output and loss, initialization) often say why.
+            message = f"Training the workload failed: {describe_error(error)}"
+            result = CheckResult(str(workload.path), run_dir, backend, summarize_metrics(log),
+                                 findings, log, error=message)
+            write_json(run_dir / "findings.json", result.to_dict()["findings"])
+            write_json(run_dir / "summary.json", result.to_dict())
+            return result
         raise KerasDoctorError(
             f"Training the workload failed: {describe_error(error)}. Check that the data "
             f"shapes match the model's input and output (the log so far is in {run_dir})."

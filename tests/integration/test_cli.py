@@ -50,17 +50,44 @@ def test_check_prints_a_readable_summary(tmp_path):
         assert text in result.stdout
 
 
-def test_check_reports_divergence_for_a_learning_rate_far_too_high(tmp_path):
+def test_check_reports_a_learning_rate_far_too_high_with_the_divergence_under_it(tmp_path):
     result = invoke("check", EXAMPLES / "broken" / "lr_too_high.py", "--json", "--out", tmp_path / "run")
     assert result.exit_code == 0, result.output
-    codes = [f["code"] for f in json.loads(result.stdout)["findings"]]
-    assert codes and codes[0] in ("LOSS_DIVERGED", "NAN_OR_INF")
+    findings = json.loads(result.stdout)["findings"]
+    assert findings[0]["code"] == "LEARNING_RATE_TOO_HIGH" and findings[0]["caused_by"] is None
+    diverged = [f for f in findings if f["code"] == "LOSS_DIVERGED"]
+    assert diverged and diverged[0]["caused_by"] == "LEARNING_RATE_TOO_HIGH"
 
 
 def test_fail_on_exits_3_when_a_finding_is_severe_enough(tmp_path):
     result = invoke("check", EXAMPLES / "broken" / "lr_too_high.py", "--epochs", "2",
                     "--fail-on", "error", "--out", tmp_path / "run")
     assert result.exit_code == 3
+
+
+def test_fail_on_warning_exits_3_on_a_faulty_case_and_0_on_a_healthy_one(tmp_path):
+    faulty = invoke("check", EXAMPLES / "broken" / "unscaled_inputs.py", "--epochs", "2",
+                    "--fail-on", "warning", "--out", tmp_path / "faulty")
+    assert faulty.exit_code == 3, faulty.output
+    healthy = invoke("check", EXAMPLES / "breast_cancer_mlp.py", "--fail-on", "warning", "--out", tmp_path / "healthy")
+    assert healthy.exit_code == 0, healthy.output
+
+
+def test_a_crash_explained_by_a_static_finding_reports_it_and_exits_1(tmp_path, write_workload):
+    source = (
+        "import keras, numpy as np\n"
+        "def load_data():\n"
+        "    rng = np.random.default_rng(0)\n"
+        "    return rng.normal(size=(200, 4)).astype('float32'), rng.integers(0, 3, 200)\n"
+        "def build_model():\n"
+        "    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation='softmax')])\n"
+        "    model.compile('adam', 'mse')\n"
+        "    return model\n"
+    )
+    result = invoke("check", write_workload(source), "--json", "--out", tmp_path / "run")
+    assert result.exit_code == 1
+    summary = json.loads(result.stdout)
+    assert summary["findings"][0]["code"] == "OUTPUT_LOSS_MISMATCH" and "failed" in summary["error"]
 
 
 def test_check_never_modifies_the_users_folder(tmp_path):
@@ -181,4 +208,9 @@ def test_explain_prints_a_rule_page_and_lists_codes():
     page = invoke("explain", "loss_diverged")
     assert page.exit_code == 0 and "LOSS_DIVERGED" in page.stdout and "learning rate" in page.stdout
     listing = invoke("explain")
-    assert "NAN_OR_INF" in listing.stdout and "LOSS_DIVERGED" in listing.stdout
+    from kerasdoctor.diagnose import RULES
+
+    assert all(rule.code in listing.stdout for rule in RULES)
+    for rule in RULES:
+        page = invoke("explain", rule.code)
+        assert page.exit_code == 0 and "What it means" in page.stdout and "How to fix it by hand" in page.stdout

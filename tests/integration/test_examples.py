@@ -46,11 +46,14 @@ def test_fashion_example_says_how_to_install_its_data_when_missing(monkeypatch):
         workload.load_data()
 
 
-def test_deep_sigmoid_example_stays_at_chance(tmp_path):
+def test_deep_sigmoid_example_is_diagnosed_as_vanishing_gradients(tmp_path):
     result = _check("broken/deep_sigmoid.py", tmp_path, epochs=3)
     assert result.metrics["best"]["val_accuracy"] < 0.3
+    assert result.findings[0].code == "VANISHING_GRADIENTS"
+    assert "NOT_LEARNING" in [f.code for f in result.findings]
 
 
-def test_unscaled_inputs_example_fails_to_learn(tmp_path):
+def test_unscaled_inputs_example_is_diagnosed_before_training_ends(tmp_path):
     result = _check("broken/unscaled_inputs.py", tmp_path, epochs=3)
     assert result.metrics["best"]["val_accuracy"] < 0.5
+    assert result.findings[0].code == "INPUT_NOT_NORMALIZED" and result.findings[0].step is None

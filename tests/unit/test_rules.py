@@ -10,14 +10,13 @@ from .synthetic import clean_data, make_log
 NAN = float("nan")
 
 
-def test_nan_or_inf_fires_on_nan_in_training_inputs_before_any_step():
+def test_nan_in_the_inputs_is_reported_as_bad_inputs_with_the_nan_loss_under_it():
     data = clean_data()
     data["train"]["x"]["nan"] = 7
-    finding = NanOrInf().check(make_log(losses=[NAN], data=data))
-    assert finding.code == "NAN_OR_INF" and finding.severity == "error"
-    assert finding.step is None
-    assert finding.evidence == {"source": "data", "split": "train", "array": "x", "nan": 7, "inf": 0}
-    assert "7 NaN" in finding.message and "impute" in finding.fix
+    findings = diagnose(make_log(losses=[NAN], data=data))
+    assert [f.code for f in findings] == ["BAD_INPUTS", "NAN_OR_INF"]
+    assert findings[0].step is None and "7 NaN" in findings[0].message and "impute" in findings[0].fix
+    assert findings[1].caused_by == "BAD_INPUTS"
 
 
 def test_nan_or_inf_fires_on_the_first_non_finite_gradient():
@@ -62,7 +61,7 @@ def test_loss_diverged_rejects_a_factor_that_is_not_above_one():
 
 
 def test_findings_put_bad_data_before_divergence_and_divergence_before_nan():
-    data_nan = Finding("NAN_OR_INF", "error", None, "m", {"source": "data"}, "f")
+    data_nan = Finding("BAD_INPUTS", "error", None, "m", {"problem": "non_finite"}, "f")
     training_nan = Finding("NAN_OR_INF", "error", 5, "m", {"source": "loss"}, "f")
     diverged = Finding("LOSS_DIVERGED", "error", 3, "m", {}, "f")
     assert rank([training_nan, diverged]) == [diverged, training_nan]
@@ -81,4 +80,4 @@ def test_finding_rejects_an_unknown_severity():
 
 def test_finding_to_dict_has_the_public_fields():
     assert set(Finding("X", "info", 1, "m", {"a": 1}, "f").to_dict()) == {
-        "code", "severity", "step", "message", "evidence", "fix"}
+        "code", "severity", "step", "message", "evidence", "fix", "caused_by"}

@@ -101,6 +101,9 @@ def _check(workload_path, *, data, unsafe, epochs, batch_size, out, seed, as_jso
         for renderable in render_check(summary, result.log):
             stdout.print(renderable)
             stdout.print()
+    if result.error:
+        _error(f"{result.error}. The findings above explain it (the log is in {result.run_dir}).")
+        raise typer.Exit(1)
     raise typer.Exit(_exit_code(result.findings, fail_on))
 
 

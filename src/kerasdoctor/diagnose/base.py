@@ -22,6 +22,7 @@ class Finding:
     message: str
     evidence: dict = field(default_factory=dict)
     fix: str = ""
+    caused_by: str | None = None  # the code of the root-cause finding this one is a symptom of
 
     def __post_init__(self):
         severity_rank(self.severity)

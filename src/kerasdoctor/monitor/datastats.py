@@ -3,6 +3,7 @@
 import numpy as np
 
 MAX_CLASSES = 50
+MAX_FEATURES = 4096
 
 
 def _array_stats(values):
@@ -22,6 +23,13 @@ def _array_stats(values):
     if kept.size:
         mean, std = _mean_std(kept.reshape(-1))
         stats.update(min=float(kept.min()), max=float(kept.max()), mean=mean, std=std)
+    if values.ndim == 2 and 1 < values.shape[1] <= MAX_FEATURES and not (stats["nan"] or stats["inf"]):
+        # Tabular inputs: the spread of per-feature scales (unscaled features differ by orders).
+        feature_std = values.std(axis=0, dtype=np.float64)
+        varying = feature_std[feature_std > 0]
+        if varying.size:
+            stats["feature_std_min"] = float(varying.min())
+            stats["feature_std_max"] = float(varying.max())
     return stats
 
 
@@ -71,3 +79,18 @@ def summarize(x, y=None):
     if y is not None and not isinstance(y, dict):
         summary["y"] = _label_stats(y)
     return summary
+
+
+def _row_keys(x):
+    """One bytes key per sample (all inputs of a dict together), for exact-duplicate checks."""
+    parts = [x[k] for k in sorted(x)] if isinstance(x, dict) else [x]
+    rows = [np.ascontiguousarray(np.asarray(p)).reshape(len(p), -1) for p in parts]
+    return [b"".join(r[i].tobytes() for r in rows) for i in range(len(rows[0]))]
+
+
+def overlap(x_train, x_val):
+    """How many validation samples also appear, byte for byte, in the training inputs."""
+    train = set(_row_keys(x_train))
+    val = _row_keys(x_val)
+    shared = sum(1 for key in val if key in train)
+    return {"val_samples": len(val), "val_in_train": int(shared)}

@@ -13,6 +13,9 @@ from kerasdoctor.monitor.probe import ProbeProgram
 from kerasdoctor.runlog import RunLog
 
 logger = logging.getLogger(__name__)
+PROBES_PER_EPOCH = 10
+# Probed whenever the probe step is compiled by then (always with compile_in_background=False).
+EARLY_STEPS = frozenset((1, 2, 4, 8, 16, 32))
 
 
 def _length(x):
@@ -265,6 +268,8 @@ class Monitor(keras.callbacks.Callback):
             if self._compiler.ident is None and step >= 2:
                 self._compiler.start()
             return self._program_ready()
+        if self.every_n_steps is None and step in EARLY_STEPS and self._program is not None:
+            return True  # the first steps show a learning rate that is far off; a few cheap probes
         if step < self._next_probe_step:
             return False
         if self.every_n_steps is not None:
@@ -304,7 +309,13 @@ class Monitor(keras.callbacks.Callback):
         if self._probe_count > 1:  # the first probe also pays for warm-up
             self._steady_seconds += seconds
             self._last_cost = seconds
-        self._next_probe_step = step + (self.every_n_steps or 1)
+        self._next_probe_step = step + (self.every_n_steps or self._min_gap())
+
+    def _min_gap(self):
+        # Within the budget, spread probes over the epoch (at most ~10 per epoch)
+        # rather than spending it all on consecutive steps after compiling.
+        steps = (self.params or {}).get("steps") or 0
+        return max(1, int(steps) // PROBES_PER_EPOCH)
 
     def _gradient_record(self, state):
         loss, variables, layers, weights = self._program.run(self._previous, state)

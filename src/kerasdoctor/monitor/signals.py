@@ -23,8 +23,9 @@ VARIABLE_FIELDS = (
     "zero_grad_fraction",
     "nonfinite_grad",
     "nonfinite_weight",
+    "size",
 )
-LAYER_FIELDS = ("mean", "std", "zero_fraction", "saturated_fraction", "nonfinite")
+LAYER_FIELDS = ("mean", "std", "zero_fraction", "dead_fraction", "saturated_fraction", "nonfinite")
 
 
 def _norm(values):
@@ -45,6 +46,7 @@ def variable_signals(gradient, weight, previous):
         "zero_grad_fraction": float(np.mean(gradient == 0)) if gradient.size else 0.0,
         "nonfinite_grad": _nonfinite(gradient),
         "nonfinite_weight": _nonfinite(weight),
+        "size": float(weight.size),
     }
 
 
@@ -57,6 +59,13 @@ def saturated_fraction(output, kind):
     return 0.0
 
 
+def dead_fraction(output):
+    """Fraction of units (last axis) that are exactly zero for every sample and position."""
+    if output.ndim < 2:
+        return float(np.all(output == 0))
+    return float(np.mean(np.all(output == 0, axis=tuple(range(output.ndim - 1)))))
+
+
 def activation_signals(output, kind):
     """The LAYER_FIELDS of one layer output; ``kind`` is "sigmoid", "tanh" or None."""
     output = np.asarray(output, dtype=np.float64)
@@ -66,6 +75,7 @@ def activation_signals(output, kind):
         "mean": float(output.mean()),
         "std": float(output.std()),
         "zero_fraction": float(np.mean(output == 0)),
+        "dead_fraction": dead_fraction(output),
         "saturated_fraction": saturated_fraction(output, kind),
         "nonfinite": _nonfinite(output),
     }

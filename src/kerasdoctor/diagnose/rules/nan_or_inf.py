@@ -1,31 +1,12 @@
-"""NAN_OR_INF: a NaN or infinite value in the data, the loss, the gradients or the weights."""
+"""NAN_OR_INF: a NaN or infinite value in the loss, the gradients, the weights or the activations."""
 
 from kerasdoctor.diagnose.base import Finding, Rule
 from kerasdoctor.diagnose.series import is_finite
 
-DATA_FIX = (
-    "Clean the data before training: find the rows with np.isnan(x).any(axis=1), then drop "
-    "them or impute (sklearn.impute.SimpleImputer); np.nan_to_num replaces Inf."
-)
 TRAINING_FIX = (
     "Lower the learning rate about 10x (a learning-rate range test finds one), clip gradients with "
     "clipnorm=1.0 in the optimizer, and look for log(0) or division by zero in a custom loss."
 )
-
-
-def _data_nonfinite(log):
-    for split in ("train", "val", "probe"):
-        record = log.data(split)
-        if record is None:
-            continue
-        for part in ("x", "y"):
-            stats = record.get(part) or {}
-            arrays = stats.values() if part == "x" and "shape" not in stats else [stats]
-            nan = sum(s.get("nan", 0) for s in arrays if isinstance(s, dict))
-            inf = sum(s.get("inf", 0) for s in arrays if isinstance(s, dict))
-            if nan or inf:
-                return {"source": "data", "split": split, "array": part, "nan": nan, "inf": inf}
-    return None
 
 
 def _first_nonfinite_probe(log):
@@ -53,20 +34,12 @@ def _first_nonfinite_epoch(log):
 
 
 class NanOrInf(Rule):
-    """Fires on the first NaN/Inf seen: in the inputs or labels, else during training."""
+    """Fires on the first NaN/Inf produced during training (NaN in the data itself is BAD_INPUTS
+    or BAD_LABELS, reported as the cause)."""
 
     code = "NAN_OR_INF"
 
     def check(self, log):
-        found = _data_nonfinite(log)
-        if found is not None:
-            return Finding(
-                self.code, "error", None,
-                f"The {found['split']} {'inputs' if found['array'] == 'x' else 'labels'} contain "
-                f"{found['nan']} NaN and {found['inf']} infinite values; every loss computed on "
-                "them becomes NaN.",
-                found, DATA_FIX,
-            )
         candidates = [c for c in (_first_nonfinite_probe(log), _first_nonfinite_epoch(log)) if c]
         if not candidates:
             return None

@@ -1,0 +1,163 @@
+"""Fault benchmark: recall, root-cause accuracy, false positives and time to the first finding.
+
+Runs `check` (default epochs of each case) on every case of
+kerasdoctor.testing.faults and scores the findings against the injected fault.
+
+    python bench/diagnose.py                  # all cases, 2 processes
+    python bench/diagnose.py --held-out no    # only the bases the rules were developed on
+    python bench/diagnose.py --rescore bench-results/diagnose/cases.jsonl   # re-diagnose saved logs
+
+Prints `name: value` lines per group and ends with one summary line.
+"""
+
+import argparse
+import json
+import multiprocessing
+import os
+import statistics
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _run_case(args):
+    name, out = args
+    import kerasdoctor  # noqa: F401  (before keras: picks the backend)
+    import keras
+
+    from kerasdoctor.checkup import run_check
+    from kerasdoctor.errors import KerasDoctorError
+    from kerasdoctor.testing.faults import case_by_name
+
+    case = case_by_name(name)
+    started = time.perf_counter()
+    try:
+        result = run_check(case.workload(), seed=case.seed, out=out)
+        runlog, error = str(result.run_dir / "runlog.jsonl"), None
+    except KerasDoctorError as failure:
+        runlog, error = None, str(failure)
+        if (Path(out) / "runlog.jsonl").is_file():  # the log up to the failure
+            runlog = str(Path(out) / "runlog.jsonl")
+    keras.backend.clear_session()
+    return {"case": name, "runlog": runlog, "error": error, "out": out,
+            "wall_seconds": time.perf_counter() - started}
+
+
+def _evaluate(row):
+    from kerasdoctor.diagnose import diagnose
+    from kerasdoctor.runlog import RunLog
+    from kerasdoctor.testing.faults import case_by_name
+    from kerasdoctor.testing.scoring import first_seen, score, serious
+
+    case = case_by_name(row["case"])
+    out = dict(row, base=case.base, fault=case.fault or "healthy", held_out=case.held_out, codes=list(case.codes))
+    if row["runlog"] is None:
+        out.update(found=[], top=None, detected=False if case.codes else None,
+                   root_cause=False if case.codes else None, false_positive=None if case.codes else True)
+        return out
+    log = RunLog.load(row["runlog"])
+    findings = diagnose(log)
+    out.update(score(case.codes, findings))
+    out["found"] = [f"{f.code}:{f.severity}" for f in findings]
+    out["top"] = findings[0].code if findings else None
+    out["serious"] = serious(findings)
+    if case.codes and out["detected"]:
+        seen = first_seen(log, case.codes)
+        out["epochs_to_finding"], out["seconds_to_finding"] = seen if seen else (None, None)
+    return out
+
+
+def _median(values):
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else float("nan")
+
+
+def _report(rows, label):
+    faulty = [r for r in rows if r["codes"]]
+    healthy = [r for r in rows if not r["codes"]]
+    by_fault = defaultdict(list)
+    for row in faulty:
+        by_fault[row["fault"]].append(row)
+    for fault, group in sorted(by_fault.items()):
+        hits = sum(r["detected"] for r in group)
+        print(f"{label}.recall.{fault}: {hits / len(group):.2f} ({hits}/{len(group)})")
+    recall = sum(r["detected"] for r in faulty) / max(len(faulty), 1)
+    root = sum(r["root_cause"] for r in faulty) / max(len(faulty), 1)
+    fp = sum(r["false_positive"] for r in healthy) / max(len(healthy), 1)
+    epochs = _median([r.get("epochs_to_finding") for r in faulty])
+    seconds = _median([r.get("seconds_to_finding") for r in faulty])
+    print(f"{label}.cases: {len(faulty)} faulty, {len(healthy)} healthy")
+    print(f"{label}.recall: {recall:.3f}")
+    print(f"{label}.root_cause_accuracy: {root:.3f}")
+    print(f"{label}.false_positive_rate: {fp:.3f}")
+    print(f"{label}.median_epochs_to_finding: {epochs}")
+    print(f"{label}.median_seconds_to_finding: {seconds:.2f}")
+    return recall, root, fp, epochs, seconds
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--held-out", choices=("yes", "no", "all"), default="all")
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--cases", default="", help="comma-separated case names (default: all)")
+    parser.add_argument("--out", default=str(ROOT / "bench-results" / "diagnose"))
+    parser.add_argument("--rescore", help="a cases.jsonl from an earlier run: diagnose its saved logs again")
+    parser.add_argument("--verbose", action="store_true", help="one line per case")
+    args = parser.parse_args(argv)
+
+    import kerasdoctor  # noqa: F401
+    from kerasdoctor.testing.faults import cases
+
+    out = Path(args.out)
+    if args.rescore:
+        raw = [json.loads(line) for line in open(args.rescore)]
+        for row in raw:  # a crashed run's log up to the crash
+            saved = Path(row.get("out") or Path(args.rescore).parent / "runs" / row["case"]) / "runlog.jsonl"
+            if row["runlog"] is None and saved.is_file():
+                row["runlog"] = str(saved)
+    else:
+        held = {"yes": True, "no": False, "all": None}[args.held_out]
+        names = [c.name for c in cases(held_out=held)]
+        if args.cases:
+            wanted = set(args.cases.split(","))
+            names = [n for n in names if n in wanted]
+        out.mkdir(parents=True, exist_ok=True)
+        raw = []
+        context = multiprocessing.get_context("spawn")
+        started = time.perf_counter()
+        with context.Pool(args.jobs, maxtasksperchild=8) as pool, open(out / "cases.jsonl", "w") as sink:
+            for index, row in enumerate(pool.imap_unordered(_run_case, [(n, str(out / "runs" / n)) for n in names])):
+                raw.append(row)
+                sink.write(json.dumps(row) + "\n")
+                sink.flush()
+                print(f"[{index + 1}/{len(names)}] {row['case']} {row['wall_seconds']:.1f}s"
+                      + (f" ERROR {row['error']}" if row["error"] else ""), file=sys.stderr)
+        print(f"wall_minutes: {(time.perf_counter() - started) / 60:.1f}")
+    rows = [_evaluate(row) for row in raw]
+    out.mkdir(parents=True, exist_ok=True)
+    with open(out / "scored.jsonl", "w") as sink:
+        for row in rows:
+            sink.write(json.dumps(row) + "\n")
+    if args.verbose:
+        for row in sorted(rows, key=lambda r: r["case"]):
+            mark = ("ok " if row["detected"] else "MISS") if row["codes"] else ("FP " if row["false_positive"] else "ok ")
+            print(f"  {mark} {row['case']}: expected {row['codes']} top={row['top']} found={row['found']}")
+    groups = [("all", rows)]
+    if any(r["held_out"] for r in rows) and not all(r["held_out"] for r in rows):
+        groups += [("developed", [r for r in rows if not r["held_out"]]),
+                   ("held_out", [r for r in rows if r["held_out"]])]
+    summary = None
+    for label, group in groups:
+        result = _report(group, label)
+        summary = summary or result
+    recall, root, fp, epochs, seconds = summary
+    print(f"summary: recall {recall:.3f}, root cause {root:.3f}, false positives {fp:.3f}, "
+          f"median {epochs} epochs / {seconds:.1f} s to the first correct finding ({len(rows)} cases)")
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("KERAS_BACKEND", "jax")
+    main()

@@ -1,0 +1,139 @@
+"""DYING_RELU, SATURATED_ACTIVATIONS and FROZEN_OR_DEAD_LAYER, from the probe's per-layer statistics."""
+
+from kerasdoctor.diagnose.base import Finding, Rule
+from kerasdoctor.diagnose.series import RELU_FAMILY, SATURATING, gradient_probes, kernel_layers, layers
+
+
+def _fraction(name, value):
+    if not 0 < value <= 1:
+        raise ValueError(f"Argument `{name}` must be in (0, 1]. Received: {name}={value}")
+
+
+def _min_probes(value):
+    if not (isinstance(value, int) and value >= 1):
+        raise ValueError(f"Argument `min_probes` must be a positive integer. Received: min_probes={value}")
+
+
+def _persistent(log, names, key, threshold, min_probes):
+    """{layer: (first step, last value)} for layers whose ``key`` stayed >= threshold in the last probes."""
+    probes = [p for p in log.probes if p.get("layers")]
+    if len(probes) < min_probes:
+        return {}
+    recent = probes[-min_probes:]
+    found = {}
+    for name in names:
+        values = [p["layers"].get(name, {}).get(key) for p in recent]
+        if all(v is not None and v >= threshold for v in values):
+            first = next(p["step"] for p in probes if p["layers"].get(name, {}).get(key, 0) >= threshold)
+            found[name] = (first, values[-1])
+    return found
+
+
+class DyingRelu(Rule):
+    """Fires when many ReLU units output zero for every probe sample, probe after probe.
+
+    Args:
+        max_dead: the largest share of dead units in a ReLU layer.
+        min_probes: how many of the latest probes must agree.
+    """
+
+    code = "DYING_RELU"
+
+    def __init__(self, max_dead=0.7, min_probes=2):
+        _fraction("max_dead", max_dead)
+        _min_probes(min_probes)
+        self.max_dead, self.min_probes = max_dead, min_probes
+
+    def check(self, log):
+        names = [l["name"] for l in layers(log) if l.get("activation") in RELU_FAMILY]
+        found = _persistent(log, names, "dead_fraction", self.max_dead, self.min_probes)
+        if not found:
+            return None
+        worst = max(found, key=lambda n: found[n][1])
+        step = min(s for s, _ in found.values())
+        return Finding(
+            self.code, "error" if found[worst][1] >= 0.9 else "warning", step,
+            f"{len(found)} ReLU layer(s) have mostly dead units: {found[worst][1]:.0%} of {worst}'s units "
+            f"output 0 for every probe sample (first seen at step {step}). Dead units get no gradient "
+            "and never recover.",
+            {"layers": {n: v for n, (_, v) in found.items()}, "worst_layer": worst, "max_dead": self.max_dead},
+            "Lower the learning rate, start biases at 0 (not negative), use he_normal, or switch to "
+            "leaky_relu / gelu, which keep a gradient below zero.",
+        )
+
+
+class SaturatedActivations(Rule):
+    """Fires when sigmoid/tanh layers sit at their flat ends for most inputs.
+
+    Args:
+        max_saturated: the largest share of saturated outputs in a layer.
+        min_probes: how many of the latest probes must agree.
+    """
+
+    code = "SATURATED_ACTIVATIONS"
+
+    def __init__(self, max_saturated=0.5, min_probes=2):
+        _fraction("max_saturated", max_saturated)
+        _min_probes(min_probes)
+        self.max_saturated, self.min_probes = max_saturated, min_probes
+
+    def check(self, log):
+        hidden = layers(log)[:-1]
+        names = [l["name"] for l in hidden if l.get("activation") in SATURATING]
+        found = _persistent(log, names, "saturated_fraction", self.max_saturated, self.min_probes)
+        if not found:
+            return None
+        worst = max(found, key=lambda n: found[n][1])
+        step = min(s for s, _ in found.values())
+        return Finding(
+            self.code, "warning", step,
+            f"{len(found)} sigmoid/tanh layer(s) are saturated: {found[worst][1]:.0%} of {worst}'s outputs "
+            "sit at a flat end, where the gradient is nearly 0.",
+            {"layers": {n: v for n, (_, v) in found.items()}, "worst_layer": worst,
+             "max_saturated": self.max_saturated},
+            "Scale the inputs, use glorot_uniform (not larger) weights, add BatchNormalization before the "
+            "activation, or use relu/gelu in hidden layers.",
+        )
+
+
+class FrozenOrDeadLayer(Rule):
+    """Fires when a trainable kernel gets exactly zero gradient at every probe (a dead layer);
+    reports layers frozen with trainable=False as information.
+
+    Args:
+        min_probes: how many probes with gradients are needed.
+    """
+
+    code = "FROZEN_OR_DEAD_LAYER"
+
+    def __init__(self, min_probes=3):
+        _min_probes(min_probes)
+        self.min_probes = min_probes
+
+    def check(self, log):
+        probes = gradient_probes(log)
+        dead = []
+        if len(probes) >= self.min_probes:
+            for layer, name in kernel_layers(log):
+                rows = [p["variables"].get(name) for p in probes]
+                if all(row is not None and row.get("grad_norm") == 0 for row in rows):
+                    dead.append(layer["name"])
+        if dead:
+            return Finding(
+                self.code, "warning", probes[0]["step"],
+                f"{len(dead)} layer(s) got exactly zero gradient at every one of {len(probes)} probes "
+                f"({', '.join(dead[:4])}): their weights never change.",
+                {"problem": "dead", "layers": dead, "probes": len(probes)},
+                "Look for what blocks the gradient: dead ReLUs before it, a constant (zero) initializer, "
+                "a stop_gradient, or an integer cast in the path.",
+            )
+        frozen = [l["name"] for l in layers(log) if not l.get("trainable", True) and l.get("params")]
+        if frozen:
+            return Finding(
+                self.code, "info", None,
+                f"{len(frozen)} layer(s) are frozen (trainable=False): {', '.join(frozen[:4])}. Fine for "
+                "pretrained layers; randomly initialized frozen layers never learn.",
+                {"problem": "frozen", "layers": frozen},
+                "Set layer.trainable = True (and compile again) on layers that should learn.",
+            )
+        return None

@@ -1,0 +1,119 @@
+"""VANISHING_GRADIENTS and EXPLODING_GRADIENTS, from the per-layer gradients on the probe batch."""
+
+import math
+
+from kerasdoctor.diagnose.base import Finding, Rule
+from kerasdoctor.diagnose.series import gradient_probes, is_finite, kernel_layers, median, rms
+
+
+def _depth_ratios(log):
+    """[(step, first kernel's gradient RMS / output kernel's gradient RMS)] per probe."""
+    kernels = kernel_layers(log)
+    if len(kernels) < 3:
+        return kernels, []
+    first, last = kernels[0][1], kernels[-1][1]
+    out = []
+    for probe in gradient_probes(log):
+        top = rms(probe["variables"].get(last, {}), "grad_norm")
+        bottom = rms(probe["variables"].get(first, {}), "grad_norm")
+        if top and bottom is not None and top > 0:
+            out.append((probe["step"], bottom / top))
+    return kernels, out
+
+
+def _global_norms(log):
+    out = []
+    for probe in gradient_probes(log):
+        values = [row.get("grad_norm") for row in probe["variables"].values()]
+        if values and all(is_finite(v) for v in values):
+            out.append((probe["step"], math.sqrt(sum(v * v for v in values))))
+    return out
+
+
+class VanishingGradients(Rule):
+    """Fires when the first layer's gradient is a tiny fraction of the output layer's, probe after probe.
+
+    Args:
+        min_ratio: the smallest (first layer / output layer) gradient RMS ratio.
+        min_probes: how many probes must agree.
+    """
+
+    code = "VANISHING_GRADIENTS"
+
+    def __init__(self, min_ratio=1e-3, min_probes=2):
+        if not 0 < min_ratio < 1:
+            raise ValueError(f"Argument `min_ratio` must be in (0, 1). Received: min_ratio={min_ratio}")
+        if not (isinstance(min_probes, int) and min_probes >= 1):
+            raise ValueError(f"Argument `min_probes` must be a positive integer. Received: min_probes={min_probes}")
+        self.min_ratio, self.min_probes = min_ratio, min_probes
+
+    def check(self, log):
+        kernels, ratios = _depth_ratios(log)
+        if len(ratios) < self.min_probes:
+            return None
+        typical = median([r for _, r in ratios])
+        if typical >= self.min_ratio:
+            return None
+        first_step = next(s for s, r in ratios if r < self.min_ratio)
+        depth = len(kernels)
+        return Finding(
+            self.code, "error" if typical < self.min_ratio ** 2 else "warning", first_step,
+            f"Gradients vanish with depth: the first layer ({kernels[0][0]['name']}) gets "
+            f"{typical:.2g}x the gradient of the output layer ({kernels[-1][0]['name']}) per weight "
+            f"(median of {len(ratios)} probes, {depth} layers), so the early layers barely learn.",
+            {"median_ratio": typical, "first_layer": kernels[0][0]["name"], "output_layer": kernels[-1][0]["name"],
+             "depth": depth, "probes": len(ratios), "min_ratio": self.min_ratio,
+             "activations": sorted({l.get("activation") or "linear" for l, _ in kernels[:-1]})},
+            "Use ReLU-family activations (relu, gelu, silu) with he_normal in deep stacks instead of "
+            "sigmoid/tanh, add BatchNormalization or residual connections, or make the network shallower.",
+        )
+
+
+class ExplodingGradients(Rule):
+    """Fires when the gradient norm grows far above its initial value, or grows toward the input.
+
+    Args:
+        max_growth: the largest growth of the global gradient norm over its first value.
+        max_depth_ratio: the largest (first layer / output layer) gradient RMS ratio.
+    """
+
+    code = "EXPLODING_GRADIENTS"
+
+    def __init__(self, max_growth=100.0, max_depth_ratio=1e3):
+        for name, value in (("max_growth", max_growth), ("max_depth_ratio", max_depth_ratio)):
+            if not value > 1:
+                raise ValueError(f"Argument `{name}` must be greater than 1. Received: {name}={value}")
+        self.max_growth, self.max_depth_ratio = max_growth, max_depth_ratio
+
+    def check(self, log):
+        norms = _global_norms(log)
+        nonfinite = next((p["step"] for p in gradient_probes(log)
+                          if any(row.get("nonfinite_grad") for row in p["variables"].values())), None)
+        if norms and norms[0][1] > 0:
+            start = norms[0][1]
+            for step, value in norms[1:]:
+                if value > self.max_growth * start:
+                    return self._finding(step, f"the global gradient norm grew from {start:.3g} to "
+                                         f"{value:.3g} ({value / start:.0f}x)",
+                                         {"initial_norm": start, "norm": value, "growth": value / start,
+                                          "max_growth": self.max_growth, "nonfinite_step": nonfinite})
+        if nonfinite is not None and norms and norms[-1][1] > 10 * norms[0][1]:
+            return self._finding(nonfinite, "gradients grew and then became NaN/Inf",
+                                 {"nonfinite_step": nonfinite, "initial_norm": norms[0][1]})
+        kernels, ratios = _depth_ratios(log)
+        if len(ratios) >= 2:
+            typical = median([r for _, r in ratios])
+            if typical > self.max_depth_ratio:
+                return self._finding(ratios[0][0], f"the first layer gets {typical:.3g}x the gradient of "
+                                     "the output layer per weight", {"median_depth_ratio": typical,
+                                                                     "max_depth_ratio": self.max_depth_ratio})
+        return None
+
+    def _finding(self, step, what, evidence):
+        return Finding(
+            self.code, "error", step,
+            f"Gradients are exploding: {what}. Steps this large throw the weights around.",
+            evidence,
+            "Clip gradients (clipnorm=1.0 in the optimizer), lower the learning rate, scale the inputs, "
+            "and use a variance-scaling initializer (he_normal / glorot_uniform).",
+        )

@@ -1,0 +1,286 @@
+"""How the loss moves: LOSS_OSCILLATING, NOT_LEARNING, SLOW_CONVERGENCE, OVERFITTING, UNDERFITTING."""
+
+from kerasdoctor.diagnose.base import Finding, Rule
+from kerasdoctor.diagnose.series import (
+    chance_accuracy, epoch_values, is_classification, is_finite, kernel_layers, labels, metric_name,
+    output_units, probe_losses, trivial_loss,
+)
+
+
+def _fraction(name, value, high=1.0):
+    if not 0 < value <= high:
+        raise ValueError(f"Argument `{name}` must be in (0, {high}]. Received: {name}={value}")
+
+
+def _minimum(name, value, low):
+    if not (isinstance(value, int) and value >= low):
+        raise ValueError(f"Argument `{name}` must be an integer >= {low}. Received: {name}={value}")
+
+
+def _finite(values):
+    return [v for v in values if is_finite(v)]
+
+
+class LossOscillating(Rule):
+    """Fires when the probe-batch loss goes up about as much as it goes down, by a sizeable amount.
+
+    The probe batch is fixed, so its loss is free of batch-to-batch noise: a
+    healthy run's rises are small next to its falls.
+
+    Args:
+        min_rise_ratio: the smallest (sum of rises / sum of falls).
+        min_rise: the smallest sum of rises, as a share of the trivial loss.
+        min_probes: how many probes are needed.
+    """
+
+    code = "LOSS_OSCILLATING"
+
+    def __init__(self, min_rise_ratio=0.5, min_rise=0.3, min_probes=6):
+        _fraction("min_rise_ratio", min_rise_ratio, high=10.0)
+        _fraction("min_rise", min_rise, high=10.0)
+        _minimum("min_probes", min_probes, 3)
+        self.min_rise_ratio, self.min_rise, self.min_probes = min_rise_ratio, min_rise, min_probes
+
+    def check(self, log):
+        series = probe_losses(log)
+        if len(series) < self.min_probes or not all(is_finite(v) for _, v in series):
+            return None
+        values = [v for _, v in series]
+        changes = [b - a for a, b in zip(values, values[1:])]
+        rises = sum(c for c in changes if c > 0)
+        falls = -sum(c for c in changes if c < 0)
+        scale = trivial_loss(log) or abs(values[0]) or 1.0
+        variation = rises / scale
+        ratio = rises / falls if falls > 0 else float("inf")
+        if ratio < self.min_rise_ratio or variation < self.min_rise:
+            return None
+        first_rise = next(s for (s, _), c in zip(series[1:], changes) if c > 0)
+        return Finding(
+            self.code, "warning", first_rise,
+            f"The loss oscillates: on the fixed probe batch it rose by {rises:.3g} in total while falling "
+            f"by {falls:.3g} over {len(values)} probes; the steps are too noisy or too large to settle.",
+            {"rise_to_fall_ratio": ratio, "rises_to_trivial": variation, "probes": len(values),
+             "min_rise_ratio": self.min_rise_ratio, "min_rise": self.min_rise},
+            "Use a larger batch size (32-256), lower the learning rate, or lower the momentum "
+            "(momentum 0.9 with batch size 1 amplifies the noise of single samples).",
+        )
+
+
+def _accuracy(log, prefix=""):
+    name = metric_name(log)
+    return _finite(epoch_values(log, prefix + name)) if name else []
+
+
+class NotLearning(Rule):
+    """Fires when, after a few epochs, a classifier's accuracy is still at chance (on validation
+    when there is one), or a regression's loss is still at the trivial value (predicting the mean).
+
+    Args:
+        min_epochs: epochs to wait before judging.
+        trivial_fraction: the loss counts as trivial above this share of the trivial loss.
+        chance_margin: accuracy counts as chance below chance + margin x (1 - chance).
+    """
+
+    code = "NOT_LEARNING"
+
+    def __init__(self, min_epochs=2, trivial_fraction=0.9, chance_margin=0.1):
+        _minimum("min_epochs", min_epochs, 1)
+        _fraction("trivial_fraction", trivial_fraction)
+        _fraction("chance_margin", chance_margin)
+        self.min_epochs, self.trivial_fraction, self.chance_margin = min_epochs, trivial_fraction, chance_margin
+
+    def check(self, log):
+        if len(log.epochs) < self.min_epochs:
+            return None
+        trivial = trivial_loss(log)
+        evidence = {"epochs": len(log.epochs), "trivial_loss": trivial}
+        losses = _finite(epoch_values(log, "loss"))
+        if losses:
+            evidence["best_loss"] = min(losses)
+        chance = chance_accuracy(log) if is_classification(log) else None
+        val_accuracy, accuracy = _accuracy(log, "val_"), _accuracy(log)
+        if chance is not None and (val_accuracy or accuracy):
+            # Classification: judged by accuracy, on validation when there is one. A training
+            # loss that falls while validation stays at chance is memorization, not learning.
+            best = max(val_accuracy or accuracy)
+            evidence.update(chance_accuracy=chance, best_accuracy=best,
+                            judged_on="validation" if val_accuracy else "training")
+            if best > chance + self.chance_margin * (1 - chance):
+                return None
+            what = (f"the best {evidence['judged_on']} accuracy {best:.3f} is at chance ({chance:.3f}, "
+                    "always predicting the most common class)")
+            if trivial and losses:
+                what += f"; the training loss is {min(losses) / trivial:.0%} of the trivial loss {trivial:.4g}"
+        else:
+            values = _finite(epoch_values(log, "val_loss")) or losses
+            if values is not losses:  # judged on validation: its own labels' trivial loss
+                trivial = trivial_loss(log, "val")
+                evidence["trivial_loss"] = trivial
+            if not trivial or not values:
+                return None
+            best = min(values)
+            evidence.update(best_judged_loss=best, judged_on="validation" if epoch_values(log, "val_loss") else "training")
+            if best < self.trivial_fraction * trivial:
+                return None
+            what = (f"the best {evidence['judged_on']} loss {best:.4g} is {best / trivial:.0%} of the trivial "
+                    f"loss {trivial:.4g} (what predicting the mean gives)")
+        return Finding(
+            self.code, "error", log.epochs[-1]["step"],
+            f"The model is not learning after {len(log.epochs)} epochs: {what}.",
+            evidence,
+            "Check that the labels match the inputs (shuffle x and y together), then the learning rate "
+            "(a range test), the output activation and loss, and the input scaling; overfit 10 samples "
+            "first to prove the model can learn at all.",
+        )
+
+
+class SlowConvergence(Rule):
+    """Reports a loss that is still falling steadily at the end but has covered little ground.
+
+    Args:
+        max_progress: the loss counts as far from done above this share of the trivial loss.
+        min_epochs: epochs to wait before judging.
+    """
+
+    code = "SLOW_CONVERGENCE"
+
+    def __init__(self, max_progress=0.5, min_epochs=4):
+        _fraction("max_progress", max_progress)
+        _minimum("min_epochs", min_epochs, 2)
+        self.max_progress, self.min_epochs = max_progress, min_epochs
+
+    def check(self, log):
+        losses = _finite(epoch_values(log, "loss"))
+        trivial = trivial_loss(log)
+        if len(losses) < self.min_epochs or not trivial:
+            return None
+        third = max(len(losses) // 3, 1)
+        recent_drop = (losses[-third - 1] - losses[-1]) / trivial
+        level = losses[-1] / trivial
+        if level < self.max_progress or level >= 0.9 or recent_drop < 0.02:
+            return None
+        return Finding(
+            self.code, "info", log.epochs[-1]["step"],
+            f"Training converges slowly: after {len(losses)} epochs the loss is {level:.0%} of the trivial "
+            f"loss and still falling ({recent_drop:.1%} of it over the last {third} epoch(s)).",
+            {"loss_to_trivial": level, "recent_drop": recent_drop, "epochs": len(losses)},
+            "Train longer, or raise the learning rate / use one-cycle; Adam usually converges faster than "
+            "plain SGD at its defaults.",
+        )
+
+
+class Overfitting(Rule):
+    """Fires when the validation loss ends far above the training loss, with a real accuracy gap.
+
+    Args:
+        min_ratio: the smallest (validation loss / training loss) at the end.
+        min_gap: the smallest (validation - training loss), as a share of the trivial loss.
+        min_accuracy_gap: the smallest (training - validation accuracy), when accuracy is logged.
+        min_epochs: epochs to wait before judging.
+    """
+
+    code = "OVERFITTING"
+
+    def __init__(self, min_ratio=2.0, min_gap=0.15, min_accuracy_gap=0.05, min_epochs=3):
+        if not min_ratio > 1:
+            raise ValueError(f"Argument `min_ratio` must be greater than 1. Received: min_ratio={min_ratio}")
+        _fraction("min_gap", min_gap, high=10.0)
+        _fraction("min_accuracy_gap", min_accuracy_gap)
+        _minimum("min_epochs", min_epochs, 2)
+        self.min_ratio, self.min_gap = min_ratio, min_gap
+        self.min_accuracy_gap, self.min_epochs = min_accuracy_gap, min_epochs
+
+    def check(self, log):
+        train, val = epoch_values(log, "loss"), epoch_values(log, "val_loss")
+        if len(val) < self.min_epochs or not (_finite(train[-1:]) and _finite(val[-1:])):
+            return None
+        scale = trivial_loss(log) or max(abs(train[0]), 1e-12)
+        ratio = val[-1] / max(train[-1], 1e-12)
+        gap = (val[-1] - train[-1]) / scale
+        if ratio < self.min_ratio or gap < self.min_gap:
+            return None
+        evidence = {"train_loss": train[-1], "val_loss": val[-1], "ratio": ratio, "gap_to_trivial": gap,
+                    "best_val_loss": min(_finite(val)), "best_val_epoch": val.index(min(_finite(val))) + 1}
+        accuracy, val_accuracy = _accuracy(log), _accuracy(log, "val_")
+        if accuracy and val_accuracy:
+            evidence["accuracy_gap"] = accuracy_gap = accuracy[-1] - val_accuracy[-1]
+            if accuracy_gap < self.min_accuracy_gap:
+                return None
+        samples = (log.data("train") or {}).get("samples")
+        params = (log.model or {}).get("trainable_params")
+        evidence.update(train_samples=samples, trainable_params=params)
+        return Finding(
+            self.code, "warning", log.epochs[-1]["step"],
+            f"The model overfits: the validation loss {val[-1]:.4g} is {ratio:.1f}x the training loss "
+            f"{train[-1]:.4g} (best validation loss {evidence['best_val_loss']:.4g} at epoch "
+            f"{evidence['best_val_epoch']})"
+            + (f"; training accuracy is {evidence['accuracy_gap']:.1%} above validation" if "accuracy_gap" in evidence else "")
+            + (f". {params} weights for {samples} training samples." if samples and params else "."),
+            evidence,
+            "Get more data or augment it, add regularization (Dropout, weight_decay in AdamW, L2), use a "
+            "smaller model, and stop at the best epoch (keras.callbacks.EarlyStopping(restore_best_weights=True)).",
+        )
+
+
+class Underfitting(Rule):
+    """Fires when the model fits its own training data poorly, with no generalization gap, and
+    either has a layer narrower than its output or has stopped improving far from a fit.
+
+    Args:
+        min_loss: with a bottleneck, the training loss counts as high above this share of the
+            trivial loss.
+        min_plateau_loss: without one, the share of the trivial loss a stalled loss must stay
+            above (a noisy task also stalls at a moderate loss: that is the data's limit).
+        max_ratio: the largest (validation loss / training loss) for "no gap".
+        plateau: the largest improvement over the last third of the epochs, as a share of the
+            trivial loss, for "stopped improving".
+        min_epochs: epochs to wait before judging.
+    """
+
+    code = "UNDERFITTING"
+
+    def __init__(self, min_loss=0.3, min_plateau_loss=0.6, max_ratio=1.3, plateau=0.05, min_epochs=3):
+        _fraction("min_loss", min_loss)
+        _fraction("min_plateau_loss", min_plateau_loss)
+        _fraction("plateau", plateau)
+        _minimum("min_epochs", min_epochs, 2)
+        self.min_loss, self.min_plateau_loss, self.max_ratio = min_loss, min_plateau_loss, max_ratio
+        self.plateau, self.min_epochs = plateau, min_epochs
+
+    def check(self, log):
+        train, val = _finite(epoch_values(log, "loss")), _finite(epoch_values(log, "val_loss"))
+        trivial = trivial_loss(log)
+        if len(train) < self.min_epochs or not trivial:
+            return None
+        level = train[-1] / trivial
+        if not self.min_loss <= level < 0.9:  # higher is NOT_LEARNING
+            return None
+        if val and val[-1] > self.max_ratio * train[-1]:
+            return None
+        third = max(len(train) // 3, 1)
+        recent = (train[-third - 1] - train[-1]) / trivial
+        units = output_units(log) or 1
+        hidden = [l for l, _ in kernel_layers(log)[:-1] if l.get("units")]
+        narrowest = min(hidden, key=lambda l: l["units"]) if hidden else None
+        bottleneck = narrowest is not None and units > 1 and narrowest["units"] < units
+        stalled = recent < self.plateau and level >= self.min_plateau_loss
+        if not (bottleneck or stalled):
+            return None
+        evidence = {"loss_to_trivial": level, "train_loss": train[-1], "trivial_loss": trivial,
+                    "recent_improvement": recent, "epochs": len(train),
+                    "trainable_params": (log.model or {}).get("trainable_params")}
+        why = f"the training loss is still {level:.0%} of the trivial loss {trivial:.4g}"
+        if bottleneck:
+            evidence["bottleneck"] = [narrowest["name"], narrowest["units"], units]
+            why += (f", and layer {narrowest['name']} has {narrowest['units']} units for {units} outputs, "
+                    "a bottleneck no training can get past")
+        else:
+            why += f" and stopped improving ({recent:.1%} over the last {third} epoch(s))"
+        return Finding(
+            self.code, "warning", log.epochs[-1]["step"],
+            f"The model underfits: {why}; validation is no worse than training, so more capacity "
+            "or more training is what helps.",
+            evidence,
+            "Make the model wider or deeper (no hidden layer narrower than the output), train longer or "
+            "with a higher learning rate, and reduce regularization.",
+        )

@@ -1,0 +1,325 @@
+"""Every rule of the catalog on synthetic RunLogs: it fires on its problem and stays silent on a healthy run."""
+
+import math
+from pathlib import Path
+
+import pytest
+
+from kerasdoctor.diagnose import CAUSE_ORDER, RULES, diagnose
+from kerasdoctor.diagnose.rules.activations import DyingRelu, FrozenOrDeadLayer, SaturatedActivations
+from kerasdoctor.diagnose.rules.data import BadInputs, BadLabels, InputNotNormalized
+from kerasdoctor.diagnose.rules.gradients import ExplodingGradients, VanishingGradients
+from kerasdoctor.diagnose.rules.initialization import PoorInitialization
+from kerasdoctor.diagnose.rules.learning_rate import LearningRateTooHigh, LearningRateTooLow
+from kerasdoctor.diagnose.rules.output_loss import OutputLossMismatch
+from kerasdoctor.diagnose.rules.progress import (
+    LossOscillating, NotLearning, Overfitting, SlowConvergence, Underfitting,
+)
+
+from .synthetic import LogBuilder, classes_stats, dense, healthy, mlp
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "rules"
+LN10 = math.log(10)
+
+
+def test_a_healthy_run_gets_no_finding():
+    assert diagnose(healthy().log) == []
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda r: r.code)
+def test_every_rule_has_a_docs_page_a_rank_and_is_silent_on_a_healthy_run(rule):
+    assert (DOCS / f"{rule.code}.md").is_file()
+    assert rule.code in CAUSE_ORDER
+    assert rule().check(healthy().log) is None
+
+
+def test_every_docs_page_belongs_to_a_rule():
+    assert {p.stem for p in DOCS.glob("*.md")} == {r.code for r in RULES}
+
+
+# Data.
+
+def test_bad_inputs_fires_on_nan_inputs_before_training():
+    log = LogBuilder().data(x={"shape": [100, 8], "nan": 3, "inf": 1}).log
+    finding = BadInputs().check(log)
+    assert finding.severity == "error" and finding.step is None
+    assert finding.evidence["nan"] == 3 and finding.evidence["inf"] == 1
+
+
+def test_bad_inputs_fires_on_validation_samples_copied_from_training():
+    builder = healthy()
+    builder.log.append("data", split="overlap", val_samples=200, val_in_train=60)
+    finding = BadInputs().check(builder.log)
+    assert finding.evidence["problem"] == "train_val_overlap" and finding.evidence["shared_fraction"] == 0.3
+
+
+def test_bad_inputs_tolerates_a_few_shared_samples():
+    builder = healthy()
+    builder.log.append("data", split="overlap", val_samples=200, val_in_train=3)
+    assert BadInputs().check(builder.log) is None
+
+
+def test_bad_labels_fires_on_constant_labels_and_on_extreme_imbalance():
+    constant = LogBuilder().data(y=classes_stats(1, 100)).log
+    assert BadLabels().check(constant).evidence["problem"] == "constant"
+    skewed = LogBuilder().data(y=classes_stats(2, 1000, counts=[970, 30])).log
+    finding = BadLabels().check(skewed)
+    assert finding.evidence["problem"] == "imbalance" and finding.evidence["ratio"] == pytest.approx(970 / 30)
+
+
+def test_bad_labels_accepts_imbalance_when_class_weight_is_passed():
+    builder = LogBuilder()
+    builder.log.append("run", fit={"class_weight": {0: 1.0, 1: 30.0}})
+    builder.data(y=classes_stats(2, 1000, counts=[970, 30]))
+    assert BadLabels().check(builder.log) is None
+
+
+def test_input_not_normalized_fires_on_raw_pixels_and_on_uneven_features():
+    pixels = {"shape": [100, 64], "nan": 0, "inf": 0, "min": 0.0, "max": 255.0, "mean": 90.0, "std": 80.0}
+    assert InputNotNormalized().check(LogBuilder().data(x=pixels).log).evidence["max"] == 255.0
+    uneven = {"shape": [100, 8], "nan": 0, "inf": 0, "min": -4.0, "max": 4.0, "mean": 0.0, "std": 1.0,
+              "feature_std_min": 0.001, "feature_std_max": 3.0}
+    assert InputNotNormalized().check(LogBuilder().data(x=uneven).log).evidence["feature_std_ratio"] == 3000
+
+
+def test_input_not_normalized_is_silent_when_the_model_normalizes_or_embeds():
+    pixels = {"shape": [100, 64], "nan": 0, "inf": 0, "min": 0.0, "max": 255.0, "mean": 90.0, "std": 80.0}
+    layers = [{"name": "rescale", "class_name": "Rescaling", "activation": None, "variables": []}] + mlp()
+    assert InputNotNormalized().check(LogBuilder(layers=layers).data(x=pixels).log) is None
+
+
+# Output and loss.
+
+@pytest.mark.parametrize(
+    "output, units, loss, from_logits, labels, problem",
+    [
+        (None, 10, "sparse_categorical_crossentropy", False, classes_stats(10, 100), "logits_without_from_logits"),
+        ("sigmoid", 10, "sparse_categorical_crossentropy", False, classes_stats(10, 100), "sigmoid_multiclass"),
+        ("softmax", 1, "binary_crossentropy", False, classes_stats(2, 100), "softmax_single_unit"),
+        ("softmax", 5, "sparse_categorical_crossentropy", False, classes_stats(10, 100), "labels_out_of_range"),
+        ("softmax", 10, "mean_squared_error", False, classes_stats(10, 100), "regression_loss_on_classes"),
+        ("sigmoid", 1, "mean_squared_error", False,
+         {"encoding": "continuous", "min": -2.0, "max": 3.0, "std": 1.0}, "labels_out_of_range"),
+        ("linear", 1, "binary_crossentropy", True,
+         {"encoding": "continuous", "min": -2.0, "max": 3.0, "std": 1.0}, "labels_out_of_range"),
+        ("softmax", 10, "categorical_crossentropy", False, classes_stats(10, 100), "indices_with_categorical_loss"),
+    ],
+)
+def test_output_loss_mismatch_fires_on_each_known_mismatch(output, units, loss, from_logits, labels, problem):
+    layers = mlp(classes=units, output=output)
+    log = LogBuilder(layers=layers, loss=loss, from_logits=from_logits).data(y=labels).log
+    finding = OutputLossMismatch().check(log)
+    assert finding is not None and problem in finding.evidence["problems"]
+
+
+@pytest.mark.parametrize(
+    "output, units, loss, from_logits, labels",
+    [
+        ("softmax", 10, "sparse_categorical_crossentropy", False, classes_stats(10, 100)),
+        (None, 10, "SparseCategoricalCrossentropy", True, classes_stats(10, 100)),
+        ("sigmoid", 1, "binary_crossentropy", False, classes_stats(2, 100)),
+        (None, 1, "mse", False, {"encoding": "continuous", "min": -2.0, "max": 3.0, "std": 1.0}),
+    ],
+)
+def test_output_loss_mismatch_is_silent_on_matching_pairs(output, units, loss, from_logits, labels):
+    log = LogBuilder(layers=mlp(classes=units, output=output), loss=loss, from_logits=from_logits).data(y=labels).log
+    assert OutputLossMismatch().check(log) is None
+
+
+# Initialization.
+
+def test_poor_initialization_fires_on_zero_kernels_from_the_model_record():
+    log = LogBuilder(layers=mlp(initializer="Zeros")).log
+    assert PoorInitialization().check(log).evidence["problem"] == "constant_kernel"
+
+
+def test_poor_initialization_fires_on_kernels_far_above_he_scale():
+    builder = LogBuilder(layers=mlp(widths=(32, 16)))
+    # 256 weights over 16 units: fan_in 16, He scale 0.35; RMS 80 / 16 = 5.
+    builder.probe(0, weights={"hidden_1": 80.0}, sizes={"hidden_1": 256.0})
+    finding = PoorInitialization().check(builder.log)
+    assert finding.evidence["problem"] == "huge_scale" and finding.evidence["worst_layer"] == "hidden_1"
+
+
+def test_poor_initialization_fires_on_a_deep_glorot_relu_stack_whose_signal_shrinks():
+    builder = LogBuilder(layers=mlp(widths=(32,) * 8))
+    stds = {f"hidden_{i}": {"std": 0.5 ** i, "dead_fraction": 0.0} for i in range(8)}
+    builder.probe(0, layers=stds)
+    assert PoorInitialization().check(builder.log).evidence["problem"] == "activation_mismatch"
+
+
+def test_poor_initialization_is_silent_on_the_same_stack_with_he_normal():
+    builder = LogBuilder(layers=mlp(widths=(32,) * 8, initializer="HeNormal"))
+    builder.probe(0, layers={f"hidden_{i}": {"std": 0.5 ** i} for i in range(8)})
+    assert PoorInitialization().check(builder.log) is None
+
+
+# Gradients.
+
+def test_vanishing_gradients_fires_when_the_first_layer_gets_a_ten_millionth_of_the_output_gradient():
+    builder = LogBuilder(layers=mlp(widths=(32,) * 6, activation="sigmoid"))
+    for step in (0, 10, 20):
+        builder.probe(step, grads={"hidden_0": 1e-7, "output": 1.0})
+    finding = VanishingGradients().check(builder.log)
+    assert finding.severity == "error" and finding.evidence["median_ratio"] == pytest.approx(1e-7)
+
+
+def test_vanishing_gradients_needs_two_probes():
+    builder = LogBuilder(layers=mlp(widths=(32,) * 6)).probe(0, grads={"hidden_0": 1e-6})
+    assert VanishingGradients().check(builder.log) is None
+
+
+def test_exploding_gradients_fires_when_the_norm_grows_a_thousandfold():
+    builder = LogBuilder()
+    builder.probe(0).probe(10, grads={"hidden_0": 3000.0})
+    finding = ExplodingGradients().check(builder.log)
+    assert finding.step == 10 and finding.evidence["growth"] > 100
+
+
+# Activations.
+
+def _relu_layers(dead):
+    return {name: {"dead_fraction": value, "saturated_fraction": 0.0, "std": 1.0} for name, value in dead.items()}
+
+
+def test_dying_relu_fires_when_most_units_stay_dead():
+    builder = LogBuilder()
+    for step in (0, 10, 20):
+        builder.probe(step, layers=_relu_layers({"hidden_0": 0.1, "hidden_1": 0.95}))
+    finding = DyingRelu().check(builder.log)
+    assert finding.severity == "error" and finding.evidence["worst_layer"] == "hidden_1"
+
+
+def test_dying_relu_ignores_a_layer_that_recovered():
+    builder = LogBuilder()
+    for step, dead in ((0, 0.9), (10, 0.9), (20, 0.3)):
+        builder.probe(step, layers=_relu_layers({"hidden_1": dead}))
+    assert DyingRelu().check(builder.log) is None
+
+
+def test_saturated_activations_fires_on_saturated_tanh_layers():
+    builder = LogBuilder(layers=mlp(activation="tanh"))
+    for step in (0, 10):
+        builder.probe(step, layers={"hidden_0": {"saturated_fraction": 0.8, "dead_fraction": 0.0}})
+    assert SaturatedActivations().check(builder.log).evidence["worst_layer"] == "hidden_0"
+
+
+def test_frozen_or_dead_layer_fires_on_a_kernel_without_gradient():
+    builder = LogBuilder()
+    for step in (0, 10, 20):
+        builder.probe(step, grads={"hidden_0": 0.0})
+    finding = FrozenOrDeadLayer().check(builder.log)
+    assert finding.severity == "warning" and finding.evidence["layers"] == ["hidden_0"]
+
+
+def test_frozen_or_dead_layer_reports_frozen_layers_as_information():
+    layers = [dense("hidden_0", 32, trainable=False), dense("output", 10, "softmax")]
+    assert FrozenOrDeadLayer().check(LogBuilder(layers=layers).log).severity == "info"
+
+
+# Learning rate.
+
+def test_learning_rate_too_high_fires_when_steps_move_weights_by_a_fifth():
+    builder = LogBuilder(lr=1.0)
+    for step in (0, 1, 2, 4, 8):
+        builder.probe(step, per_step=0.2)
+    finding = LearningRateTooHigh().check(builder.log)
+    assert finding.severity == "error" and finding.evidence["early_update_ratio"] == pytest.approx(0.2)
+
+
+def test_learning_rate_too_high_fires_when_the_loss_blows_up_in_the_first_epoch():
+    builder = LogBuilder(lr=1.0)
+    for step, loss in ((0, 2.3), (1, 3.0), (2, 40.0)):
+        builder.probe(step, loss=loss)
+    assert LearningRateTooHigh().check(builder.log).step == 2
+
+
+def test_learning_rate_too_low_fires_on_tiny_steps_and_a_flat_loss():
+    builder = LogBuilder(lr=1e-7).data()
+    for step in (0, 1, 2, 4, 8, 16):
+        builder.probe(step, per_step=1e-6, loss=LN10 - 1e-4 * step)
+    finding = LearningRateTooLow().check(builder.log)
+    assert finding.evidence["early_update_ratio"] == pytest.approx(1e-6)
+
+
+def test_learning_rate_too_low_is_silent_when_the_loss_falls_despite_small_steps():
+    builder = LogBuilder(lr=1e-4).data()
+    for step, loss in ((0, 2.3), (1, 2.0), (2, 1.6), (4, 1.2), (8, 0.9)):
+        builder.probe(step, per_step=5e-5, loss=loss)
+    assert LearningRateTooLow().check(builder.log) is None
+
+
+# The loss curve.
+
+def test_loss_oscillating_fires_when_the_probe_loss_swings_up_and_down():
+    builder = LogBuilder().data()
+    for index, step in enumerate(range(0, 80, 10)):
+        builder.probe(step, loss=2.3 + (0.5 if index % 2 else 0.0))
+    assert LossOscillating().check(builder.log).evidence["rise_to_fall_ratio"] >= 0.5
+
+
+def test_not_learning_fires_at_the_trivial_loss_and_chance_accuracy():
+    builder = LogBuilder().data().data("val")
+    for epoch in range(3):
+        builder.epoch(epoch, loss=2.29, val_loss=2.3, accuracy=0.1, val_accuracy=0.11)
+    finding = NotLearning().check(builder.log)
+    assert finding.evidence["trivial_loss"] == pytest.approx(LN10)
+
+
+def test_not_learning_waits_for_two_epochs():
+    builder = LogBuilder().data().data("val").epoch(0, loss=2.3, accuracy=0.1, val_accuracy=0.1)
+    assert NotLearning().check(builder.log) is None
+
+
+def test_slow_convergence_reports_a_loss_still_falling_far_from_done():
+    builder = LogBuilder().data()
+    for epoch, loss in enumerate((2.0, 1.9, 1.8, 1.7, 1.6, 1.5)):
+        builder.epoch(epoch, loss=loss)
+    assert SlowConvergence().check(builder.log).severity == "info"
+
+
+def test_overfitting_fires_on_a_large_loss_and_accuracy_gap():
+    builder = LogBuilder().data()
+    for epoch in range(5):
+        builder.epoch(epoch, loss=0.5 / (epoch + 1), val_loss=0.6 + 0.1 * epoch, accuracy=0.99, val_accuracy=0.8)
+    assert Overfitting().check(builder.log).evidence["ratio"] > 2
+
+
+def test_overfitting_is_silent_when_accuracy_agrees():
+    builder = LogBuilder().data()
+    for epoch in range(5):
+        builder.epoch(epoch, loss=0.05, val_loss=0.5, accuracy=0.95, val_accuracy=0.94)
+    assert Overfitting().check(builder.log) is None
+
+
+def test_underfitting_fires_on_a_bottleneck_narrower_than_the_output():
+    builder = LogBuilder(layers=mlp(widths=(32, 2))).data()
+    for epoch, loss in enumerate((2.2, 2.0, 1.8, 1.6)):
+        builder.epoch(epoch, loss=loss, val_loss=loss * 1.01)
+    assert Underfitting().check(builder.log).evidence["bottleneck"] == ["hidden_1", 2, 10]
+
+
+def test_underfitting_fires_on_a_high_plateau():
+    builder = LogBuilder().data()
+    for epoch, loss in enumerate((2.0, 1.5, 1.45, 1.45, 1.45, 1.45)):
+        builder.epoch(epoch, loss=loss, val_loss=loss)
+    assert Underfitting().check(builder.log) is not None
+
+
+# Ranking.
+
+def test_root_cause_comes_first_and_its_symptoms_point_to_it():
+    builder = LogBuilder(lr=1.0).data().data("val")
+    for step, loss in ((0, 2.3), (1, 9.0), (2, 30.0), (4, 30.0), (8, 30.0)):
+        builder.probe(step, loss=loss, per_step=0.3)
+    for epoch in range(3):
+        builder.epoch(epoch, loss=30.0, val_loss=30.0, accuracy=0.1, val_accuracy=0.1)
+    findings = diagnose(builder.log)
+    assert findings[0].code == "LEARNING_RATE_TOO_HIGH"
+    assert {"LOSS_DIVERGED", "NOT_LEARNING"} <= {f.code for f in findings}
+    assert all(f.caused_by == "LEARNING_RATE_TOO_HIGH" for f in findings[1:] if f.severity != "info")
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda r: r.code)
+def test_every_rule_survives_an_empty_log(rule):
+    assert rule().check(LogBuilder().log) is None or rule.code == "POOR_INITIALIZATION"
