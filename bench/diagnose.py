@@ -83,7 +83,10 @@ def _report(rows, label):
         by_fault[row["fault"]].append(row)
     for fault, group in sorted(by_fault.items()):
         hits = sum(r["detected"] for r in group)
-        print(f"{label}.recall.{fault}: {hits / len(group):.2f} ({hits}/{len(group)})")
+        roots = sum(r["root_cause"] for r in group)
+        epochs = _median([r.get("epochs_to_finding") for r in group])
+        print(f"{label}.{fault}: recall {hits}/{len(group)}, root cause {roots}/{len(group)}, "
+              f"median epochs to finding {epochs}")
     recall = sum(r["detected"] for r in faulty) / max(len(faulty), 1)
     root = sum(r["root_cause"] for r in faulty) / max(len(faulty), 1)
     fp = sum(r["false_positive"] for r in healthy) / max(len(healthy), 1)
@@ -95,6 +98,11 @@ def _report(rows, label):
     print(f"{label}.false_positive_rate: {fp:.3f}")
     print(f"{label}.median_epochs_to_finding: {epochs}")
     print(f"{label}.median_seconds_to_finding: {seconds:.2f}")
+    trained = [r for r in faulty if (r.get("epochs_to_finding") or 0) >= 1]
+    print(f"{label}.found_after_training_started: {len(trained)} cases, median "
+          f"{_median([r['epochs_to_finding'] for r in trained])} epochs / "
+          f"{_median([r['seconds_to_finding'] for r in trained]):.2f} s of training")
+    print(f"{label}.median_check_wall_seconds: {_median([r['wall_seconds'] for r in rows]):.1f}")
     return recall, root, fp, epochs, seconds
 
 

@@ -32,6 +32,7 @@ class CheckResult:
     findings: list
     log: RunLog = field(repr=False)
     error: str | None = None  # set when training failed and the findings explain why
+    model: object = field(default=None, repr=False)  # the trained copy
 
     def to_dict(self):
         """The stable JSON shape of `keras-doctor check --json`."""
@@ -154,7 +155,7 @@ def run_check(workload, *, epochs=None, batch_size=None, out=None, seed=0, callb
     findings = diagnose(log)
     metrics = summarize_metrics(log)
     metrics["wall_seconds"] = time.perf_counter() - started
-    result = CheckResult(str(workload.path), run_dir, backend, metrics, findings, log)
+    result = CheckResult(str(workload.path), run_dir, backend, metrics, findings, log, model=model)
     write_json(run_dir / "findings.json", result.to_dict()["findings"])
     write_json(run_dir / "summary.json", result.to_dict())
     return result

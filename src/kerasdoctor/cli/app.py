@@ -148,6 +148,150 @@ def demo(
            seed=0, as_json=as_json, fail_on=FailOn.never)
 
 
+def _json_or_render(summary, renderables, as_json):
+    if as_json:
+        print(json.dumps(summary))
+    else:
+        for renderable in renderables:
+            stdout.print(renderable)
+
+
+@app.command("lr-find")
+@guarded
+def lr_find_command(
+    workload: Path = typer.Argument(..., help="A workload .py file, or a .keras model with --data."),
+    data: Optional[Path] = typer.Option(None, "--data", help="For a .keras model: .npz with x_train, y_train[, x_val, y_val]."),
+    unsafe: bool = typer.Option(False, "--unsafe", help="Allow unsafe deserialization of a trusted .keras file."),
+    start: float = typer.Option(1e-7, "--start", help="Smallest learning rate of the sweep."),
+    end: float = typer.Option(10.0, "--end", help="Largest learning rate of the sweep."),
+    steps: int = typer.Option(100, "--steps", min=10, help="Most steps of the sweep (one batch each)."),
+    rule: str = typer.Option("valley", "--rule", help="Suggestion rule: valley, steep or minimum/10."),
+    batch_size: Optional[int] = BATCH,
+    confirm: bool = typer.Option(False, "--confirm", help="Settle the bracket with 3 short runs (2 epochs each)."),
+    out: Optional[Path] = OUT,
+    seed: int = SEED,
+    as_json: bool = JSON,
+):
+    """Find a learning rate with a range test (the model is restored afterwards)."""
+    backend = _backend.require()
+    import keras
+
+    from kerasdoctor.cli.progress import make_progress
+    from kerasdoctor.files import new_run_dir, write_json
+    from kerasdoctor.report import render_lr_find
+    from kerasdoctor.tune.lr_find import confirm as confirm_rates
+    from kerasdoctor.tune.lr_find import lr_find
+    from kerasdoctor.workload import load_workload
+
+    stderr.print(f"keras-doctor: using the [bold]{backend}[/] backend", highlight=False)
+    redirect = contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext()
+    with redirect:
+        loaded = load_workload(workload, data=data, unsafe=unsafe)
+        batch = batch_size or loaded.fit["batch_size"]
+        arrays = loaded.load_data(seed)
+        keras.utils.set_random_seed(seed)
+        model = loaded.build_model()
+        run_dir = new_run_dir(f"lr-find-{loaded.name}", out)
+        with make_progress(stderr) as progress:
+            task = progress.add_task("lr-find sweep", total=steps, status="")
+            result = lr_find(model, arrays.x_train, arrays.y_train, batch_size=batch, start_lr=start, end_lr=end,
+                             num_steps=steps, rule=rule, seed=seed,
+                             progress=lambda done, total: progress.update(task, completed=done))
+            summary = {"workload": str(workload), "run_dir": str(run_dir), **result.to_dict()}
+            if confirm:
+                rates = [result.low, result.suggestion, result.high]
+                progress.update(task, description="lr-find confirm", completed=0, total=None)
+                summary["confirm"] = confirm_rates(loaded.build_model, arrays, rates, epochs=2,
+                                                   batch_size=batch, seed=seed)
+    summary["plot"], summary["data"] = str(run_dir / "lr_find.png"), str(run_dir / "lr_find.json")
+    result.plot(run_dir / "lr_find.png")
+    write_json(run_dir / "lr_find.json", summary)
+    _json_or_render(summary, render_lr_find(summary), as_json)
+
+
+def _split_list(text, kind):
+    if not text:
+        return []
+    items = [item.strip() for item in text.split(",") if item.strip()]
+    try:
+        return [kind(item) for item in items]
+    except ValueError:
+        raise KerasDoctorError(f"Expected a comma-separated list of {kind.__name__} values. Received: {text!r}") from None
+
+
+@app.command()
+@guarded
+def compare(
+    workload: Path = typer.Argument(..., help="A workload .py file."),
+    optimizers: Optional[str] = typer.Option(None, "--optimizers", help="e.g. sgd,momentum,adam,adamw,radam,prodigy"),
+    initializers: Optional[str] = typer.Option(None, "--initializers", help="e.g. glorot_uniform,he_normal,lsuv"),
+    learning_rates: Optional[str] = typer.Option(None, "--learning-rates", help="e.g. 1e-3,1e-2"),
+    batch_sizes: Optional[str] = typer.Option(None, "--batch-sizes", help="e.g. 32,128"),
+    seeds: int = typer.Option(1, "--seeds", min=1, help="Runs per variant, seeds 0..N-1."),
+    target: Optional[float] = typer.Option(None, "--target", help="Validation metric to reach (default: 95% of the best variant's)."),
+    epochs: Optional[int] = EPOCHS,
+    out: Optional[Path] = OUT,
+    as_json: bool = JSON,
+):
+    """Train the workload side by side under several variants and compare them with numbers."""
+    backend = _backend.require()
+    from kerasdoctor.cli.progress import make_progress
+    from kerasdoctor.report import render_compare
+    from kerasdoctor.tune.compare import run_compare, variants
+    from kerasdoctor.tune.space import make_optimizer
+    from kerasdoctor.workload import load_workload
+
+    stderr.print(f"keras-doctor: using the [bold]{backend}[/] backend", highlight=False)
+    chosen = variants(_split_list(optimizers, str), _split_list(initializers, str),
+                      _split_list(learning_rates, float), _split_list(batch_sizes, int))
+    for variant in chosen:  # a bad name is one clear line before any training
+        if variant.optimizer:
+            make_optimizer(variant.optimizer, 1e-3)
+    redirect = contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext()
+    with redirect:
+        loaded = load_workload(workload)
+        with make_progress(stderr) as progress:
+            task = progress.add_task("compare", total=len(chosen) * seeds, status="")
+            result = run_compare(loaded, chosen, seeds=seeds, epochs=epochs, target=target, out=out,
+                                 progress=lambda done, total, label: progress.update(task, completed=done, status=label))
+    summary = result.to_dict()
+    _json_or_render({k: v for k, v in summary.items() if k != "runs"} if as_json else summary,
+                    render_compare(summary), as_json)
+
+
+@app.command()
+@guarded
+def tune(
+    workload: Path = typer.Argument(..., help="A workload .py file; build_model(hp) defines the search space."),
+    trials: Optional[int] = typer.Option(None, "--trials", min=1, help="Finished trials the study should reach (default 20)."),
+    timeout: Optional[float] = typer.Option(None, "--timeout", help="Stop starting trials after this many minutes."),
+    storage: Optional[str] = typer.Option(None, "--storage", help="Optuna storage URL (default sqlite:///.keras-doctor/studies.db)."),
+    study: Optional[str] = typer.Option(None, "--study", help="Study name (default: the workload's name)."),
+    workers: int = typer.Option(1, "--workers", min=1, help="Local worker processes on the study."),
+    epochs: Optional[int] = EPOCHS,
+    out: Optional[Path] = OUT,
+    seed: int = SEED,
+    as_json: bool = JSON,
+):
+    """Search hyperparameters with Optuna (TPE + Hyperband pruning); resumable, multi-worker."""
+    backend = _backend.require()
+    from kerasdoctor.report import render_tune
+    from kerasdoctor.tune.study import run_tune
+
+    stderr.print(f"keras-doctor: using the [bold]{backend}[/] backend", highlight=False)
+    redirect = contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext()
+
+    def progress(found, trial):
+        stderr.print(f"trial {trial.number}: {trial.state.name.lower()}"
+                     + (f" {trial.value:.4g}" if trial.value is not None else ""), highlight=False)
+
+    with redirect:
+        result = run_tune(workload, trials=trials, timeout=timeout, storage=storage, study=study, workers=workers,
+                          seed=seed, epochs=epochs, out=out, progress=progress)
+    summary = result.to_dict()
+    _json_or_render(summary, render_tune(summary), as_json)
+
+
 @app.command()
 @guarded
 def explain(code: Optional[str] = typer.Argument(None, help="A finding code, e.g. LOSS_DIVERGED.")):

@@ -96,6 +96,11 @@ def findings_panel(findings):
         head = Text(f"{finding['severity'].upper():7} {finding['code']}", style=style)
         if index == 0 and len(findings) > 1:
             head.append("  (most likely root cause)", style="dim")
+        if finding.get("caused_by"):
+            # A symptom: one line, its fix is the root cause's.
+            head.append(f"  symptom of {finding['caused_by']}", style="dim")
+            lines += [head, Text(f"  {finding['message']}"), Text("")]
+            continue
         lines += [head, Text(f"  {finding['message']}"), Text(f"  fix: {finding['fix']}", style="dim"), Text("")]
     return Panel(Group(*lines[:-1]), title="Findings", title_align="left")
 

@@ -98,7 +98,7 @@ def _small_model_matters(base):
 def _batch_one_momentum(base, recipe, data, fit, rng):
     (x, y), validation = data
     keep = rng.choice(len(y), size=min(len(y), 400), replace=False)
-    recipe = recipe.changed(optimizer="sgd", learning_rate=0.005, momentum=0.9)
+    recipe = recipe.changed(optimizer="sgd", learning_rate=0.01, momentum=0.9)
     return recipe, ((x[keep], y[keep]), validation), dict(fit, batch_size=1, epochs=3)
 
 
@@ -162,7 +162,7 @@ FAULTS = {
         Fault("too_small_model", ("UNDERFITTING",), _too_small_model, _small_model_matters,
               description="a two-unit hidden layer"),
         Fault("batch_one_momentum", ("LOSS_OSCILLATING",), _batch_one_momentum,
-              description="batch size 1, SGD lr 0.005 with momentum 0.9"),
+              description="batch size 1, SGD lr 0.01 with momentum 0.9"),
         Fault("nan_inputs", ("BAD_INPUTS",), _nan_inputs, _float_inputs,
               description="0.5% of input values NaN"),
         Fault("train_val_leakage", ("BAD_INPUTS",), _leakage,

@@ -22,7 +22,8 @@ def _finite(values):
 
 
 class LossOscillating(Rule):
-    """Fires when the probe-batch loss goes up about as much as it goes down, by a sizeable amount.
+    """Fires when the probe-batch loss goes up about as much as it goes down (between
+    ``min_rise_ratio`` and its inverse), by a sizeable amount.
 
     The probe batch is fixed, so its loss is free of batch-to-batch noise: a
     healthy run's rises are small next to its falls.
@@ -35,7 +36,7 @@ class LossOscillating(Rule):
 
     code = "LOSS_OSCILLATING"
 
-    def __init__(self, min_rise_ratio=0.5, min_rise=0.3, min_probes=6):
+    def __init__(self, min_rise_ratio=0.4, min_rise=0.3, min_probes=6):
         _fraction("min_rise_ratio", min_rise_ratio, high=10.0)
         _fraction("min_rise", min_rise, high=10.0)
         _minimum("min_probes", min_probes, 3)
@@ -52,7 +53,8 @@ class LossOscillating(Rule):
         scale = trivial_loss(log) or abs(values[0]) or 1.0
         variation = rises / scale
         ratio = rises / falls if falls > 0 else float("inf")
-        if ratio < self.min_rise_ratio or variation < self.min_rise:
+        # Both ways: rises far beyond the falls are a divergence (LOSS_DIVERGED), not a swing.
+        if not self.min_rise_ratio <= ratio <= 1 / self.min_rise_ratio or variation < self.min_rise:
             return None
         first_rise = next(s for (s, _), c in zip(series[1:], changes) if c > 0)
         return Finding(

@@ -1,0 +1,164 @@
+"""Side-by-side comparisons: the same workload under several optimizers, initializers,
+learning rates and batch sizes, over several seeds, each run diagnosed by the rules."""
+
+import itertools
+import math
+import statistics
+from dataclasses import dataclass, field
+
+from kerasdoctor.checkup import run_check
+from kerasdoctor.diagnose import severity_rank
+from kerasdoctor.errors import KerasDoctorError
+from kerasdoctor.files import new_run_dir, write_json
+from kerasdoctor.runlog import to_jsonable
+from kerasdoctor.tune.space import recompile, reinitialize
+from kerasdoctor.workload.loader import Workload
+
+
+@dataclass(frozen=True)
+class Variant:
+    optimizer: str | None = None
+    initializer: str | None = None
+    learning_rate: float | None = None
+    batch_size: int | None = None
+
+    @property
+    def label(self):
+        parts = [self.optimizer, self.initializer,
+                 None if self.learning_rate is None else f"lr={self.learning_rate:g}",
+                 None if self.batch_size is None else f"batch={self.batch_size}"]
+        return " ".join(p for p in parts if p) or "as written"
+
+    def apply(self, model, x_batch, seed):
+        if self.initializer:
+            reinitialize(model, self.initializer, x_batch=x_batch, seed=seed)
+        return recompile(model, optimizer=self.optimizer, learning_rate=self.learning_rate)
+
+
+def variants(optimizers=(), initializers=(), learning_rates=(), batch_sizes=()):
+    """Every combination of the given values; an empty axis keeps the workload's own."""
+    axes = [list(optimizers) or [None], list(initializers) or [None],
+            list(learning_rates) or [None], list(batch_sizes) or [None]]
+    return [Variant(*combo) for combo in itertools.product(*axes)]
+
+
+@dataclass
+class Row:
+    variant: str
+    runs: list = field(default_factory=list)  # per seed: {best, epochs_to_target, seconds_to_target, gap, findings}
+
+    def summary(self, target, better):
+        bests = [r["best"] for r in self.runs if math.isfinite(r["best"])]
+        reached = [r for r in self.runs if r["epochs_to_target"] is not None]
+        codes = {}
+        for run in self.runs:
+            for code in run["findings"]:
+                codes[code] = codes.get(code, 0) + 1
+        return {
+            "variant": self.variant,
+            "best_mean": statistics.fmean(bests) if bests else float("nan"),
+            "best_std": statistics.pstdev(bests) if len(bests) > 1 else 0.0,
+            "reached_target": f"{len(reached)}/{len(self.runs)}",
+            "epochs_to_target": statistics.median(r["epochs_to_target"] for r in reached) if reached else None,
+            "seconds_to_target": statistics.median(r["seconds_to_target"] for r in reached) if reached else None,
+            "gap_mean": statistics.fmean(r["gap"] for r in self.runs if r["gap"] is not None)
+            if any(r["gap"] is not None for r in self.runs) else None,
+            "findings": codes,
+        }
+
+
+@dataclass
+class CompareResult:
+    metric: str
+    direction: str
+    target: float
+    seeds: int
+    rows: list
+    run_dir: object
+
+    def to_dict(self):
+        better = max if self.direction == "maximize" else min
+        summaries = [row.summary(self.target, better) for row in self.rows]
+        return to_jsonable({"metric": self.metric, "direction": self.direction, "target": self.target,
+                            "seeds": self.seeds, "run_dir": str(self.run_dir), "variants": summaries,
+                            "runs": {row.variant: row.runs for row in self.rows}})
+
+
+def _metric(log):
+    names = set(log.epochs[-1]["logs"]) if log.epochs else set()
+    for name in ("val_accuracy", "val_acc", "val_binary_accuracy", "val_sparse_categorical_accuracy"):
+        if name in names:
+            return name, "maximize"
+    return "val_loss", "minimize"
+
+
+def _run_facts(result, metric, direction):
+    log = result.log
+    values = [e["logs"].get(metric, float("nan")) for e in log.epochs]
+    finite = [v for v in values if math.isfinite(v)]
+    best = (max if direction == "maximize" else min)(finite) if finite else float("nan")
+    train_name = metric.removeprefix("val_")
+    last = log.epochs[-1]["logs"] if log.epochs else {}
+    gap = None
+    if train_name in last and metric in last:
+        gap = last[train_name] - last[metric]
+    return {
+        "best": best, "values": values, "seconds": [e["seconds"] for e in log.epochs], "gap": gap,
+        "findings": [f.code for f in result.findings if severity_rank(f.severity) >= 1],
+        "run_dir": str(result.run_dir),
+    }
+
+
+def _to_target(facts, target, direction):
+    seconds = 0.0
+    for epoch, (value, spent) in enumerate(zip(facts["values"], facts["seconds"])):
+        seconds += spent
+        if math.isfinite(value) and (value >= target if direction == "maximize" else value <= target):
+            return epoch + 1, seconds
+    return None, None
+
+
+def run_compare(workload, chosen, *, seeds=1, epochs=None, target=None, out=None, progress=None):
+    """Trains ``workload`` under every variant in ``chosen`` for ``seeds`` seeds each."""
+    if not chosen:
+        raise KerasDoctorError("Nothing to compare: give at least one of --optimizers, --initializers, "
+                               "--learning-rates, --batch-sizes.")
+    if seeds < 1:
+        raise KerasDoctorError(f"--seeds must be a positive integer. Received: seeds={seeds}")
+    run_dir = new_run_dir(f"compare-{workload.name}", out)
+    rows, total, done = [], len(chosen) * seeds, 0
+    metric = direction = None
+    for index, variant in enumerate(chosen):
+        row = Row(variant.label)
+        for seed in range(seeds):
+            data = workload.load_data(seed)
+            x_batch = data.x_train[:256] if not isinstance(data.x_train, dict) else {
+                k: v[:256] for k, v in data.x_train.items()}
+
+            def build(variant=variant, x_batch=x_batch, seed=seed):
+                return variant.apply(workload.build_model(), x_batch, seed)
+
+            wrapped = Workload(workload.path, name=workload.name, build=build,
+                               load=lambda data=data: (data.train, data.validation),
+                               fit=dict(workload.fit), accepts_hp=False)
+            result = run_check(wrapped, epochs=epochs, batch_size=variant.batch_size, seed=seed,
+                               out=run_dir / f"variant-{index}" / f"seed-{seed}")
+            if metric is None:
+                metric, direction = _metric(result.log)
+            row.runs.append(_run_facts(result, metric, direction))
+            done += 1
+            if progress is not None:
+                progress(done, total, variant.label)
+        rows.append(row)
+    if target is None:
+        # Default: 95% of the best variant's mean best value (105% of it for a loss).
+        means = [statistics.fmean(r["best"] for r in row.runs) for row in rows]
+        finite = [m for m in means if math.isfinite(m)]
+        best = (max if direction == "maximize" else min)(finite) if finite else float("nan")
+        target = best * (0.95 if direction == "maximize" else 1.05)
+    for row in rows:
+        for run in row.runs:
+            run["epochs_to_target"], run["seconds_to_target"] = _to_target(run, target, direction)
+    result = CompareResult(metric, direction, target, seeds, rows, run_dir)
+    write_json(run_dir / "compare.json", result.to_dict())
+    return result

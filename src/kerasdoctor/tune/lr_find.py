@@ -1,0 +1,231 @@
+"""The learning-rate range test (Smith 2015/2017; the fastai and Lightning procedure).
+
+The learning rate grows exponentially from ``start_lr`` to ``end_lr`` over at most
+``num_steps`` steps, one batch each; the loss is smoothed with an exponential moving
+average and the sweep stops when it exceeds ``diverge_factor`` times its best. The model's
+weights and its optimizer's state are restored afterwards, so the model comes out as it went in.
+"""
+
+import logging
+import math
+from dataclasses import dataclass, field
+
+import keras
+import numpy as np
+
+from kerasdoctor.errors import KerasDoctorError
+from kerasdoctor.runlog import to_jsonable
+from kerasdoctor.tune.suggest import SUGGESTIONS, zero_lag
+
+logger = logging.getLogger(__name__)
+SUGGESTION_SMOOTHING = 0.8
+DIVERGED = 4.0
+
+
+@dataclass
+class LRFindResult:
+    """The sweep and what it suggests: ``low <= suggestion <= high``."""
+
+    learning_rates: list
+    losses: list  # smoothed
+    raw_losses: list
+    suggestion: float
+    low: float
+    high: float
+    rule: str
+    suggestions: dict = field(default_factory=dict)
+    stopped_early: bool = False
+
+    def to_dict(self):
+        return to_jsonable({
+            "suggestion": self.suggestion, "low": self.low, "high": self.high, "rule": self.rule,
+            "suggestions": self.suggestions, "stopped_early": self.stopped_early,
+            "learning_rates": self.learning_rates, "losses": self.losses, "raw_losses": self.raw_losses,
+        })
+
+    def plot(self, path=None):
+        """The smoothed loss against the learning rate (log scale), with the bracket.
+
+        Returns the matplotlib Figure; with ``path``, also saves it there (PNG).
+        """
+        try:
+            import matplotlib
+        except ImportError:
+            raise KerasDoctorError('Plots need matplotlib: pip install "keras-doctor[tune]".') from None
+
+        matplotlib.use("Agg")
+        from matplotlib.figure import Figure
+
+        figure = Figure(figsize=(6, 4), dpi=100)
+        axes = figure.add_subplot()
+        axes.plot(self.learning_rates, self.raw_losses, color="0.8", lw=1, label="loss")
+        axes.plot(self.learning_rates, self.losses, color="C0", lw=2, label="smoothed")
+        axes.axvspan(self.low, self.high, color="C2", alpha=0.15, label="bracket")
+        axes.axvline(self.suggestion, color="C2", lw=1.5, label=f"{self.rule}: {self.suggestion:.2g}")
+        axes.set_xscale("log")
+        finite = [v for v in self.losses if math.isfinite(v)]
+        if finite:
+            top = min(max(finite), 3 * finite[0]) if finite[0] > 0 else max(finite)
+            axes.set_ylim(min(finite) - 0.05 * abs(min(finite)), top * 1.05)
+        axes.set_xlabel("learning rate")
+        axes.set_ylabel("training loss")
+        axes.set_title("Learning-rate range test")
+        axes.legend(loc="best", fontsize=8)
+        figure.tight_layout()
+        if path is not None:
+            figure.savefig(path)
+        return figure
+
+
+def _batches(x, y, batch_size, count, seed):
+    """``count`` batches drawn from shuffled passes over the data."""
+    size = len(y)
+    rng = np.random.default_rng(seed)
+    order = np.empty(0, dtype="int64")
+    take = lambda a, rows: {k: v[rows] for k, v in a.items()} if isinstance(a, dict) else a[rows]
+    for _ in range(count):
+        if len(order) < batch_size:
+            order = np.concatenate([order, rng.permutation(size)])
+        rows, order = order[:batch_size], order[batch_size:]
+        yield take(x, rows), y[rows]
+
+
+def _check_arguments(start_lr, end_lr, num_steps, smoothing, diverge_factor, rule):
+    if not 0 < start_lr < end_lr:
+        raise KerasDoctorError(
+            f"The sweep needs 0 < start_lr < end_lr. Received: start_lr={start_lr}, end_lr={end_lr}")
+    if not (isinstance(num_steps, int) and 10 <= num_steps <= 10_000):
+        raise KerasDoctorError(f"num_steps must be an integer in [10, 10000]. Received: num_steps={num_steps}")
+    if not 0 <= smoothing < 1:
+        raise KerasDoctorError(f"smoothing must be in [0, 1). Received: smoothing={smoothing}")
+    if not diverge_factor > 1:
+        raise KerasDoctorError(f"diverge_factor must be greater than 1. Received: diverge_factor={diverge_factor}")
+    if rule not in SUGGESTIONS:
+        raise KerasDoctorError(f"Unknown suggestion rule {rule!r}. Known: {', '.join(SUGGESTIONS)}")
+
+
+def _optimizer_of(model):
+    optimizer = getattr(model, "optimizer", None)
+    if optimizer is None or not getattr(model, "compiled", False):
+        raise KerasDoctorError("lr_find needs a compiled model: call model.compile(optimizer=..., loss=...) first.")
+    if isinstance(optimizer.learning_rate, keras.optimizers.schedules.LearningRateSchedule) or callable(
+            getattr(optimizer, "_learning_rate", None)):
+        raise KerasDoctorError(
+            "lr_find sets the learning rate step by step, so the optimizer needs a constant one; "
+            "this one uses a LearningRateSchedule. Compile a copy with a float learning rate for the sweep.")
+    return optimizer
+
+
+def lr_find(
+    model, x, y, *, batch_size=32, start_lr=1e-7, end_lr=10.0, num_steps=100, smoothing=0.9,
+    diverge_factor=4.0, rule="valley", seed=0, progress=None,
+):
+    """Runs a learning-rate range test on ``model`` and restores it afterwards.
+
+    Args:
+        model: a compiled Keras model with a constant learning rate.
+        x, y: training data (arrays, or a dict of arrays for x).
+        batch_size: the batch size of the sweep (use the one you will train with).
+        start_lr, end_lr: the range swept, exponentially.
+        num_steps: the largest number of steps (one batch each).
+        smoothing: the factor of the exponential moving average of the loss (0: none).
+        diverge_factor: stop once the smoothed loss exceeds this many times its best.
+        rule: the suggestion rule, one of ``valley``, ``steep``, ``minimum/10``.
+        seed: for the order of the batches.
+        progress: an optional callable ``(step, num_steps)`` called after each step.
+
+    Returns:
+        An ``LRFindResult`` with ``suggestion``, ``low``, ``high``, ``learning_rates``,
+        ``losses`` (smoothed), ``raw_losses``, every rule's suggestion and ``plot()``.
+    """
+    _check_arguments(start_lr, end_lr, num_steps, smoothing, diverge_factor, rule)
+    optimizer = _optimizer_of(model)
+    if len(y) < batch_size:
+        batch_size = len(y)
+    weights = [np.array(w, copy=True) for w in model.get_weights()]
+    if not optimizer.built:
+        optimizer.build(model.trainable_variables)
+    optimizer_state = [np.array(keras.ops.convert_to_numpy(v), copy=True) for v in optimizer.variables]
+    original_lr = float(keras.ops.convert_to_numpy(optimizer.learning_rate))
+    factor = (end_lr / start_lr) ** (1.0 / (num_steps - 1))
+    rates, raw, smooth = [], [], []
+    average, best, stopped = 0.0, math.inf, False
+    try:
+        for step, (x_batch, y_batch) in enumerate(_batches(x, y, batch_size, num_steps, seed)):
+            rate = start_lr * factor**step
+            optimizer.learning_rate = rate
+            logs = model.train_on_batch(x_batch, y_batch, return_dict=True)
+            loss = float(logs["loss"])
+            average = smoothing * average + (1 - smoothing) * loss
+            smoothed = average / (1 - smoothing ** (step + 1)) if smoothing else loss
+            rates.append(rate)
+            raw.append(loss)
+            smooth.append(smoothed)
+            if progress is not None:
+                progress(step + 1, num_steps)
+            if not math.isfinite(smoothed) or (step > 0 and smoothed > diverge_factor * best):
+                stopped = True
+                break
+            best = min(best, smoothed)
+    finally:
+        model.set_weights(weights)
+        for variable, value in zip(optimizer.variables, optimizer_state):
+            variable.assign(value)
+        optimizer.learning_rate = original_lr
+        model.reset_metrics()
+    return _result(rates, smooth, raw, rule, stopped, smoothing)
+
+
+def _result(rates, smooth, raw, rule, stopped, smoothing):
+    # The sweep stops at the first non-finite loss, so only the last point can be one.
+    finite = len(raw) - (0 if math.isfinite(raw[-1]) else 1)
+    if finite < 3:
+        raise KerasDoctorError(
+            "The learning-rate sweep produced fewer than 3 finite losses: the loss is NaN from the "
+            "start. Check the data for NaN (keras-doctor check) before searching a learning rate.")
+    # The online average decides when to stop; suggestions read a lag-free smoothing of the
+    # raw losses (the online one trails the raw curve toward larger rates).
+    # They also end where the raw loss first exceeds 4x its best: a lag-free smoothing would
+    # otherwise carry the blown-up tail back into the valley.
+    best, end = math.inf, finite
+    for index in range(finite):
+        if raw[index] > DIVERGED * best:
+            end = max(index, 3)
+            break
+        best = min(best, raw[index])
+    rates_kept = rates[:end]
+    smooth_kept = [float(v) for v in zero_lag(raw[:end], SUGGESTION_SMOOTHING)]
+    smooth = smooth_kept + [float("nan")] * (len(rates) - end)
+    suggestions = {name: function(rates_kept, smooth_kept) for name, function in SUGGESTIONS.items()}
+    suggestion = suggestions[rule]
+    # Single suggestions vary 2-3x between runs: the bracket spans that, capped at the
+    # rate of the lowest loss (beyond it the loss rises).
+    at_minimum = rates_kept[int(np.argmin(smooth_kept))]
+    low = suggestion / 3.0
+    high = max(min(suggestion * 3.0, at_minimum), suggestion)
+    return LRFindResult(rates, smooth, raw, suggestion, low, high, rule, suggestions, stopped)
+
+
+def confirm(build, data, rates, *, epochs=2, batch_size=32, seed=0):
+    """Settles a bracket with short runs: trains ``build()`` at each rate in ``rates`` for
+    ``epochs`` and returns {'learning_rates', 'values', 'metric', 'chosen'}.
+
+    The value is the best validation accuracy (or the lowest validation loss when the
+    model tracks no accuracy) of each run.
+    """
+    from kerasdoctor.tune.space import recompile
+
+    values, metric = [], None
+    for rate in rates:
+        keras.utils.set_random_seed(seed)
+        model = recompile(build(), learning_rate=rate)
+        history = model.fit(data.x_train, data.y_train, validation_data=data.validation, epochs=epochs,
+                            batch_size=batch_size, verbose=0).history
+        if metric is None:
+            metric = next((k for k in history if k.startswith("val_") and "acc" in k), "val_loss")
+        series = [v for v in history.get(metric, []) if math.isfinite(v)]
+        worst = -math.inf if metric != "val_loss" else math.inf
+        values.append((max(series) if metric != "val_loss" else min(series)) if series else worst)
+    pick = max if metric != "val_loss" else min
+    chosen = rates[values.index(pick(values))]
+    return {"learning_rates": list(rates), "values": values, "metric": metric, "chosen": chosen}

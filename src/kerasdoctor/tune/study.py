@@ -1,0 +1,387 @@
+"""Hyperparameter search on Optuna: TPE sampling, Hyperband pruning, any Optuna storage.
+
+keras-doctor writes no sampler, pruner or scheduler: Optuna's TPESampler proposes,
+HyperbandPruner stops poor trials early from the validation metric reported every
+epoch, and the storage (SQLite by default, PostgreSQL or a journal file across
+machines) is where workers meet. Trials that die with their process (SIGKILL, a lost
+machine) stop sending heartbeats; Optuna marks them failed and
+``RetryFailedTrialCallback`` queues them again, so running the same command resumes.
+"""
+
+import csv
+import json
+import logging
+import math
+import multiprocessing
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from kerasdoctor.errors import KerasDoctorError
+from kerasdoctor.files import RUNS_ROOT, new_run_dir, write_json
+from kerasdoctor.runlog import to_jsonable
+from kerasdoctor.tune.hp import DefaultHyperParameters, TrialHyperParameters
+from kerasdoctor.tune.space import recompile, reinitialize
+
+logger = logging.getLogger(__name__)
+DEFAULT_STORAGE = RUNS_ROOT.parent / "studies.db"
+HEARTBEAT_SECONDS = 5
+GRACE_SECONDS = 15
+DEFAULT_TRIALS = 20
+DEFAULT_SPACE = {
+    "learning_rate": (1e-4, 1e-1),
+    "optimizer": ["adam", "adamw", "rmsprop", "momentum", "radam"],
+    "batch_size": [16, 32, 64, 128],
+    "initializer": ["glorot_uniform", "he_normal", "lecun_normal"],
+}
+
+
+def _optuna():
+    try:
+        import optuna
+    except ImportError:
+        raise KerasDoctorError('Tuning needs Optuna: pip install "keras-doctor[tune]" (or pip install optuna).') from None
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    return optuna
+
+
+def masked(url):
+    """The storage URL with any password replaced by ***."""
+    if "://" in url and "@" in url.split("://", 1)[1]:
+        scheme, rest = url.split("://", 1)
+        credentials, host = rest.rsplit("@", 1)
+        user = credentials.split(":", 1)[0]
+        return f"{scheme}://{user}:***@{host}" if ":" in credentials else url
+    return url
+
+
+def open_storage(url=None):
+    """An Optuna storage from a URL: sqlite/postgresql/mysql (with heartbeats, so dead trials
+    are failed and retried), or ``journal:PATH`` / a ``.log`` file (JournalStorage)."""
+    optuna = _optuna()
+    import warnings
+
+    # Heartbeats and the retry callback are marked experimental; they are what makes resume work.
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+    if url is None:
+        DEFAULT_STORAGE.parent.mkdir(parents=True, exist_ok=True)
+        url = f"sqlite:///{DEFAULT_STORAGE}"
+    try:
+        if url.startswith("journal:") or url.endswith(".log"):
+            from optuna.storages.journal import JournalFileBackend
+
+            path = url.removeprefix("journal:")
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            return url, optuna.storages.JournalStorage(JournalFileBackend(path))
+        if url.split(":", 1)[0].split("+", 1)[0] in ("sqlite", "postgresql", "mysql"):
+            storage = optuna.storages.RDBStorage(
+                url, heartbeat_interval=HEARTBEAT_SECONDS, grace_period=GRACE_SECONDS,
+                heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=3),
+                engine_kwargs={"pool_pre_ping": True} if not url.startswith("sqlite") else None,
+            )
+            return url, storage
+    except Exception as error:
+        raise KerasDoctorError(f"Could not open the Optuna storage {masked(url)}: "
+                               f"{type(error).__name__}: {str(error).splitlines()[0]}") from None
+    raise KerasDoctorError(
+        "--storage must be an Optuna storage URL: sqlite:///FILE.db, postgresql://USER:PASSWORD@HOST/DB, "
+        f"mysql://..., or journal:FILE.log. Received: storage={masked(url)}")
+
+
+def objective_metric(model):
+    """('val_accuracy', 'maximize') when the model tracks accuracy, else ('val_loss', 'minimize')."""
+    config = model.get_compile_config() if hasattr(model, "get_compile_config") else {}
+    text = json.dumps(config.get("metrics") if config else None).lower()
+    if "acc" in text:
+        return "val_accuracy", "maximize"
+    return "val_loss", "minimize"
+
+
+def apply_default_space(model, hp, x_batch, seed):
+    """The space used when build_model takes no hp: learning rate, optimizer, initializer (batch size in fit)."""
+    low, high = DEFAULT_SPACE["learning_rate"]
+    learning_rate = hp.Float("learning_rate", low, high, sampling="log", default=1e-3)
+    optimizer = hp.Choice("optimizer", DEFAULT_SPACE["optimizer"], default="adam")
+    initializer = hp.Choice("initializer", DEFAULT_SPACE["initializer"], default="glorot_uniform")
+    hp.Choice("batch_size", DEFAULT_SPACE["batch_size"], default=32)
+    reinitialize(model, initializer, x_batch=x_batch, seed=seed)
+    return recompile(model, optimizer=optimizer, learning_rate=learning_rate)
+
+
+def build_for(workload, hp, data, seed):
+    """A fresh model for ``hp`` and the batch size to train it with."""
+    if workload.accepts_hp:
+        model = workload.build_model(hp)
+    else:
+        model = apply_default_space(workload.build_model(), hp, _head(data.x_train), seed)
+    batch_size = hp.values.get("batch_size", workload.fit["batch_size"])
+    return model, int(batch_size)
+
+
+def _head(x, count=256):
+    return {k: v[:count] for k, v in x.items()} if isinstance(x, dict) else x[:count]
+
+
+class _Reporter(keras.callbacks.Callback):
+    """Reports the validation metric to the trial every epoch; stops a pruned trial."""
+
+    def __init__(self, trial, metric, direction):
+        super().__init__()
+        self.trial, self.metric, self.direction = trial, metric, direction
+        self.values, self.pruned = [], False
+
+    def on_epoch_end(self, epoch, logs=None):
+        value = (logs or {}).get(self.metric)
+        if value is None:
+            raise KerasDoctorError(f"The workload's fit logs no {self.metric}; tuning needs validation data.")
+        value = float(value)
+        self.values.append(value)
+        if not math.isfinite(value):
+            self.model.stop_training = True
+            return
+        self.trial.report(value, epoch)
+        if self.trial.should_prune():
+            self.pruned = True
+            self.model.stop_training = True
+
+
+@dataclass
+class Settings:
+    """What every worker needs: picklable, so worker processes can rebuild the study."""
+
+    workload_path: str
+    storage_url: str | None
+    study_name: str
+    trials: int | None
+    timeout_minutes: float | None
+    seed: int
+    epochs: int | None
+    data_path: str | None = None
+    unsafe: bool = False
+
+
+def _best(values, direction):
+    finite = [v for v in values if math.isfinite(v)]
+    if not finite:
+        return float("nan")
+    return max(finite) if direction == "maximize" else min(finite)
+
+
+def make_objective(workload, data, metric, direction, epochs, seed):
+    optuna = _optuna()
+
+    def objective(trial):
+        keras.backend.clear_session()
+        keras.utils.set_random_seed(seed + trial.number)
+        hp = TrialHyperParameters(trial)
+        model, batch_size = build_for(workload, hp, data, seed + trial.number)
+        reporter = _Reporter(trial, metric, direction)
+        started = time.perf_counter()
+        model.fit(data.x_train, data.y_train, validation_data=data.validation, epochs=epochs,
+                  batch_size=batch_size, verbose=0, callbacks=[reporter])
+        trial.set_user_attr("epochs", len(reporter.values))
+        trial.set_user_attr("seconds", time.perf_counter() - started)
+        trial.set_user_attr("worker", os.getpid())
+        if reporter.pruned:
+            raise optuna.TrialPruned()
+        return _best(reporter.values, direction)
+
+    return objective
+
+
+def _load(settings):
+    from kerasdoctor.workload import load_workload
+
+    return load_workload(settings.workload_path, data=settings.data_path, unsafe=settings.unsafe)
+
+
+def _study(settings, direction, worker=0):
+    optuna = _optuna()
+    _, storage = open_storage(settings.storage_url)
+    sampler = optuna.samplers.TPESampler(seed=settings.seed + 7919 * worker)
+    return optuna.create_study(
+        storage=storage, study_name=settings.study_name, direction=direction, sampler=sampler,
+        pruner=optuna.pruners.HyperbandPruner(min_resource=1, max_resource="auto", reduction_factor=3),
+        load_if_exists=True,
+    )
+
+
+def work(settings, worker=0, progress=None):
+    """One worker: joins the study and runs trials until the budget is used."""
+    optuna = _optuna()
+    workload = _load(settings)
+    data = workload.load_data(settings.seed)
+    epochs = settings.epochs or workload.fit["epochs"]
+    keras.utils.set_random_seed(settings.seed)
+    probe = workload.build_model(DefaultHyperParameters()) if workload.accepts_hp else workload.build_model()
+    metric, direction = objective_metric(probe)
+    study = _study(settings, direction, worker)
+    if study.direction.name.lower() != direction:
+        raise KerasDoctorError(
+            f"The study {settings.study_name!r} in this storage {study.direction.name.lower()}s, but this "
+            f"workload's {metric} must be {direction}d. Use another --study name.")
+    study.set_user_attr("metric", metric)
+    callbacks = []
+    if settings.trials is not None:
+        states = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
+        callbacks.append(optuna.study.MaxTrialsCallback(settings.trials, states=states))
+    if progress is not None:
+        callbacks.append(lambda study, trial: progress(study, trial))
+    finished = _finished(study)
+    if settings.trials is not None and finished >= settings.trials:
+        return study, metric, direction
+    timeout = settings.timeout_minutes * 60 if settings.timeout_minutes else None
+    objective = make_objective(workload, data, metric, direction, epochs, settings.seed)
+    study.optimize(objective, n_trials=None if settings.trials is not None else (None if timeout else DEFAULT_TRIALS),
+                   timeout=timeout, callbacks=callbacks, catch=(), gc_after_trial=True)
+    return study, metric, direction
+
+
+def _finished(study):
+    optuna = _optuna()
+    states = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
+    return len(study.get_trials(deepcopy=False, states=states))
+
+
+def _worker_main(settings, worker):
+    import kerasdoctor  # noqa: F401  (backend choice before keras)
+
+    try:
+        work(settings, worker)
+    except KerasDoctorError as error:
+        logger.error("worker %d: %s", worker, error)
+        raise SystemExit(1) from None
+
+
+@dataclass
+class TuneResult:
+    study: str
+    storage: str
+    metric: str
+    direction: str
+    best_params: dict
+    best_value: float
+    n_complete: int
+    n_pruned: int
+    n_failed: int
+    run_dir: Path
+    importance: dict = field(default_factory=dict)
+    findings: list = field(default_factory=list)
+    best_model: str | None = None
+    epochs_total: int = 0
+
+    def to_dict(self):
+        return to_jsonable({
+            "study": self.study, "storage": self.storage, "metric": self.metric, "direction": self.direction,
+            "best_params": self.best_params, "best_value": self.best_value, "n_complete": self.n_complete,
+            "n_pruned": self.n_pruned, "n_failed": self.n_failed, "run_dir": str(self.run_dir),
+            "importance": self.importance, "best_model": self.best_model, "epochs_total": self.epochs_total,
+            "findings": [f.to_dict() for f in self.findings],
+        })
+
+
+def run_tune(workload_path, *, trials=None, timeout=None, storage=None, study=None, workers=1, seed=0,
+             epochs=None, out=None, data=None, unsafe=False, progress=None, retrain=True):
+    """Searches hyperparameters for a workload file and writes the results to a run folder."""
+    optuna = _optuna()
+    if trials is not None and trials < 1:
+        raise KerasDoctorError(f"--trials must be a positive integer. Received: trials={trials}")
+    if timeout is not None and not timeout > 0:
+        raise KerasDoctorError(f"--timeout must be a positive number of minutes. Received: timeout={timeout}")
+    if workers < 1:
+        raise KerasDoctorError(f"--workers must be a positive integer. Received: workers={workers}")
+    if trials is None and timeout is None:
+        trials = DEFAULT_TRIALS
+    workload = _load(Settings(str(workload_path), None, "", None, None, seed, None, data, unsafe))
+    url, _ = open_storage(storage)  # fail early on a bad URL
+    settings = Settings(str(Path(workload_path)), url, study or workload.name, trials, timeout, seed, epochs,
+                        None if data is None else str(data), unsafe)
+    run_dir = new_run_dir(f"tune-{workload.name}", out)
+    context = multiprocessing.get_context("spawn")
+    helpers = [context.Process(target=_worker_main, args=(settings, index), daemon=False)
+               for index in range(1, workers)]
+    for helper in helpers:
+        helper.start()
+    try:
+        found, metric, direction = work(settings, 0, progress)
+    finally:
+        for helper in helpers:
+            helper.join()
+    failed_workers = [h.exitcode for h in helpers if h.exitcode]
+    if failed_workers:
+        logger.warning("%d worker process(es) exited with an error", len(failed_workers))
+    found = _study(settings, direction)  # every worker's trials
+    return _write_results(found, settings, workload, metric, direction, run_dir, retrain, optuna)
+
+
+def _write_results(study, settings, workload, metric, direction, run_dir, retrain, optuna):
+    states = optuna.trial.TrialState
+    trials = study.get_trials(deepcopy=False)
+    complete = [t for t in trials if t.state == states.COMPLETE and t.value is not None and math.isfinite(t.value)]
+    if not complete:
+        raise KerasDoctorError(
+            f"No trial of study {settings.study_name!r} completed (pruned: "
+            f"{sum(t.state == states.PRUNED for t in trials)}, failed: {sum(t.state == states.FAIL for t in trials)}). "
+            "Run more trials, or check the workload with keras-doctor check.")
+    best = (max if direction == "maximize" else min)(complete, key=lambda t: t.value)
+    _write_trials(run_dir / "trials.csv", trials)
+    importance = {}
+    if len(complete) >= 2:
+        try:
+            importance = {k: float(v) for k, v in optuna.importance.get_param_importances(study).items()}
+        except (RuntimeError, ValueError) as error:
+            logger.info("parameter importance skipped: %s", error)
+    write_json(run_dir / "best_params.json", best.params)
+    write_json(run_dir / "importance.json", importance)
+    result = TuneResult(
+        study=settings.study_name, storage=masked(settings.storage_url), metric=metric, direction=direction,
+        best_params=dict(best.params), best_value=float(best.value),
+        n_complete=sum(t.state == states.COMPLETE for t in trials),
+        n_pruned=sum(t.state == states.PRUNED for t in trials),
+        n_failed=sum(t.state == states.FAIL for t in trials), run_dir=run_dir, importance=importance,
+        epochs_total=int(sum(t.user_attrs.get("epochs", 0) for t in trials)),
+    )
+    if retrain:
+        result.findings, result.best_model = _retrain(workload, best, settings, run_dir)
+    write_json(run_dir / "summary.json", result.to_dict())
+    return result
+
+
+def _write_trials(path, trials):
+    names = sorted({name for t in trials for name in t.params})
+    temporary = path.with_suffix(".tmp")
+    with open(temporary, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["number", "state", "value", "epochs", "seconds", *names])
+        for t in trials:
+            writer.writerow([t.number, t.state.name, t.value, t.user_attrs.get("epochs"),
+                             t.user_attrs.get("seconds"), *[t.params.get(n) for n in names]])
+    os.replace(temporary, path)
+
+
+def _retrain(workload, best, settings, run_dir):
+    """Trains the best parameters again with the Monitor, saves the model and diagnoses the run."""
+    import optuna
+
+    from kerasdoctor.checkup import run_check
+    from kerasdoctor.workload.loader import Workload
+
+    data = workload.load_data(settings.seed)
+
+    def build():
+        hp = TrialHyperParameters(optuna.trial.FixedTrial(best.params))
+        model, _ = build_for(workload, hp, data, settings.seed + best.number)
+        return model
+
+    batch_size = int(best.params.get("batch_size", workload.fit["batch_size"]))
+    fit = dict(workload.fit, batch_size=batch_size, epochs=settings.epochs or workload.fit["epochs"])
+    again = Workload(workload.path, name=f"{workload.name}-best", build=build,
+                     load=lambda: (data.train, data.validation), fit=fit, accepts_hp=False)
+    result = run_check(again, seed=settings.seed + best.number, out=run_dir / "best")
+    path = run_dir / "best_model.keras"
+    result.model.save(path)
+    return result.findings, str(path)
