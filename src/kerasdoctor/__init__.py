@@ -18,7 +18,12 @@ def __getattr__(name):
         from kerasdoctor.monitor import Monitor
 
         return Monitor
-    if name in ("optimizers", "schedules", "initializers"):
+    if name == "lr_find":
+        _backend.require()
+        from kerasdoctor.tune.lr_find import lr_find
+
+        return lr_find
+    if name in ("optimizers", "schedules", "initializers", "tune"):
         _backend.require()
         import importlib
 
@@ -26,4 +31,5 @@ def __getattr__(name):
     raise AttributeError(f"module 'kerasdoctor' has no attribute {name!r}")
 
 
-__all__ = ["KerasDoctorError", "Monitor", "RunLog", "__version__", "initializers", "optimizers", "schedules"]
+__all__ = ["KerasDoctorError", "Monitor", "RunLog", "__version__", "initializers", "lr_find", "optimizers",
+           "schedules", "tune"]

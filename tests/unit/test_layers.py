@@ -62,3 +62,8 @@ def test_nothing_imports_the_cli(path):
 def test_library_code_does_not_print(path):
     calls = [n for n in ast.walk(ast.parse(path.read_text())) if isinstance(n, ast.Call)]
     assert not [c for c in calls if isinstance(c.func, ast.Name) and c.func.id == "print"]
+
+
+@pytest.mark.parametrize("path", [p for p in _modules() if not _relative(p).startswith("tune/")], ids=_relative)
+def test_only_tune_uses_optuna(path):
+    assert not [m for m in _imports(path) if m.split(".")[0] == "optuna"]
