@@ -82,7 +82,7 @@ def _epochs_to_target(trials, target):
     return spent, False
 
 
-def bench_search(repeats, trials=15, target=0.975):
+def bench_search(repeats, trials=15, targets=(0.97, 0.975, 0.98, 0.985)):
     import tempfile
 
     import kerasdoctor  # noqa: F401
@@ -97,7 +97,7 @@ def bench_search(repeats, trials=15, target=0.975):
     workload = load_workload(path)
     data = workload.load_data(0)
     epochs = workload.fit["epochs"]
-    ratios = []
+    ratios = {target: [] for target in targets}
     for repeat in range(repeats):
         folder = tempfile.mkdtemp()
         storage = f"sqlite:///{folder}/study.db"
@@ -108,7 +108,6 @@ def bench_search(repeats, trials=15, target=0.975):
         study = optuna.load_study(study_name=f"search-{repeat}", storage=storage)
         ordered = sorted(study.trials, key=lambda t: t.datetime_start)
         optuna_curves = [[t.intermediate_values[k] for k in sorted(t.intermediate_values)] for t in ordered]
-        optuna_epochs, optuna_hit = _epochs_to_target(optuna_curves, target)
 
         log = _EpochLog()
 
@@ -125,18 +124,25 @@ def bench_search(repeats, trials=15, target=0.975):
         tuner.search(data.x_train, data.y_train, validation_data=data.validation, epochs=epochs,
                      batch_size=workload.fit["batch_size"], verbose=0, callbacks=[Record()])
         kt_seconds = time.perf_counter() - started
-        kt_epochs, kt_hit = _epochs_to_target(log.trials, target)
         total_optuna = sum(len(c) for c in optuna_curves)
         total_kt = sum(len(c) for c in log.trials)
-        ratio = optuna_epochs / kt_epochs
-        ratios.append(ratio)
-        print(f"search.repeat{repeat}: epochs to val_accuracy >= {target}: optuna {optuna_epochs}"
-              f"{'' if optuna_hit else ' (never reached)'}, keras-tuner {kt_epochs}{'' if kt_hit else ' (never reached)'}"
-              f", ratio {ratio:.2f}; all epochs: optuna {total_optuna} in {optuna_seconds:.0f} s "
-              f"({sum(t.state.name == 'PRUNED' for t in study.trials)} pruned), keras-tuner {total_kt} in {kt_seconds:.0f} s")
+        print(f"search.repeat{repeat}.all_epochs: optuna {total_optuna} in {optuna_seconds:.0f} s "
+              f"({sum(t.state.name == 'PRUNED' for t in study.trials)} of {trials} pruned), "
+              f"keras-tuner {total_kt} in {kt_seconds:.0f} s; best val_accuracy optuna "
+              f"{max(max(c) for c in optuna_curves if c):.4f}, keras-tuner {max(max(c) for c in log.trials if c):.4f}")
+        for target in targets:
+            optuna_epochs, optuna_hit = _epochs_to_target(optuna_curves, target)
+            kt_epochs, kt_hit = _epochs_to_target(log.trials, target)
+            ratio = optuna_epochs / kt_epochs
+            ratios[target].append(ratio)
+            print(f"search.repeat{repeat}.target{target}: epochs to reach it: optuna {optuna_epochs}"
+                  f"{'' if optuna_hit else ' (never)'}, keras-tuner {kt_epochs}{'' if kt_hit else ' (never)'}, "
+                  f"ratio {ratio:.2f}")
         sys.stdout.flush()
-    print(f"summary search: median ratio of epochs to the target (Optuna TPE + Hyperband / KerasTuner RandomSearch) "
-          f"{statistics.median(ratios):.2f} over {repeats} repeats, {trials} trials of {epochs} epochs each")
+    for target in targets:
+        print(f"summary search target {target}: median ratio of epochs to the target (Optuna TPE + Hyperband / "
+              f"KerasTuner RandomSearch) {statistics.median(ratios[target]):.2f} over {repeats} repeats, "
+              f"{trials} trials of {epochs} epochs each")
 
 
 def bench_target(seeds, target=0.97, max_epochs=40):

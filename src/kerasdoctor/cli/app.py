@@ -165,7 +165,7 @@ def lr_find_command(
     start: float = typer.Option(1e-7, "--start", help="Smallest learning rate of the sweep."),
     end: float = typer.Option(10.0, "--end", help="Largest learning rate of the sweep."),
     steps: int = typer.Option(100, "--steps", min=10, help="Most steps of the sweep (one batch each)."),
-    rule: str = typer.Option("valley", "--rule", help="Suggestion rule: valley, steep or minimum/10."),
+    rule: str = typer.Option("steep", "--rule", help="Suggestion rule: steep, valley or minimum/10."),
     batch_size: Optional[int] = BATCH,
     confirm: bool = typer.Option(False, "--confirm", help="Settle the bracket with 3 short runs (2 epochs each)."),
     out: Optional[Path] = OUT,

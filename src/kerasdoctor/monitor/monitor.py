@@ -60,7 +60,9 @@ class Monitor(keras.callbacks.Callback):
         path: where to write the RunLog (JSON Lines) as training goes.
         every_n_steps: probe every N optimizer steps. By default the interval
             adapts so that probing costs about ``overhead_budget`` of the
-            training time.
+            training time, with at most about ten probes per epoch, and steps
+            1, 2, 4, 8, 16 and 32 are probed too when the probe step is compiled
+            by then (a learning rate that is far off shows in the first steps).
         overhead_budget: the share of training time probing may take when
             ``every_n_steps`` is not given.
         probe_size: the largest probe batch used; longer probe data is cut.

@@ -118,7 +118,7 @@ def _optimizer_of(model):
 
 def lr_find(
     model, x, y, *, batch_size=32, start_lr=1e-7, end_lr=10.0, num_steps=100, smoothing=0.9,
-    diverge_factor=4.0, rule="valley", seed=0, progress=None,
+    diverge_factor=4.0, rule="steep", seed=0, progress=None,
 ):
     """Runs a learning-rate range test on ``model`` and restores it afterwards.
 
@@ -130,7 +130,8 @@ def lr_find(
         num_steps: the largest number of steps (one batch each).
         smoothing: the factor of the exponential moving average of the loss (0: none).
         diverge_factor: stop once the smoothed loss exceeds this many times its best.
-        rule: the suggestion rule, one of ``valley``, ``steep``, ``minimum/10``.
+        rule: the suggestion rule, one of ``steep`` (the default: it measured closest to the best
+            of a learning-rate grid, docs/benchmarks.md), ``valley``, ``minimum/10``.
         seed: for the order of the batches.
         progress: an optional callable ``(step, num_steps)`` called after each step.
 
