@@ -122,7 +122,8 @@ def test_nan_in_the_probe_batch_is_recorded_without_stopping_training():
     assert _row(first["variables"], "linear/kernel")["nonfinite_grad"] > 0
     assert monitor.log.data("probe")["x"]["nan"] == 1
     assert np.all(np.isfinite(model.get_layer("linear").get_weights()[0]))
-    assert [f.code for f in diagnose(monitor.log)] == ["NAN_OR_INF"]
+    # The NaN is in the data: that is the cause, the NaN loss and gradients its symptom.
+    assert [(f.code, f.caused_by) for f in diagnose(monitor.log)] == [("BAD_INPUTS", None), ("NAN_OR_INF", "BAD_INPUTS")]
 
 
 def test_nan_in_the_training_data_shows_in_the_log():
@@ -132,7 +133,8 @@ def test_nan_in_the_training_data_shows_in_the_log():
     monitor = Monitor((x, Y), every_n_steps=1)
     model.fit(x, Y, batch_size=8, epochs=2, verbose=0, callbacks=[monitor])
     assert np.isnan(monitor.log.epochs[-1]["logs"]["loss"])
-    assert diagnose(monitor.log)[0].code == "NAN_OR_INF"
+    findings = diagnose(monitor.log)
+    assert findings[0].code == "BAD_INPUTS" and "NAN_OR_INF" in [f.code for f in findings]
 
 
 class TwoLayerNet(keras.Model):

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from kerasdoctor.monitor.datastats import summarize
+from kerasdoctor.monitor.datastats import overlap, summarize
 
 
 def test_input_statistics_match_numpy_and_skip_non_finite_values():
@@ -24,3 +24,17 @@ def test_integer_inputs_and_label_counts():
 def test_one_hot_and_continuous_labels_are_told_apart():
     assert summarize(np.zeros((3, 2)), np.eye(3))["y"]["encoding"] == "one_hot"
     assert summarize(np.zeros((3, 2)), np.array([0.1, 0.5, 2.7]))["y"]["encoding"] == "continuous"
+
+
+def test_tabular_inputs_record_the_spread_of_feature_scales():
+    x = np.random.default_rng(0).normal(size=(20_000, 3)) * np.array([0.01, 1.0, 300.0])
+    stats = summarize(x.astype("float32"))["x"]
+    assert stats["feature_std_min"] == pytest.approx(0.01, rel=0.05)
+    assert stats["feature_std_max"] == pytest.approx(300.0, rel=0.05)
+
+
+def test_overlap_counts_validation_samples_copied_from_training():
+    x = np.arange(40, dtype="float32").reshape(20, 2)
+    x_val = np.concatenate([x[:3], x[:3] + 0.5])
+    assert overlap(x, x_val) == {"val_samples": 6, "val_in_train": 3}
+    assert overlap({"a": x, "b": x[:, :1]}, {"a": x_val, "b": x_val[:, :1]})["val_in_train"] == 3

@@ -136,8 +136,9 @@ def rms(row, key):
     return value / math.sqrt(size)
 
 
-def per_step_updates(log, variables=None):
-    """[(step, median over kernels of the per-step update ratio)] between consecutive probes."""
+def per_step_updates(log, variables=None, largest=False):
+    """[(step, median (or, with ``largest``, maximum) over kernels of the per-step update ratio)]
+    between consecutive probes."""
     names = variables if variables is not None else [k for _, k in kernel_layers(log)]
     out, previous = [], None
     for probe in log.probes:
@@ -149,7 +150,7 @@ def per_step_updates(log, variables=None):
                 if n in probe.get("variables", {}) and is_finite(probe["variables"][n].get("update_ratio"))
             )
             if ratios:
-                out.append((probe["step"], ratios[len(ratios) // 2]))
+                out.append((probe["step"], ratios[-1] if largest else ratios[len(ratios) // 2]))
         previous = probe
     return out
 

@@ -25,7 +25,7 @@ def _array_stats(values):
         stats.update(min=float(kept.min()), max=float(kept.max()), mean=mean, std=std)
     if values.ndim == 2 and 1 < values.shape[1] <= MAX_FEATURES and not (stats["nan"] or stats["inf"]):
         # Tabular inputs: the spread of per-feature scales (unscaled features differ by orders).
-        feature_std = values.std(axis=0, dtype=np.float64)
+        feature_std = _feature_std(values)
         varying = feature_std[feature_std > 0]
         if varying.size:
             stats["feature_std_min"] = float(varying.min())
@@ -42,6 +42,18 @@ def _mean_std(flat, chunk=1 << 20):
         squares += float(np.dot(part, part))
     mean = total / flat.size
     return mean, float(np.sqrt(max(squares / flat.size - mean * mean, 0.0)))
+
+
+def _feature_std(values, chunk=8192):
+    """Per-column standard deviation, accumulated in float64 a few thousand rows at a time."""
+    total = np.zeros(values.shape[1])
+    squares = np.zeros(values.shape[1])
+    for start in range(0, len(values), chunk):
+        part = values[start : start + chunk].astype(np.float64)
+        total += part.sum(axis=0)
+        squares += np.square(part).sum(axis=0)
+    mean = total / len(values)
+    return np.sqrt(np.maximum(squares / len(values) - mean * mean, 0.0))
 
 
 def _label_stats(labels):

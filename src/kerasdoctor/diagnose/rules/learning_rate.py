@@ -6,9 +6,13 @@ from kerasdoctor.diagnose.series import is_finite, median, per_step_updates, pro
 EARLY_INTERVALS = 5
 
 
-def _early_update(log, intervals=EARLY_INTERVALS):
-    """(median per-step update ratio over the first probe intervals, their count, first step)."""
-    updates = per_step_updates(log)[:intervals]
+def _early_update(log, intervals=EARLY_INTERVALS, largest=False):
+    """(median per-step update ratio over the first probe intervals, their count, first step).
+
+    Per interval the typical kernel counts (median over kernels), or with ``largest`` the
+    fastest-moving one.
+    """
+    updates = per_step_updates(log, largest=largest)[:intervals]
     if not updates:
         return None, 0, None
     return median([u for _, u in updates]), len(updates), updates[0][0]
@@ -83,10 +87,11 @@ class LearningRateTooHigh(Rule):
 
 
 class LearningRateTooLow(Rule):
-    """Fires when the steps barely move the weights and the loss has barely moved either.
+    """Fires when the steps barely move even the fastest-moving kernel and the loss has barely
+    moved either.
 
     Args:
-        min_update: the smallest healthy per-step update ratio of a typical kernel.
+        min_update: the smallest healthy per-step update ratio of the fastest-moving kernel.
         min_progress: the share of its initial value the loss must have fallen by, else
             training counts as stalled.
         min_intervals: how many probe intervals are needed.
@@ -100,7 +105,9 @@ class LearningRateTooLow(Rule):
         self.min_update, self.min_progress, self.min_intervals = min_update, min_progress, min_intervals
 
     def check(self, log):
-        update, count, step = _early_update(log)
+        # The fastest-moving kernel: when gradients vanish, the early layers barely move under
+        # any learning rate, but the output layer still would if the rate were right.
+        update, count, step = _early_update(log, largest=True)
         if update is None or count < self.min_intervals or update >= self.min_update or update == 0:
             return None
         losses = [v for _, v in probe_losses(log) if is_finite(v)]
@@ -114,7 +121,7 @@ class LearningRateTooLow(Rule):
         lr, optimizer = _learning_rate(log), _optimizer_name(log)
         return Finding(
             self.code, "warning", step,
-            f"The learning rate is too low: a step changes a typical kernel by only {update:.1e} of its "
+            f"The learning rate is too low: a step changes even the fastest-moving kernel by only {update:.1e} of its "
             f"norm, and the loss has fallen {progress:.1%} (from {start:.4g} to {best:.4g}). "
             f"{optimizer} at lr={lr if lr is None else f'{lr:.3g}'} would need far more epochs.",
             {"learning_rate": lr, "optimizer": optimizer, "early_update_ratio": update, "progress": progress,

@@ -262,7 +262,8 @@ class Underfitting(Rule):
         third = max(len(train) // 3, 1)
         recent = (train[-third - 1] - train[-1]) / trivial
         units = output_units(log) or 1
-        hidden = [l for l, _ in kernel_layers(log)[:-1] if l.get("units")]
+        # Only Dense layers: a conv layer's width is multiplied by its spatial positions.
+        hidden = [l for l, _ in kernel_layers(log)[:-1] if l.get("units") and l.get("class_name") == "Dense"]
         narrowest = min(hidden, key=lambda l: l["units"]) if hidden else None
         bottleneck = narrowest is not None and units > 1 and narrowest["units"] < units
         stalled = recent < self.plateau and level >= self.min_plateau_loss
