@@ -77,16 +77,21 @@ def _exit_code(findings, fail_on):
     return 3 if any(severity_rank(f.severity) >= threshold for f in findings) else 0
 
 
-def _check(workload_path, *, data, unsafe, epochs, batch_size, out, seed, as_json, fail_on):
+def _begin(as_json):
+    """Says which backend runs; with --json, anything the workload prints goes to stderr so that
+    stdout holds one JSON object."""
     backend = _backend.require()
+    stderr.print(f"keras-doctor: using the [bold]{backend}[/] backend", highlight=False)
+    return contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext()
+
+
+def _check(workload_path, *, data, unsafe, epochs, batch_size, out, seed, as_json, fail_on):
+    redirect = _begin(as_json)
     from kerasdoctor.checkup import run_check
     from kerasdoctor.cli.progress import ProgressCallback, make_progress
     from kerasdoctor.report import render_check
     from kerasdoctor.workload import load_workload
 
-    stderr.print(f"keras-doctor: using the [bold]{backend}[/] backend", highlight=False)
-    # A workload that prints must not break the one JSON object on stdout.
-    redirect = contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext()
     with redirect:
         workload = load_workload(workload_path, data=data, unsafe=unsafe)
         with make_progress(stderr) as progress:
@@ -173,7 +178,7 @@ def lr_find_command(
     as_json: bool = JSON,
 ):
     """Find a learning rate with a range test (the model is restored afterwards)."""
-    backend = _backend.require()
+    redirect = _begin(as_json)
     import keras
 
     from kerasdoctor.cli.progress import make_progress
@@ -183,8 +188,6 @@ def lr_find_command(
     from kerasdoctor.tune.lr_find import lr_find
     from kerasdoctor.workload import load_workload
 
-    stderr.print(f"keras-doctor: using the [bold]{backend}[/] backend", highlight=False)
-    redirect = contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext()
     with redirect:
         loaded = load_workload(workload, data=data, unsafe=unsafe)
         batch = batch_size or loaded.fit["batch_size"]
@@ -234,20 +237,18 @@ def compare(
     as_json: bool = JSON,
 ):
     """Train the workload side by side under several variants and compare them with numbers."""
-    backend = _backend.require()
+    redirect = _begin(as_json)
     from kerasdoctor.cli.progress import make_progress
     from kerasdoctor.report import render_compare
     from kerasdoctor.tune.compare import run_compare, variants
     from kerasdoctor.tune.space import make_optimizer
     from kerasdoctor.workload import load_workload
 
-    stderr.print(f"keras-doctor: using the [bold]{backend}[/] backend", highlight=False)
     chosen = variants(_split_list(optimizers, str), _split_list(initializers, str),
                       _split_list(learning_rates, float), _split_list(batch_sizes, int))
     for variant in chosen:  # a bad name is one clear line before any training
         if variant.optimizer:
             make_optimizer(variant.optimizer, 1e-3)
-    redirect = contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext()
     with redirect:
         loaded = load_workload(workload)
         with make_progress(stderr) as progress:
@@ -274,12 +275,9 @@ def tune(
     as_json: bool = JSON,
 ):
     """Search hyperparameters with Optuna (TPE + Hyperband pruning); resumable, multi-worker."""
-    backend = _backend.require()
+    redirect = _begin(as_json)
     from kerasdoctor.report import render_tune
     from kerasdoctor.tune.study import run_tune
-
-    stderr.print(f"keras-doctor: using the [bold]{backend}[/] backend", highlight=False)
-    redirect = contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext()
 
     def progress(found, trial):
         stderr.print(f"trial {trial.number}: {trial.state.name.lower()}"

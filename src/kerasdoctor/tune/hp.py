@@ -108,14 +108,22 @@ class TrialHyperParameters(_Base):
         self.trial = trial
         self._defaults = DefaultHyperParameters()
 
+    def _settled(self, name, parent_name, parent_values, fallback):
+        """The value when there is nothing to suggest: already chosen, or inactive (the default)."""
+        if name in self.values:
+            return self.values[name]
+        if not self._active(parent_name, parent_values):
+            return self._keep(name, fallback())
+        return None
+
     def Int(self, name, min_value, max_value, step=None, sampling="linear", default=None,
             parent_name=None, parent_values=None):
         _check_range(name, min_value, max_value)
         sampling = _check_sampling(name, sampling, min_value)
-        if name in self.values:
-            return self.values[name]
-        if not self._active(parent_name, parent_values):
-            return self._keep(name, self._defaults.Int(name, min_value, max_value, default=default))
+        settled = self._settled(name, parent_name, parent_values,
+                                lambda: self._defaults.Int(name, min_value, max_value, default=default))
+        if settled is not None:
+            return settled
         if sampling == "linear":
             value = self.trial.suggest_int(name, int(min_value), int(max_value), step=int(step or 1))
         elif step and step > 1:  # KerasTuner: with log sampling, step multiplies
@@ -129,10 +137,10 @@ class TrialHyperParameters(_Base):
               parent_name=None, parent_values=None):
         _check_range(name, min_value, max_value)
         sampling = _check_sampling(name, sampling, min_value)
-        if name in self.values:
-            return self.values[name]
-        if not self._active(parent_name, parent_values):
-            return self._keep(name, self._defaults.Float(name, min_value, max_value, default=default))
+        settled = self._settled(name, parent_name, parent_values,
+                                lambda: self._defaults.Float(name, min_value, max_value, default=default))
+        if settled is not None:
+            return settled
         if sampling == "linear":
             value = self.trial.suggest_float(name, float(min_value), float(max_value), step=step)
         else:
@@ -142,8 +150,8 @@ class TrialHyperParameters(_Base):
     def Choice(self, name, values, ordered=None, default=None, parent_name=None, parent_values=None):
         if not values:
             raise KerasDoctorError(f"hp {name!r}: Choice needs at least one value. Received: values={values!r}")
-        if name in self.values:
-            return self.values[name]
-        if not self._active(parent_name, parent_values):
-            return self._keep(name, values[0] if default is None else default)
+        settled = self._settled(name, parent_name, parent_values,
+                                lambda: values[0] if default is None else default)
+        if settled is not None:
+            return settled
         return self._keep(name, self.trial.suggest_categorical(name, list(values)))
