@@ -145,6 +145,10 @@ def test_compare_cli_gives_one_row_per_variant_with_findings(tmp_path):
                for v in summary["variants"])
     bad = invoke("compare", example, "--optimizers", "nosuch")
     assert bad.exit_code == 1 and "Unknown optimizer" in bad.output
+    bad = invoke("compare", example, "--initializers", "he_normal,nosuch")
+    assert bad.exit_code == 1 and "Unknown initializer" in bad.output
+    bad = invoke("compare", example, "--learning-rates", "fast")
+    assert bad.exit_code == 1 and "comma-separated list" in bad.output
 
 
 def _storage(url):

@@ -241,7 +241,7 @@ def compare(
     from kerasdoctor.cli.progress import make_progress
     from kerasdoctor.report import render_compare
     from kerasdoctor.tune.compare import run_compare, variants
-    from kerasdoctor.tune.space import make_optimizer
+    from kerasdoctor.tune.space import INITIALIZERS, make_optimizer
     from kerasdoctor.workload import load_workload
 
     chosen = variants(_split_list(optimizers, str), _split_list(initializers, str),
@@ -249,6 +249,8 @@ def compare(
     for variant in chosen:  # a bad name is one clear line before any training
         if variant.optimizer:
             make_optimizer(variant.optimizer, 1e-3)
+        if variant.initializer and variant.initializer.lower() not in INITIALIZERS:
+            raise KerasDoctorError(f"Unknown initializer {variant.initializer!r}. Known: {', '.join(INITIALIZERS)}.")
     with redirect:
         loaded = load_workload(workload)
         with make_progress(stderr) as progress:
