@@ -168,7 +168,8 @@ def test_two_workers_share_one_study_on_postgresql(tmp_path, write_workload):
 
 @needs_postgres
 def test_killed_study_resumes_without_losing_a_completed_trial(tmp_path, write_workload):
-    workload = write_workload(TINY.replace('"epochs": 3', '"epochs": 8'))
+    # Long trials (300 epochs), so the kill lands mid-trial and not in the instant one ends.
+    workload = write_workload(TINY.replace('"epochs": 3', '"epochs": 300'))
     study = f"resume-{uuid.uuid4().hex[:8]}"
     command = [sys.executable, "-m", "kerasdoctor", "tune", str(workload), "--trials", "6", "--storage",
                POSTGRES, "--study", study, "--json", "--out", str(tmp_path / "run")]
@@ -186,7 +187,7 @@ def test_killed_study_resumes_without_losing_a_completed_trial(tmp_path, write_w
             if sum(t.state.name == "COMPLETE" for t in trials) >= 1 and running and (
                     datetime.now() - running[0].datetime_start).total_seconds() > 3:
                 break
-            time.sleep(0.5)
+            time.sleep(0.2)
         else:
             pytest.fail("the study never had a completed and a running trial")
     finally:
