@@ -209,3 +209,24 @@ def test_killed_study_resumes_without_losing_a_completed_trial(tmp_path, write_w
     assert retried and retried[0].params == by_number[killed[0]].params  # re-queued with the same parameters
     assert sum(t.state.name in ("COMPLETE", "PRUNED") for t in trials) >= 6
     assert json.loads(done.stdout)["n_complete"] >= len(before)
+
+
+WRONG_SHAPE = TINY.replace("keras.Input((30,))", "keras.Input((12,))")
+
+
+def test_a_workload_that_cannot_train_is_one_line_for_lr_find_and_tune(tmp_path, write_workload):
+    workload = write_workload(WRONG_SHAPE)
+    for args in (("lr-find", workload, "--steps", "20"),
+                 ("tune", workload, "--trials", "1", "--storage", f"sqlite:///{tmp_path / 's.db'}")):
+        result = invoke(*args, "--out", tmp_path / args[0])
+        assert result.exit_code == 1, result.output
+        assert "failed" in result.output and "Traceback" not in result.output and "unexpected" not in result.output
+        assert "build_model()" not in result.output  # it got as far as training
+
+
+def test_check_and_lr_find_run_a_kerastuner_build_function_with_its_defaults(tmp_path, write_workload):
+    workload = write_workload(KERASTUNER_DOCS)
+    result = invoke("check", workload, "--epochs", "1", "--json", "--out", tmp_path / "check")
+    assert result.exit_code == 0, result.output
+    result = invoke("lr-find", workload, "--steps", "20", "--json", "--out", tmp_path / "lr")
+    assert result.exit_code == 0, result.output

@@ -15,6 +15,7 @@ import numpy as np
 
 from kerasdoctor.errors import KerasDoctorError
 from kerasdoctor.runlog import to_jsonable
+from kerasdoctor.workload.source import describe_error
 from kerasdoctor.tune.suggest import SUGGESTIONS, zero_lag
 
 logger = logging.getLogger(__name__)
@@ -143,6 +144,9 @@ def lr_find(
     optimizer = _optimizer_of(model)
     if len(y) < batch_size:
         batch_size = len(y)
+    if not model.built:  # a Sequential without an Input: its weights exist after a first call
+        first = {k: v[:1] for k, v in x.items()} if isinstance(x, dict) else x[:1]
+        model.predict_on_batch(first)
     weights = [np.array(w, copy=True) for w in model.get_weights()]
     if not optimizer.built:
         optimizer.build(model.trainable_variables)
@@ -155,7 +159,13 @@ def lr_find(
         for step, (x_batch, y_batch) in enumerate(_batches(x, y, batch_size, num_steps, seed)):
             rate = start_lr * factor**step
             optimizer.learning_rate = rate
-            logs = model.train_on_batch(x_batch, y_batch, return_dict=True)
+            try:
+                logs = model.train_on_batch(x_batch, y_batch, return_dict=True)
+            except Exception as error:  # shapes that do not fit the model, a broken loss, ...
+                raise KerasDoctorError(
+                    f"Training a batch failed during the learning-rate sweep: {describe_error(error)}. "
+                    "Check that the data shapes match the model's input and output "
+                    "(keras-doctor check diagnoses the usual mismatches).") from None
             loss = float(logs["loss"])
             average = smoothing * average + (1 - smoothing) * loss
             smoothed = average / (1 - smoothing ** (step + 1)) if smoothing else loss

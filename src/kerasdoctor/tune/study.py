@@ -26,6 +26,7 @@ from kerasdoctor.files import RUNS_ROOT, new_run_dir, write_json
 from kerasdoctor.runlog import to_jsonable
 from kerasdoctor.tune.hp import DefaultHyperParameters, TrialHyperParameters
 from kerasdoctor.tune.space import recompile, reinitialize
+from kerasdoctor.workload.source import describe_error
 
 logger = logging.getLogger(__name__)
 DEFAULT_STORAGE = RUNS_ROOT.parent / "studies.db"
@@ -181,8 +182,15 @@ def make_objective(workload, data, metric, direction, epochs, seed):
         model, batch_size = build_for(workload, hp, data, seed + trial.number)
         reporter = _Reporter(trial, metric, direction)
         started = time.perf_counter()
-        model.fit(data.x_train, data.y_train, validation_data=data.validation, epochs=epochs,
-                  batch_size=batch_size, verbose=0, callbacks=[reporter])
+        try:
+            model.fit(data.x_train, data.y_train, validation_data=data.validation, epochs=epochs,
+                      batch_size=batch_size, verbose=0, callbacks=[reporter])
+        except KerasDoctorError:
+            raise
+        except Exception as error:  # a workload that cannot train: stop the study with one line
+            raise KerasDoctorError(
+                f"Training trial {trial.number} failed: {describe_error(error)}. Check the workload "
+                "with keras-doctor check first.") from None
         trial.set_user_attr("epochs", len(reporter.values))
         trial.set_user_attr("seconds", time.perf_counter() - started)
         trial.set_user_attr("worker", os.getpid())

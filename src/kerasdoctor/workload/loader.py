@@ -68,6 +68,11 @@ class Workload:
         self.accepts_hp = accepts_hp
 
     def build_model(self, hp=None):
+        if self.accepts_hp and hp is None:
+            # A KerasTuner-style build_model(hp) calls hp.Int(...) unguarded: give it defaults.
+            from kerasdoctor.tune.hp import DefaultHyperParameters
+
+            hp = DefaultHyperParameters()
         args = (hp,) if self.accepts_hp else ()
         model = call_user(self._build, self.path, "build_model()", *args)
         return _check_model(model, "build_model()")
