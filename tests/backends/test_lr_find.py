@@ -48,3 +48,4 @@ def test_training_after_lr_find_is_identical_to_training_without_it():
         model.fit(x, y, epochs=2, batch_size=32, verbose=0, shuffle=False)
     for a, b in zip(plain.get_weights(), probed.get_weights()):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+

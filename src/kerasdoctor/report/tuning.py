@@ -22,6 +22,7 @@ def render_lr_find(summary):
         Text.assemble("suggested learning rate: ", (f"{summary['suggestion']:.3g}", "bold green"),
                       f"  ({summary['rule']}; bracket {summary['low']:.3g} .. {summary['high']:.3g})"),
         Text("other rules: " + ", ".join(f"{k} {v:.3g}" for k, v in summary["suggestions"].items()), style="dim"),
+        Text(f"for one-cycle (kerasdoctor.tune.recipe): peak {summary['high']:.3g}, the top of the bracket", style="dim"),
     ]
     confirm = summary.get("confirm")
     if confirm:

@@ -12,6 +12,7 @@ from kerasdoctor.schedules.cyclical import (
     TriangularCyclicalLearningRate,
 )
 from kerasdoctor.schedules.one_cycle import OneCycle
+from kerasdoctor.schedules.per_batch import ScheduleCallback
 from kerasdoctor.schedules.registry import SCHEDULES
 
 __all__ = [
@@ -19,6 +20,7 @@ __all__ = [
     "CyclicalLearningRate",
     "ExponentialCyclicalLearningRate",
     "OneCycle",
+    "ScheduleCallback",
     "Triangular2CyclicalLearningRate",
     "TriangularCyclicalLearningRate",
 ]

@@ -78,17 +78,97 @@ class LRFindResult:
         return figure
 
 
-def _batches(x, y, batch_size, count, seed):
-    """``count`` batches drawn from shuffled passes over the data."""
-    size = len(y)
+def _batch_rows(size, batch_size, count, seed):
+    """``count`` rows of ``batch_size`` indices drawn from shuffled passes over the data."""
     rng = np.random.default_rng(seed)
-    order = np.empty(0, dtype="int64")
-    take = lambda a, rows: {k: v[rows] for k, v in a.items()} if isinstance(a, dict) else a[rows]
-    for _ in range(count):
-        if len(order) < batch_size:
-            order = np.concatenate([order, rng.permutation(size)])
-        rows, order = order[:batch_size], order[batch_size:]
-        yield take(x, rows), y[rows]
+    order = np.concatenate([rng.permutation(size) for _ in range(-(-count * batch_size // size))])
+    return order[: count * batch_size].reshape(count, batch_size)
+
+
+def _take(a, rows):
+    return {k: v[rows] for k, v in a.items()} if isinstance(a, dict) else a[rows]
+
+
+class _SweepBatches(keras.utils.PyDataset):
+    """The sweep's batches, one per step, for ``fit``."""
+
+    def __init__(self, x, y, rows):
+        super().__init__()
+        self.x, self.y, self.rows = x, y, rows
+
+    def __len__(self):
+        return len(self.rows)
+
+    def __getitem__(self, index):
+        return _take(self.x, self.rows[index]), self.y[self.rows[index]]
+
+
+class _Sweep:
+    """The rates of the sweep, the losses seen, and when to stop."""
+
+    def __init__(self, start_lr, factor, smoothing, diverge_factor, num_steps, progress):
+        self.start_lr, self.factor, self.smoothing, self.diverge_factor = start_lr, factor, smoothing, diverge_factor
+        self.num_steps, self.progress = num_steps, progress
+        self.rates, self.raw, self.smooth = [], [], []
+        self.average, self.best, self.stopped = 0.0, math.inf, False
+
+    def rate(self, step):
+        return self.start_lr * self.factor**step
+
+    def record(self, step, loss):
+        """Records the loss of ``step``; returns True when the sweep should stop."""
+        self.average = self.smoothing * self.average + (1 - self.smoothing) * loss
+        smoothed = self.average / (1 - self.smoothing ** (step + 1)) if self.smoothing else loss
+        self.rates.append(self.rate(step))
+        self.raw.append(loss)
+        self.smooth.append(smoothed)
+        if self.progress is not None:
+            self.progress(step + 1, self.num_steps)
+        if not math.isfinite(smoothed) or (step > 0 and smoothed > self.diverge_factor * self.best):
+            self.stopped = True
+            return True
+        self.best = min(self.best, smoothed)
+        return False
+
+
+class _SweepCallback(keras.callbacks.Callback):
+    """Sets each step's rate and reads each step's loss inside ``fit``."""
+
+    def __init__(self, sweep):
+        super().__init__()
+        self.sweep, self.previous = sweep, 0.0
+
+    def on_train_batch_begin(self, batch, logs=None):
+        # With JAX, reading .model syncs the state, so the step reads the rate set here.
+        self.model.optimizer.learning_rate = self.sweep.rate(batch)
+
+    def on_train_batch_end(self, batch, logs=None):
+        # logs["loss"] is the mean over the epoch's batches so far (all of one size): this
+        # batch's loss is the change in their sum.
+        mean = float(logs["loss"])
+        loss, self.previous = (batch + 1) * mean - batch * self.previous, mean
+        if self.sweep.record(batch, loss):
+            self.model.stop_training = True
+
+
+def _run_sweep(model, x, y, rows, sweep):
+    """Trains one batch per step with the sweep's rates.
+
+    Through ``fit`` (a PyDataset of the sweep's batches): the compiled train step is the one a
+    later ``fit`` at the same batch size uses, so the sweep costs no extra compilation. With
+    ``steps_per_execution`` > 1 a callback sees one batch in N, so that case steps with
+    ``train_on_batch``.
+    """
+    if getattr(model, "steps_per_execution", 1) == 1:
+        history = getattr(model, "history", None)
+        model.fit(_SweepBatches(x, y, rows), epochs=1, verbose=0, shuffle=False, callbacks=[_SweepCallback(sweep)])
+        model.history = history
+        return
+    for step, batch_rows in enumerate(rows):
+        model.optimizer.learning_rate = sweep.rate(step)
+        logs = model.train_on_batch(_take(x, batch_rows), y[batch_rows], return_dict=True)
+        if sweep.record(step, float(logs["loss"])):
+            return
 
 
 def _check_arguments(start_lr, end_lr, num_steps, smoothing, diverge_factor, rule):
@@ -153,38 +233,22 @@ def lr_find(
     optimizer_state = [np.array(keras.ops.convert_to_numpy(v), copy=True) for v in optimizer.variables]
     original_lr = float(keras.ops.convert_to_numpy(optimizer.learning_rate))
     factor = (end_lr / start_lr) ** (1.0 / (num_steps - 1))
-    rates, raw, smooth = [], [], []
-    average, best, stopped = 0.0, math.inf, False
+    sweep = _Sweep(start_lr, factor, smoothing, diverge_factor, num_steps, progress)
     try:
-        for step, (x_batch, y_batch) in enumerate(_batches(x, y, batch_size, num_steps, seed)):
-            rate = start_lr * factor**step
-            optimizer.learning_rate = rate
-            try:
-                logs = model.train_on_batch(x_batch, y_batch, return_dict=True)
-            except Exception as error:  # shapes that do not fit the model, a broken loss, ...
-                raise KerasDoctorError(
-                    f"Training a batch failed during the learning-rate sweep: {describe_error(error)}. "
-                    "Check that the data shapes match the model's input and output "
-                    "(keras-doctor check diagnoses the usual mismatches).") from None
-            loss = float(logs["loss"])
-            average = smoothing * average + (1 - smoothing) * loss
-            smoothed = average / (1 - smoothing ** (step + 1)) if smoothing else loss
-            rates.append(rate)
-            raw.append(loss)
-            smooth.append(smoothed)
-            if progress is not None:
-                progress(step + 1, num_steps)
-            if not math.isfinite(smoothed) or (step > 0 and smoothed > diverge_factor * best):
-                stopped = True
-                break
-            best = min(best, smoothed)
+        _run_sweep(model, x, y, _batch_rows(len(y), batch_size, num_steps, seed), sweep)
+    except Exception as error:  # shapes that do not fit the model, a broken loss, ...
+        raise KerasDoctorError(
+            f"Training a batch failed during the learning-rate sweep: {describe_error(error)}. "
+            "Check that the data shapes match the model's input and output "
+            "(keras-doctor check diagnoses the usual mismatches).") from None
     finally:
         model.set_weights(weights)
         for variable, value in zip(optimizer.variables, optimizer_state):
             variable.assign(value)
         optimizer.learning_rate = original_lr
         model.reset_metrics()
-    return _result(rates, smooth, raw, rule, stopped, smoothing)
+        model.stop_training = False
+    return _result(sweep.rates, sweep.smooth, sweep.raw, rule, sweep.stopped, smoothing)
 
 
 def _result(rates, smooth, raw, rule, stopped, smoothing):
