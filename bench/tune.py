@@ -5,6 +5,7 @@
     python bench/tune.py target      # digits to 97%: the recommended recipe vs Keras defaults, 5 seeds
     python bench/tune.py target --compilation-cache DIR   # the same with JAX's persistent cache on
     python bench/tune.py search      # epochs to a target: Optuna TPE + Hyperband vs KerasTuner RandomSearch
+    python bench/tune.py schedule-callback   # per-batch ScheduleCallback vs the schedule compiled in
 
 Prints `name: value` lines and ends with one summary line per part.
 """
@@ -311,9 +312,44 @@ def bench_target(seeds, target=0.97, max_epochs=40, compilation_cache=None):
           f"{', compilation cache on for both' if compilation_cache else ', every run compiles'})")
 
 
+def bench_schedule_callback(repeats=7, epochs=10):
+    """Step time of a one-cycle schedule written per batch by ScheduleCallback against the same
+    schedule compiled into the optimizer (digits CNN, batch 64, alternating)."""
+    import kerasdoctor  # noqa: F401
+    import keras
+
+    from kerasdoctor.schedules import OneCycle, ScheduleCallback
+    from kerasdoctor.tune.recipe import ShuffledBatches
+    from kerasdoctor.workload import load_workload
+
+    workload = load_workload("examples/digits_cnn.py")
+    data = workload.load_data(0)
+    models = {}
+    for which in ("compiled", "callback"):
+        keras.utils.set_random_seed(0)
+        model = workload.build_model()
+        rate = OneCycle(1e-2, total_steps=10_000) if which == "compiled" else 1e-2
+        model.compile(optimizer=keras.optimizers.Adam(rate), loss=model.loss, metrics=["accuracy"])
+        model.fit(ShuffledBatches(data.x_train, data.y_train, 64), epochs=1, verbose=0)  # compile
+        models[which] = model
+    times = {"compiled": [], "callback": []}
+    for repeat in range(repeats):
+        for which in ("compiled", "callback") if repeat % 2 == 0 else ("callback", "compiled"):
+            callbacks = [ScheduleCallback(OneCycle(1e-2, total_steps=10_000))] if which == "callback" else []
+            started = time.perf_counter()
+            models[which].fit(ShuffledBatches(data.x_train, data.y_train, 64), epochs=epochs, verbose=0,
+                              callbacks=callbacks)
+            times[which].append(time.perf_counter() - started)
+    compiled, callback = statistics.median(times["compiled"]), statistics.median(times["callback"])
+    print(f"schedule_callback.compiled_s: {compiled:.3f}")
+    print(f"schedule_callback.callback_s: {callback:.3f}")
+    print(f"summary schedule-callback: {callback / compiled:.3f}x the time of the compiled schedule "
+          f"({epochs} epochs x {len(data.y_train) // 64} steps, median of {repeats} alternating runs)")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("part", choices=("lr-find", "target", "search"))
+    parser.add_argument("part", choices=("lr-find", "target", "search", "schedule-callback"))
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--workloads", default=",".join(LR_WORKLOADS),
@@ -329,6 +365,8 @@ def main(argv=None):
         bench_lr_find(args.seeds, args.workloads.split(","), args.out, args.rescore, args.reuse_grid)
     elif args.part == "target":
         bench_target(args.seeds, compilation_cache=args.compilation_cache)
+    elif args.part == "schedule-callback":
+        bench_schedule_callback()
     else:
         bench_search(args.repeats)
 
