@@ -237,7 +237,7 @@ def bench_search(repeats, trials=15, targets=(0.97, 0.975, 0.98, 0.985)):
               f"{trials} trials of {epochs} epochs each")
 
 
-def bench_target(seeds, target=0.97, max_epochs=40, compilation_cache=None):
+def bench_target(seeds, target=0.97, max_epochs=40, compilation_cache=None, path="examples/digits_cnn.py"):
     if compilation_cache:  # JAX's persistent cache, for both arms: compiled steps are read back from disk
         import jax
 
@@ -250,7 +250,7 @@ def bench_target(seeds, target=0.97, max_epochs=40, compilation_cache=None):
     from kerasdoctor.tune.recipe import recommend
     from kerasdoctor.workload import load_workload
 
-    workload = load_workload("examples/digits_cnn.py")
+    workload = load_workload(path)
 
     class Clock(keras.callbacks.Callback):
         def __init__(self, started):
@@ -306,7 +306,7 @@ def bench_target(seeds, target=0.97, max_epochs=40, compilation_cache=None):
                   + detail)
             sys.stdout.flush()
     ratio = statistics.median(times["default"]) / statistics.median(times["recipe"])
-    print(f"summary target: digits CNN to {target:.0%} validation accuracy, median wall time Keras defaults "
+    print(f"summary target: {workload.name} to {target:.1%} validation accuracy, median wall time Keras defaults "
           f"{statistics.median(times['default']):.2f} s / recipe {statistics.median(times['recipe']):.2f} s = "
           f"{ratio:.2f}x faster ({seeds} seeds, alternating"
           f"{', compilation cache on for both' if compilation_cache else ', every run compiles'})")
@@ -357,6 +357,8 @@ def main(argv=None):
     parser.add_argument("--out", default="bench-results/lr_find.jsonl", help="lr-find: where the sweeps and grids go")
     parser.add_argument("--reuse-grid", metavar="JSONL",
                         help="lr-find: run the sweeps again but take the grid runs from a saved .jsonl")
+    parser.add_argument("--workload", default="examples/digits_cnn.py", help="target: the workload file")
+    parser.add_argument("--target", type=float, default=0.97, help="target: the validation accuracy to reach")
     parser.add_argument("--compilation-cache", metavar="DIR",
                         help="target: turn on JAX's persistent compilation cache in DIR for both arms")
     parser.add_argument("--rescore", help="lr-find: a saved .jsonl to score again with the current rules, no training")
@@ -364,7 +366,7 @@ def main(argv=None):
     if args.part == "lr-find":
         bench_lr_find(args.seeds, args.workloads.split(","), args.out, args.rescore, args.reuse_grid)
     elif args.part == "target":
-        bench_target(args.seeds, compilation_cache=args.compilation_cache)
+        bench_target(args.seeds, compilation_cache=args.compilation_cache, path=args.workload, target=args.target)
     elif args.part == "schedule-callback":
         bench_schedule_callback()
     else:
