@@ -15,6 +15,7 @@ import numpy as np
 
 from kerasdoctor.errors import KerasDoctorError
 from kerasdoctor.runlog import to_jsonable
+from kerasdoctor.workload.data import take_rows
 from kerasdoctor.workload.source import describe_error
 from kerasdoctor.tune.suggest import SUGGESTIONS, zero_lag
 
@@ -85,10 +86,6 @@ def _batch_rows(size, batch_size, count, seed):
     return order[: count * batch_size].reshape(count, batch_size)
 
 
-def _take(a, rows):
-    return {k: v[rows] for k, v in a.items()} if isinstance(a, dict) else a[rows]
-
-
 class _SweepBatches(keras.utils.PyDataset):
     """The sweep's batches, one per step, for ``fit``."""
 
@@ -100,7 +97,7 @@ class _SweepBatches(keras.utils.PyDataset):
         return len(self.rows)
 
     def __getitem__(self, index):
-        return _take(self.x, self.rows[index]), self.y[self.rows[index]]
+        return take_rows(self.x, self.rows[index]), self.y[self.rows[index]]
 
 
 class _Sweep:
@@ -166,7 +163,7 @@ def _run_sweep(model, x, y, rows, sweep):
         return
     for step, batch_rows in enumerate(rows):
         model.optimizer.learning_rate = sweep.rate(step)
-        logs = model.train_on_batch(_take(x, batch_rows), y[batch_rows], return_dict=True)
+        logs = model.train_on_batch(take_rows(x, batch_rows), y[batch_rows], return_dict=True)
         if sweep.record(step, float(logs["loss"])):
             return
 

@@ -23,6 +23,7 @@ import numpy as np
 
 from kerasdoctor.schedules import OneCycle, ScheduleCallback
 from kerasdoctor.tune.lr_find import lr_find
+from kerasdoctor.workload.data import take_rows
 
 BATCH_SIZES = (16, 32, 64, 128, 256, 512)
 MAX_VALIDATION_BATCH = 2048
@@ -86,8 +87,7 @@ class ShuffledBatches(keras.utils.PyDataset):
 
     def __getitem__(self, index):
         rows = np.sort(self.order[index * self.batch_size:(index + 1) * self.batch_size])
-        take = lambda a: {k: v[rows] for k, v in a.items()} if isinstance(a, dict) else a[rows]
-        return take(self.x), self.y[rows]
+        return take_rows(self.x, rows), self.y[rows]
 
     def on_epoch_end(self):
         self.order = self.rng.permutation(len(self.y))

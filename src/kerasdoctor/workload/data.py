@@ -82,7 +82,8 @@ def _check_lengths(x, y, x_name, y_name):
         )
 
 
-def _take(x, index):
+def take_rows(x, index):
+    """Rows of an array, or of every array of a dict of arrays (a multi-input x)."""
     if isinstance(x, dict):
         return {key: value[index] for key, value in x.items()}
     return x[index]
@@ -115,7 +116,7 @@ def split(x, y, seed):
         indices, test_size=VALIDATION_FRACTION, random_state=seed, stratify=labels
     )
     kind = "stratified" if labels is not None else "random"
-    return Data(_take(x, train), y[train], _take(x, val), y[val], kind)
+    return Data(take_rows(x, train), y[train], take_rows(x, val), y[val], kind)
 
 
 def validate(result, seed=0):
