@@ -9,13 +9,14 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from kerasdoctor.diagnose import diagnose
+from kerasdoctor.diagnose import crash_explanation, diagnose
 from kerasdoctor.errors import KerasDoctorError
 from kerasdoctor.files import new_run_dir, write_json
 from kerasdoctor.monitor import Monitor
 from kerasdoctor.monitor.datastats import overlap, summarize
 from kerasdoctor.monitor.describe import describe_model
 from kerasdoctor.runlog import RunLog, to_jsonable
+from kerasdoctor.vocabulary import direction
 from kerasdoctor.workload.source import describe_error
 
 logger = logging.getLogger(__name__)
@@ -62,12 +63,9 @@ class StopOnNonFinite(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
-LOWER_IS_BETTER = ("loss", "error", "crossentropy", "hinge", "divergence", "mae", "mse", "mape", "msle", "logcosh")
-
-
 def _better(name):
-    """min for losses and error metrics (mae, rmse, ...), max for accuracy-like ones."""
-    return min if any(word in name for word in LOWER_IS_BETTER) else max
+    """min for losses and error metrics (mae, rmse, ...), max for accuracy-like and unknown ones."""
+    return min if direction(name, default="max") == "min" else max
 
 
 def summarize_metrics(log):
@@ -139,9 +137,11 @@ def run_check(workload, *, epochs=None, batch_size=None, out=None, seed=0, callb
         log.append("end", status="failed", error=describe_error(error))
         log.close()
         findings = [f for f in diagnose(log) if f.severity != "info"]
-        if findings:
-            # The static rules (data, output and loss, initialization) often say why.
-            message = f"Training the workload failed: {describe_error(error)}"
+        explaining = crash_explanation(findings)
+        if explaining:
+            # A static rule that predicts this crash (labels that do not fit the output) says why.
+            codes = ", ".join(dict.fromkeys(f.code for f in explaining))
+            message = f"Training the workload failed: {describe_error(error)}; explained by {codes}"
             result = CheckResult(str(workload.path), run_dir, backend, summarize_metrics(log),
                                  findings, log, error=message)
             write_json(run_dir / "findings.json", result.to_dict()["findings"])

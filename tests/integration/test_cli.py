@@ -90,6 +90,39 @@ def test_a_crash_explained_by_a_static_finding_reports_it_and_exits_1(tmp_path, 
     assert summary["findings"][0]["code"] == "OUTPUT_LOSS_MISMATCH" and "failed" in summary["error"]
 
 
+def test_a_crash_with_an_unrelated_warning_is_not_said_to_be_explained(tmp_path, write_workload):
+    source = (
+        "import keras, numpy as np\n"
+        "def load_data():\n"
+        "    rng = np.random.default_rng(0)\n"
+        "    return rng.normal(size=(400, 4)).astype('float32'), (np.arange(400) % 40 == 0).astype('int32')\n"
+        "def build_model():\n"
+        "    model = keras.Sequential([keras.Input((5,)), keras.layers.Dense(2, activation='softmax')])\n"
+        "    model.compile('adam', 'sparse_categorical_crossentropy')\n"
+        "    return model\n"
+    )
+    result = invoke("check", write_workload(source), "--out", tmp_path / "run")
+    assert result.exit_code == 1
+    assert "failed" in result.output and "explain" not in result.output
+    assert "Check that the data shapes match" in result.output
+
+
+def test_a_crash_explained_by_a_static_finding_names_it(tmp_path, write_workload):
+    source = (
+        "import keras, numpy as np\n"
+        "def load_data():\n"
+        "    rng = np.random.default_rng(0)\n"
+        "    return rng.normal(size=(200, 4)).astype('float32'), rng.integers(0, 3, 200)\n"
+        "def build_model():\n"
+        "    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation='softmax')])\n"
+        "    model.compile('adam', 'categorical_crossentropy')\n"
+        "    return model\n"
+    )
+    result = invoke("check", write_workload(source), "--json", "--out", tmp_path / "run")
+    assert result.exit_code == 1
+    assert "explained by OUTPUT_LOSS_MISMATCH" in json.loads(result.stdout)["error"]
+
+
 def test_check_never_modifies_the_users_folder(tmp_path):
     folder = tmp_path / "project"
     folder.mkdir()

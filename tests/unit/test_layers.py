@@ -1,6 +1,7 @@
 """The import rules of DESIGN.md, checked on the source."""
 
 import ast
+import sys
 from pathlib import Path
 
 import pytest
@@ -67,3 +68,17 @@ def test_library_code_does_not_print(path):
 @pytest.mark.parametrize("path", [p for p in _modules() if not _relative(p).startswith("tune/")], ids=_relative)
 def test_only_tune_uses_optuna(path):
     assert not [m for m in _imports(path) if m.split(".")[0] == "optuna"]
+
+
+def test_the_vocabulary_imports_only_the_standard_library():
+    imported = {m.split(".")[0] for m in _imports(PACKAGE / "vocabulary.py")}
+    assert imported <= set(sys.stdlib_module_names), imported
+
+
+@pytest.mark.parametrize("path", _modules("diagnose"), ids=_relative)
+def test_rules_import_only_numpy_the_runlog_and_the_vocabulary(path):
+    allowed = ("kerasdoctor.diagnose", "kerasdoctor.runlog", "kerasdoctor.vocabulary")
+    ours = [m for m in _imports(path) if m.split(".")[0] == "kerasdoctor"]
+    assert all(m == "kerasdoctor" or m.startswith(allowed) for m in ours), ours
+    others = {m.split(".")[0] for m in _imports(path)} - {"kerasdoctor", "numpy"}
+    assert others <= set(sys.stdlib_module_names), others

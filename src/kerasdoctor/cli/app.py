@@ -107,7 +107,7 @@ def _check(workload_path, *, data, unsafe, epochs, batch_size, out, seed, as_jso
             stdout.print(renderable)
             stdout.print()
     if result.error:
-        _error(f"{result.error}. The findings above explain it (the log is in {result.run_dir}).")
+        _error(f"{result.error} (see that finding above; the log is in {result.run_dir}).")
         raise typer.Exit(1)
     raise typer.Exit(_exit_code(result.findings, fail_on))
 

@@ -1,8 +1,7 @@
 """Judge: pure rules over a RunLog that produce Findings. Never imports Keras."""
 
-from dataclasses import replace
-
 from kerasdoctor.diagnose.base import SEVERITIES, Finding, Rule, severity_rank
+from kerasdoctor.diagnose.causes import CAUSES, crash_explanation, link
 from kerasdoctor.diagnose.rules.activations import DyingRelu, FrozenOrDeadLayer, SaturatedActivations
 from kerasdoctor.diagnose.rules.data import BadInputs, BadLabels, InputNotNormalized
 from kerasdoctor.diagnose.rules.gradients import ExplodingGradients, VanishingGradients
@@ -39,7 +38,6 @@ CAUSE_ORDER = {
     "NOT_LEARNING": 10, "SLOW_CONVERGENCE": 10,
     "OVERFITTING": 11, "UNDERFITTING": 11,
 }
-ROOT_CAUSES = {code for code, order in CAUSE_ORDER.items() if order <= 5}
 
 
 def default_rules():
@@ -64,21 +62,11 @@ def rank(findings):
     )
 
 
-def _link_symptoms(findings):
-    """Marks the findings that follow from the top root cause with ``caused_by``."""
-    if not findings or findings[0].code not in ROOT_CAUSES or findings[0].severity == "info":
-        return findings
-    root = findings[0]
-    return [root] + [
-        replace(f, caused_by=root.code) if _order(f) > _order(root) and f.severity != "info" else f
-        for f in findings[1:]
-    ]
-
-
 def diagnose(log, rules=None):
     """Runs every rule on ``log`` and returns the findings, root cause first."""
     rules = default_rules() if rules is None else rules
-    return _link_symptoms(rank([f for f in (rule.check(log) for rule in rules) if f is not None]))
+    return link(rank([f for f in (rule.check(log) for rule in rules) if f is not None]))
 
 
-__all__ = ["CAUSE_ORDER", "Finding", "Rule", "RULES", "SEVERITIES", "diagnose", "rank", "severity_rank"]
+__all__ = ["CAUSES", "CAUSE_ORDER", "Finding", "Rule", "RULES", "SEVERITIES", "crash_explanation", "diagnose",
+           "rank", "severity_rank"]

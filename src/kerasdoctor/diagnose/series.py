@@ -1,23 +1,12 @@
 """Series and facts read from a RunLog, shared by the rules."""
 
 import math
-import re
 
-CLASSIFICATION_LOSSES = {
-    "sparse_categorical_crossentropy", "categorical_crossentropy", "binary_crossentropy",
-    "categorical_focal_crossentropy", "binary_focal_crossentropy", "sparse_categorical_focal_crossentropy",
-    "hinge", "squared_hinge", "categorical_hinge", "kl_divergence", "kld", "kullback_leibler_divergence",
-}
-ALIASES = {
-    "mse": "mean_squared_error", "mae": "mean_absolute_error", "mape": "mean_absolute_percentage_error",
-    "msle": "mean_squared_logarithmic_error", "huber_loss": "huber", "logcosh": "log_cosh",
-    "kld": "kl_divergence", "kullback_leibler_divergence": "kl_divergence",
-}
-KERNEL_LAYERS = ("Dense", "EinsumDense", "Conv1D", "Conv2D", "Conv3D", "SeparableConv1D", "SeparableConv2D",
-                 "DepthwiseConv1D", "DepthwiseConv2D", "Conv1DTranspose", "Conv2DTranspose", "Conv3DTranspose")
-RELU_FAMILY = ("relu", "relu6", "leaky_relu")
-SATURATING = ("sigmoid", "tanh", "hard_sigmoid", "softsign")
+from kerasdoctor import vocabulary
+from kerasdoctor.diagnose import baselines
+from kerasdoctor.vocabulary import CLASSIFICATION_LOSSES, KERNEL_LAYERS
 
+ZEROS = ("Zeros", "zeros")
 
 def is_finite(value):
     return isinstance(value, (int, float)) and math.isfinite(value)
@@ -37,13 +26,13 @@ def epoch_values(log, key):
     return [e["logs"][key] for e in log.epochs if key in e.get("logs", {})]
 
 
-def snake(name):
-    """'SparseCategoricalCrossentropy' -> 'sparse_categorical_crossentropy'; aliases resolved."""
-    if not name:
-        return ""
-    name = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
-    name = name.replace("cross_entropy", "crossentropy").replace("k_l_", "kl_")
-    return ALIASES.get(name, name)
+snake = vocabulary.loss_name
+
+
+def loss_config(log):
+    """The compiled loss's config ({} if unknown or one per output)."""
+    loss = (log.model or {}).get("loss") or {}
+    return {} if loss.get("name") == "multiple" else dict(loss.get("config") or {})
 
 
 def loss_info(log):
@@ -52,19 +41,28 @@ def loss_info(log):
     loss = model.get("loss") or {}
     if loss.get("name") == "multiple":
         return "", False
-    return snake(loss.get("name")), bool((loss.get("config") or {}).get("from_logits", False))
+    return snake(loss.get("name")), bool(loss_config(log).get("from_logits", False))
 
 
 def output_units(log):
     """Units of the model's output: its output shape, else the last layer's."""
-    model = log.model or {}
-    shape = model.get("output_shape") or ((model.get("layers") or [{}])[-1].get("output_shape"))
+    shape = output_shape(log)
     return shape[-1] if shape and shape[-1] is not None else None
 
 
 def labels(log, split="train"):
+    """The label summary of a split; logs written before multi-hot and sequence labels were told
+    apart called every 2-D label array one-hot: one whose values exceed 1 is read as indices."""
     record = log.data(split)
-    return (record or {}).get("y") or {}
+    y = dict((record or {}).get("y") or {})
+    if y.get("encoding") == "one_hot" and (y.get("max", 1) > 1 or y.get("min", 0) < 0):
+        y["encoding"] = "index_sequence" if y.get("min", 0) >= 0 else "continuous"
+    return y
+
+
+def output_shape(log):
+    model = log.model or {}
+    return model.get("output_shape") or ((model.get("layers") or [{}])[-1].get("output_shape"))
 
 
 def inputs(log, split="train"):
@@ -79,30 +77,20 @@ def is_classification(log):
 
 
 def trivial_loss(log, split="train"):
-    """The loss of a model that ignores its input and predicts the label prior (None if unknown)."""
+    """The loss of a model that ignores its input and predicts a constant: the label prior, the
+    mean, the median (None if the loss has no such value or the log lacks what it needs)."""
     name, _ = loss_info(log)
-    y = labels(log, split) or labels(log)
-    counts = y.get("counts")
-    if name in ("sparse_categorical_crossentropy", "categorical_crossentropy") and counts:
-        return _entropy(counts)
-    if name == "binary_crossentropy" and y.get("encoding") in ("index", "continuous") and "mean" in y:
-        p = y["mean"]
-        if 0 < p < 1 and y.get("min", 0) >= 0 and y.get("max", 1) <= 1:
-            return -(p * math.log(p) + (1 - p) * math.log(1 - p))
-    if name == "mean_squared_error" and "std" in y:
-        return y["std"] ** 2
-    return None
-
-
-def _entropy(counts):
-    total = sum(counts)
-    return -sum(c / total * math.log(c / total) for c in counts if c)
+    return baselines.trivial_loss(name, loss_config(log), labels(log, split) or labels(log))
 
 
 def chance_accuracy(log):
-    """The accuracy of always predicting the most common class (validation labels if known)."""
+    """The accuracy of always predicting the most common class (validation labels if known);
+    for multi-label targets, of always predicting each label's more common value."""
     for split in ("val", "train"):
-        counts = labels(log, split).get("counts")
+        y = labels(log, split)
+        if y.get("encoding") == "multi_hot" and y.get("positive_rates"):
+            return sum(max(p, 1 - p) for p in y["positive_rates"]) / len(y["positive_rates"])
+        counts = y.get("counts")
         if counts:
             return max(counts) / sum(counts)
     return None
@@ -140,6 +128,10 @@ def per_step_updates(log, variables=None, largest=False):
     """[(step, median (or, with ``largest``, maximum) over kernels of the per-step update ratio)]
     between consecutive probes."""
     names = variables if variables is not None else [k for _, k in kernel_layers(log)]
+    # A kernel that starts at zero: its first updates are measured against a norm they created.
+    first = log.probes[0]["variables"] if log.probes else {}
+    zero = {k for layer, k in kernel_layers(log) if (layer.get("kernel_initializer") or {}).get("name") in ZEROS}
+    names = [n for n in names if n not in zero and (first.get(n) or {}).get("weight_norm") != 0]
     out, previous = [], None
     for probe in log.probes:
         if previous is not None and probe["step"] > previous["step"]:
@@ -163,12 +155,8 @@ def median(values):
     return values[middle] if len(values) % 2 else (values[middle - 1] + values[middle]) / 2
 
 
-def metric_name(log, base="accuracy"):
-    """The logged name of an accuracy-like metric ('accuracy', 'acc', 'binary_accuracy', ...)."""
+def metric_name(log):
+    """The logged name of the training accuracy ('accuracy', 'acc', 'binary_accuracy', ...), if any."""
     if not log.epochs:
         return None
-    keys = log.epochs[-1].get("logs", {})
-    for key in keys:
-        if not key.startswith("val_") and "acc" in key:
-            return key
-    return None
+    return vocabulary.accuracy_name(log.epochs[-1].get("logs", {}))

@@ -2,10 +2,7 @@
 
 import keras
 
-RELU_FAMILY = {"relu", "relu6", "leaky_relu", "elu", "gelu", "silu", "swish", "mish", "softplus", "celu", "glu"}
-SELU = {"selu"}
-GLOROT = {"tanh", "sigmoid", "hard_sigmoid", "linear", "softmax", "softsign", None}
-_ACTIVATION_LAYERS = {"ReLU": "relu", "LeakyReLU": "leaky_relu", "ELU": "elu", "PReLU": "relu", "Softmax": "softmax"}
+from kerasdoctor.vocabulary import ACTIVATION_LAYERS, GLOROT_FAMILY, RELU_FAMILY, SELU_FAMILY, activation_of
 
 
 def for_activation(activation, *, distribution="normal", seed=None):
@@ -19,22 +16,18 @@ def for_activation(activation, *, distribution="normal", seed=None):
     name = activation if isinstance(activation, str) or activation is None else getattr(activation, "__name__", None)
     if name in RELU_FAMILY:
         family = "He"
-    elif name in SELU:
+    elif name in SELU_FAMILY:
         family = "Lecun"
-    elif name in GLOROT:
+    elif name in GLOROT_FAMILY:
         family = "Glorot"
     else:
-        raise ValueError(
-            f"No rule for the activation {name!r}. Known: {sorted(RELU_FAMILY | SELU | (GLOROT - {None}))}."
-        )
+        known = sorted(set(RELU_FAMILY + SELU_FAMILY + GLOROT_FAMILY) - {None})
+        raise ValueError(f"No rule for the activation {name!r}. Known: {known}.")
     return getattr(keras.initializers, f"{family}{distribution.capitalize()}")(seed=seed)
 
 
 def _activation_name(layer):
-    activation = layer.get_config().get("activation") if hasattr(layer, "get_config") else None
-    if isinstance(activation, dict):
-        activation = activation.get("config") if isinstance(activation.get("config"), str) else activation.get("class_name")
-    return activation
+    return activation_of(type(layer).__name__, layer.get_config() if hasattr(layer, "get_config") else {})
 
 
 def _effective_activations(model):
@@ -48,11 +41,8 @@ def _effective_activations(model):
         activation = _activation_name(layer)
         if activation in (None, "linear") and index + 1 < len(layers):
             following = layers[index + 1]
-            name = type(following).__name__
-            if name == "Activation":
+            if type(following).__name__ in ("Activation",) + tuple(ACTIVATION_LAYERS):
                 activation = _activation_name(following)
-            elif name in _ACTIVATION_LAYERS:
-                activation = _ACTIVATION_LAYERS[name]
         pairs.append((layer, activation))
     return pairs
 

@@ -57,20 +57,48 @@ def _feature_std(values, chunk=8192):
 
 
 def _label_stats(labels):
+    """Array stats plus the label encoding, told apart by the values and the shape:
+
+    - ``index``: one class index per sample ((n,) or (n, 1) integers);
+    - ``index_sequence``: integer indices per position ((n, T), e.g. tokens or tags);
+    - ``one_hot``: rows of 0/1 with exactly one 1 (or soft rows summing to 1: ``distribution``);
+    - ``multi_hot``: rows of 0/1 with any number of 1s (multi-label);
+    - ``continuous``: real targets, one or several per sample (``targets``).
+    """
     labels = np.asarray(labels)
     stats = _array_stats(labels)
-    if labels.size == 0 or not np.issubdtype(labels.dtype, np.number):
+    if labels.size == 0 or not np.issubdtype(labels.dtype, np.number) or stats.get("nan") or stats.get("inf"):
         return stats
-    if labels.ndim == 2 and labels.shape[1] > 1:
-        stats["encoding"] = "one_hot"
-        indices = np.argmax(labels, axis=1)
-    else:
-        flat = labels.reshape(len(labels), -1)[:, 0] if labels.ndim > 1 else labels
-        if not np.all(np.isfinite(flat)) or not np.allclose(flat, np.round(flat)):
-            stats["encoding"] = "continuous"
+    rows = labels.reshape(len(labels), -1) if labels.ndim > 1 else labels.reshape(-1, 1)
+    integer = bool(np.all(rows == np.round(rows)))
+    binary = integer and stats["min"] >= 0 and stats["max"] <= 1
+    width = labels.shape[-1] if labels.ndim > 1 else 1
+    if width > 1 and labels.ndim >= 2 and (binary or (stats["min"] >= 0 and stats["max"] <= 1)):
+        last = labels.reshape(-1, width)
+        sums = last.sum(axis=1)
+        if np.allclose(sums, 1.0):
+            stats["encoding"] = "one_hot" if binary else "distribution"
+            return _class_counts(stats, np.argmax(last, axis=1))
+        if binary:
+            stats["encoding"] = "multi_hot"
+            stats["labels"] = int(width)
+            if width <= MAX_FEATURES:
+                stats["positive_rates"] = [float(v) for v in last.mean(axis=0)]
             return stats
+    if integer and rows.shape[1] == 1:
         stats["encoding"] = "index"
-        indices = flat.astype("int64")
+        stats.update(_target_stats(rows))  # integer targets may be a regression's (counts, scores)
+        return _class_counts(stats, rows[:, 0].astype("int64"))
+    if integer and stats["min"] >= 0:
+        stats["encoding"] = "index_sequence"
+        return _class_counts(stats, rows.reshape(-1).astype("int64"))
+    stats["encoding"] = "continuous"
+    stats["targets"] = int(rows.shape[1])
+    stats.update(_target_stats(rows))
+    return stats
+
+
+def _class_counts(stats, indices):
     classes, counts = np.unique(indices, return_counts=True)
     if len(classes) <= MAX_CLASSES:
         stats["classes"] = [int(c) for c in classes]
@@ -79,8 +107,22 @@ def _label_stats(labels):
     return stats
 
 
+def _target_stats(rows, max_targets=MAX_CLASSES, num_quantiles=101):
+    """Per target (up to ``max_targets``): standard deviation, mean absolute deviation from the
+    median and quantiles, from which the rules compute what a constant prediction scores."""
+    rows = rows[:, :max_targets].astype(np.float64)
+    medians = np.median(rows, axis=0)
+    return {
+        "target_std": [float(v) for v in rows.std(axis=0)],
+        "target_mad": [float(v) for v in np.abs(rows - medians).mean(axis=0)],
+        "target_quantiles": np.quantile(rows, np.linspace(0, 1, num_quantiles), axis=0).T.tolist(),
+    }
+
+
 def summarize(x, y=None):
-    """{'x': stats, 'y': stats, 'samples': n}; x and y may be arrays or dicts of arrays."""
+    """{'x': stats, 'y': stats, 'samples': n}; x and y may be arrays, dicts or lists of arrays."""
+    if isinstance(x, (list, tuple)) and x and all(hasattr(a, "shape") for a in x):
+        x = {str(index): value for index, value in enumerate(x)}  # one array per input
     if isinstance(x, dict):
         x_stats = {name: _array_stats(value) for name, value in x.items()}
         samples = len(next(iter(x.values()))) if x else 0
@@ -91,6 +133,11 @@ def summarize(x, y=None):
     if y is not None and not isinstance(y, dict):
         summary["y"] = _label_stats(y)
     return summary
+
+
+def summarize_labels(y):
+    """{'samples': n, 'y': stats}: what the labels alone say (class distribution, encoding)."""
+    return {"samples": int(len(y)), "y": _label_stats(y)}
 
 
 def _row_keys(x):

@@ -1,7 +1,14 @@
 """Static facts about a compiled model: layers, activations, initializers, loss, optimizer."""
 
+import logging
+
 import keras
 import numpy as np
+
+from kerasdoctor.vocabulary import LINEAR, PASSTHROUGH_LAYERS, activation_of
+
+logger = logging.getLogger(__name__)
+_REPORTED = set()  # layer classes whose failing get_config was already logged
 
 
 def _name_of(serialized):
@@ -38,15 +45,25 @@ def _count(variables):
     return int(sum(int(np.prod(v.shape)) for v in variables))
 
 
-def describe_layer(layer):
+def _config(layer):
+    """(config, None), or ({}, a note) when the layer's get_config fails: logged once per class."""
     try:
-        config = layer.get_config()
-    except (NotImplementedError, TypeError):
-        config = {}
-    return {
+        return layer.get_config(), None
+    except Exception as error:  # a custom layer's get_config may raise anything
+        note = (f"layer {layer.name} ({type(layer).__name__}): get_config failed ({type(error).__name__}: "
+                f"{error}); its activation and initializers are not read")
+        if type(layer).__name__ not in _REPORTED:
+            _REPORTED.add(type(layer).__name__)
+            logger.warning(note)
+        return {}, note
+
+
+def describe_layer(layer):
+    config, note = _config(layer)
+    record = {
         "name": layer.name,
         "class_name": type(layer).__name__,
-        "activation": _name_of(config.get("activation")),
+        "activation": _name_of(activation_of(type(layer).__name__, config)),
         "kernel_initializer": _initializer(config.get("kernel_initializer")),
         "bias_initializer": _initializer(config.get("bias_initializer")),
         "use_bias": config.get("use_bias"),
@@ -56,6 +73,9 @@ def describe_layer(layer):
         "output_shape": _output_shape(layer),
         "variables": [v.path for v in layer.trainable_variables],
     }
+    if note:
+        record["note"] = note
+    return record
 
 
 def describe_loss(loss):
@@ -82,20 +102,50 @@ def describe_optimizer(optimizer):
     return {"name": type(optimizer).__name__, "config": config}
 
 
+def _inner(layer):
+    """The layers of a nested model, or the layer a wrapper (TimeDistributed, Bidirectional)
+    applies, in order; None for any other layer."""
+    if isinstance(layer, keras.Model):
+        return [l for l in layer.layers if type(l).__name__ != "InputLayer"]
+    inner = getattr(layer, "forward_layer", None) or getattr(layer, "layer", None)
+    return [inner] if isinstance(inner, keras.layers.Layer) else None
+
+
+def output_activation(model):
+    """(the activation of the model's output, a note or None).
+
+    Walks back from the last layer through layers that pass values through (Dropout,
+    Flatten, ...), into wrappers and nested models; an activation layer (Activation,
+    Softmax, ReLU, ...) after a linear one is the output's activation. The activation is
+    None with a note when a layer's config cannot be read.
+    """
+    pending = [l for l in model.layers if type(l).__name__ != "InputLayer"]
+    while pending:
+        layer = pending.pop()
+        inner = _inner(layer)
+        if inner is not None:
+            pending.extend(inner)
+            continue
+        config, note = _config(layer)
+        if note:
+            return None, note
+        activation = _name_of(activation_of(type(layer).__name__, config))
+        if activation not in LINEAR or type(layer).__name__ not in PASSTHROUGH_LAYERS:
+            return activation, None
+    return None, None
+
+
 def describe_model(model):
     layers = [
         describe_layer(layer)
         for layer in model.layers
         if type(layer).__name__ != "InputLayer"
     ]
-    output_activation = None
-    for layer in reversed(layers):
-        if layer["activation"] is not None:
-            output_activation = layer["activation"]
-            break
-        if layer["class_name"] not in ("Dropout", "Flatten", "Reshape"):
-            break
-    return {
+    activation, note = output_activation(model)
+    notes = [layer["note"] for layer in layers if "note" in layer]
+    if note and note not in notes:
+        notes.append(note)
+    record = {
         "name": model.name,
         "class_name": type(model).__name__,
         "layers": layers,
@@ -103,6 +153,11 @@ def describe_model(model):
         "trainable_params": _count(model.trainable_weights),
         "loss": describe_loss(getattr(model, "loss", None)),
         "optimizer": describe_optimizer(getattr(model, "optimizer", None)),
-        "output_activation": output_activation,
+        "output_activation": activation,
         "output_shape": _output_shape(model) if hasattr(model, "output") else None,
     }
+    if note:
+        record["output_activation_known"] = False
+    if notes:
+        record["notes"] = notes
+    return record

@@ -13,9 +13,9 @@ import numpy as np
 
 from kerasdoctor import _backends
 from kerasdoctor.monitor.signals import activation_signals, variable_signals
+from kerasdoctor.vocabulary import SATURATING
 
 logger = logging.getLogger(__name__)
-SATURATING = ("sigmoid", "tanh")
 
 
 def _saturation_kind(layer):

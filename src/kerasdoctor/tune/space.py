@@ -4,6 +4,8 @@ Each returns the same model, changed in place (callers work on fresh copies from
 ``build_model``), and raises ``KerasDoctorError`` with the known names on a bad one.
 """
 
+import logging
+
 import keras
 import numpy as np
 
@@ -11,12 +13,14 @@ from kerasdoctor import initializers as kd_initializers
 from kerasdoctor import optimizers as kd_optimizers
 from kerasdoctor.errors import KerasDoctorError
 from kerasdoctor.optimizers.registry import OPTIMIZERS
+from kerasdoctor.vocabulary import KERNEL_VARIABLES, RECURRENT_KERNEL_VARIABLES
+
+logger = logging.getLogger(__name__)
 
 KERAS_OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "adamw", "nadam", "adamax", "rmsprop", "adagrad",
                     "adadelta", "adafactor", "lion", "lamb", "ftrl", "muon")
 OWN = {name.lower(): name for name in OPTIMIZERS}
 OWN.update({"schedule_free_sgd": "ScheduleFreeSGD", "schedulefreesgd": "ScheduleFreeSGD"})
-KERNEL_LAYERS = (keras.layers.Dense, keras.layers.Conv1D, keras.layers.Conv2D, keras.layers.Conv3D)
 INITIALIZERS = ("glorot_uniform", "glorot_normal", "he_normal", "he_uniform", "lecun_normal", "lecun_uniform",
                 "orthogonal", "random_normal", "random_uniform", "truncated_normal", "lsuv", "fit")
 
@@ -67,17 +71,19 @@ def recompile(model, optimizer=None, learning_rate=None):
     return model
 
 
-def _kernel_layers(model):
-    for layer in model.layers:
-        if isinstance(layer, keras.Model):
-            yield from _kernel_layers(layer)
-        elif isinstance(layer, KERNEL_LAYERS):
-            yield layer
+def kernels(model):
+    """(kernels, recurrent kernels): the trainable variables a layer's ``kernel_initializer`` draws
+    (Dense, EinsumDense, convolutions, attention projections, recurrent cells' input kernels; in
+    nested models and wrappers too) and the recurrent kernels, which have their own initializer."""
+    variables = model.trainable_variables
+    return ([v for v in variables if v.name in KERNEL_VARIABLES],
+            [v for v in variables if v.name in RECURRENT_KERNEL_VARIABLES])
 
 
 def reinitialize(model, initializer, x_batch=None, seed=0):
-    """Draws every Dense/Conv kernel again with ``initializer``; ``lsuv`` needs ``x_batch``,
-    ``fit`` picks He/LeCun/Glorot from each layer's activation."""
+    """Draws every kernel (see ``kernels``) again with ``initializer``; recurrent kernels keep
+    theirs (orthogonal by default), which is logged. ``lsuv`` needs ``x_batch``, ``fit`` picks
+    He/LeCun/Glorot from each layer's activation."""
     name = initializer.lower()
     if name == "lsuv":
         if x_batch is None:
@@ -89,8 +95,11 @@ def reinitialize(model, initializer, x_batch=None, seed=0):
         return model
     if name not in INITIALIZERS:
         raise KerasDoctorError(f"Unknown initializer {initializer!r}. Known: {', '.join(INITIALIZERS)}.")
-    for index, layer in enumerate(_kernel_layers(model)):
+    drawn, recurrent = kernels(model)
+    for index, kernel in enumerate(drawn):
         draw = keras.initializers.get({"class_name": name, "config": {"seed": seed + index}})
-        kernel = layer.kernel
         kernel.assign(np.asarray(keras.ops.convert_to_numpy(draw(kernel.shape, kernel.dtype))))
+    if recurrent:
+        logger.info("%s drew %d kernel(s); %d recurrent kernel(s) keep their own initializer: %s",
+                    name, len(drawn), len(recurrent), ", ".join(v.path for v in recurrent))
     return model

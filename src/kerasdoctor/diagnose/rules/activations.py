@@ -1,7 +1,9 @@
 """DYING_RELU, SATURATED_ACTIVATIONS and FROZEN_OR_DEAD_LAYER, from the probe's per-layer statistics."""
 
 from kerasdoctor.diagnose.base import Finding, Rule
-from kerasdoctor.diagnose.series import RELU_FAMILY, SATURATING, gradient_probes, kernel_layers, layers
+from kerasdoctor.diagnose.series import gradient_probes, kernel_layers, layers
+from kerasdoctor.vocabulary import RECTIFIERS as RELU_FAMILY
+from kerasdoctor.vocabulary import SATURATING
 
 
 def _fraction(name, value):

@@ -3,10 +3,16 @@
 import math
 
 from kerasdoctor.diagnose.base import Finding, Rule
-from kerasdoctor.diagnose.series import RELU_FAMILY, gradient_probes, kernel_layers, rms
+from kerasdoctor.diagnose.series import gradient_probes, kernel_layers, rms
+from kerasdoctor.vocabulary import RECTIFIERS
 
 CONSTANT = ("Zeros", "Ones", "Constant", "zeros", "ones", "constant")
 VARIANCE_FOR_RELU = ("HeNormal", "HeUniform", "he_normal", "he_uniform")
+
+
+def _units(layer):
+    shape = layer.get("output_shape") or [None]
+    return layer.get("units") or shape[-1]
 
 
 def _he_scale(row, layer):
@@ -40,12 +46,14 @@ class PoorInitialization(Rule):
 
     def check(self, log):
         kernels = kernel_layers(log)
-        constant = [layer["name"] for layer, _ in kernels
+        # A layer of one unit has no units to tell apart: a constant start is harmless there.
+        several = [(layer, name) for layer, name in kernels if _units(layer) != 1]
+        constant = [layer["name"] for layer, _ in several
                     if (layer.get("kernel_initializer") or {}).get("name") in CONSTANT]
         probes = gradient_probes(log) or log.probes
         initial = probes[0] if probes and probes[0]["step"] == 0 else None
         if initial is not None:
-            constant += [layer["name"] for layer, name in kernels
+            constant += [layer["name"] for layer, name in several
                          if initial["variables"].get(name, {}).get("weight_norm") == 0
                          and layer["name"] not in constant]
         if constant:
@@ -84,7 +92,7 @@ class PoorInitialization(Rule):
 
     def _activation_decay(self, log, kernels, initial):
         hidden = [layer for layer, _ in kernels[:-1]]
-        relu = [l for l in hidden if l.get("activation") in RELU_FAMILY]
+        relu = [l for l in hidden if l.get("activation") in RECTIFIERS]
         if len(relu) < self.min_depth or len(relu) < len(hidden) // 2:
             return None
         mismatched = [l["name"] for l in relu

@@ -75,7 +75,7 @@ def _accuracy(log, prefix=""):
 
 class NotLearning(Rule):
     """Fires when, after a few epochs, a classifier's accuracy is still at chance (on validation
-    when there is one), or a regression's loss is still at the trivial value (predicting the mean).
+    when there is one), or a regression's loss is still at the trivial value (a constant prediction).
 
     Args:
         min_epochs: epochs to wait before judging.
@@ -125,7 +125,7 @@ class NotLearning(Rule):
             if best < self.trivial_fraction * trivial:
                 return None
             what = (f"the best {evidence['judged_on']} loss {best:.4g} is {best / trivial:.0%} of the trivial "
-                    f"loss {trivial:.4g} (what predicting the mean gives)")
+                    f"loss {trivial:.4g} (what the best constant prediction gives)")
         return Finding(
             self.code, "error", log.epochs[-1]["step"],
             f"The model is not learning after {len(log.epochs)} epochs: {what}.",
