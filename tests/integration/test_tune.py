@@ -230,3 +230,50 @@ def test_check_and_lr_find_run_a_kerastuner_build_function_with_its_defaults(tmp
     assert result.exit_code == 0, result.output
     result = invoke("lr-find", workload, "--steps", "20", "--json", "--out", tmp_path / "lr")
     assert result.exit_code == 0, result.output
+
+
+ACC = TINY.replace('metrics=["accuracy"]', 'metrics=["acc"]')
+
+
+def test_tune_optimizes_a_metric_compiled_as_acc(tmp_path, write_workload):
+    summary = _tune(write_workload(ACC), "--trials", "2", "--storage", f"sqlite:///{tmp_path / 's.db'}",
+                    "--out", tmp_path / "run")
+    assert summary["metric"] == "val_acc" and summary["direction"] == "maximize"
+    assert summary["n_complete"] + summary["n_pruned"] == 2
+
+
+def test_tune_objective_names_the_metric_and_its_direction(tmp_path, write_workload):
+    summary = _tune(write_workload(TINY), "--trials", "2", "--objective", "val_loss:min",
+                    "--storage", f"sqlite:///{tmp_path / 's.db'}", "--out", tmp_path / "run")
+    assert summary["metric"] == "val_loss" and summary["direction"] == "minimize"
+    assert summary["best_value"] < 1.0  # a binary cross-entropy, not an accuracy
+
+
+def test_tune_objective_without_a_direction_takes_it_from_the_metric_name(tmp_path, write_workload):
+    summary = _tune(write_workload(TINY), "--trials", "1", "--objective", "val_accuracy",
+                    "--storage", f"sqlite:///{tmp_path / 's.db'}", "--out", tmp_path / "run")
+    assert summary["metric"] == "val_accuracy" and summary["direction"] == "maximize"
+
+
+def test_tune_objective_that_is_never_logged_is_one_line(tmp_path, write_workload):
+    result = invoke("tune", write_workload(TINY), "--trials", "1", "--objective", "val_auc:max",
+                    "--storage", f"sqlite:///{tmp_path / 's.db'}", "--out", tmp_path / "run")
+    assert result.exit_code == 1 and "val_auc" in result.output and "val_accuracy" in result.output
+    assert "Traceback" not in result.output
+
+
+# The second build of this workload (the first trial: the first build only reads the
+# compiled metrics) gets an input of the wrong width, so that trial cannot train.
+FAILS_ONCE = TINY.replace("def build_model(hp):", "BUILDS = []\n\n\ndef build_model(hp):\n    BUILDS.append(1)").replace(
+    "keras.Input((30,))", "keras.Input((12 if len(BUILDS) == 2 else 30,))")
+
+
+def test_a_failing_trial_is_recorded_as_failed_and_the_study_goes_on(tmp_path, write_workload):
+    storage = f"sqlite:///{tmp_path / 's.db'}"
+    summary = _tune(write_workload(FAILS_ONCE), "--trials", "3", "--storage", storage, "--out", tmp_path / "run",
+                    "--study", "fails-once")
+    assert summary["n_failed"] == 1 and summary["n_complete"] + summary["n_pruned"] == 2
+    trials = optuna.load_study(study_name="fails-once", storage=storage).get_trials()
+    failed = [t for t in trials if t.state == optuna.trial.TrialState.FAIL]
+    assert len(failed) == 1 and failed[0].user_attrs.get("error")
+

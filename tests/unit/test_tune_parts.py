@@ -122,3 +122,55 @@ def test_storage_urls_are_checked_and_passwords_masked(tmp_path):
     url, journal = open_storage(f"journal:{tmp_path / 'j.log'}")
     assert type(journal).__name__ == "JournalStorage"
     assert math.isfinite(1.0)
+
+
+@pytest.mark.parametrize(
+    "spec, expected",
+    [
+        ("val_loss", ("val_loss", "minimize")), ("val_acc", ("val_acc", "maximize")),
+        ("val_auc:max", ("val_auc", "maximize")), ("val_my_score:min", ("val_my_score", "minimize")),
+        ("val_accuracy:MAX", ("val_accuracy", "maximize")),
+    ],
+)
+def test_an_objective_is_a_metric_name_and_an_optional_direction(spec, expected):
+    from kerasdoctor.tune.study import parse_objective
+
+    assert parse_objective(spec) == expected
+
+
+@pytest.mark.parametrize(
+    "spec, message",
+    [
+        ("val_my_score", "cannot tell whether"), ("val_loss:sideways", "must be NAME, NAME:min or NAME:max"),
+        (":max", "must be NAME, NAME:min or NAME:max"),
+    ],
+)
+def test_a_bad_objective_is_one_clear_error(spec, message):
+    from kerasdoctor.tune.study import parse_objective
+
+    with pytest.raises(KerasDoctorError, match=message) as caught:
+        parse_objective(spec)
+    assert f"Received: objective={spec!r}" in str(caught.value)
+
+
+def test_the_default_objective_follows_the_compiled_metrics():
+    import keras
+
+    from kerasdoctor.tune.study import objective_metric
+
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, activation="softmax")])
+    model.compile("adam", "sparse_categorical_crossentropy", metrics=["acc"])
+    assert objective_metric(model) == ("val_acc", "maximize")
+    model.compile("adam", "sparse_categorical_crossentropy", metrics=[keras.metrics.AUC(name="auc")])
+    assert objective_metric(model) == ("val_loss", "minimize")
+    assert objective_metric(model, "val_auc") == ("val_auc", "maximize")
+
+
+
+def test_the_objective_of_a_multi_output_model_is_found_under_its_output_name():
+    from kerasdoctor.tune.study import _logged_as
+
+    logs = {"loss": 1.0, "out_accuracy": 0.5, "val_loss": 1.1, "val_out_accuracy": 0.4}
+    assert _logged_as("val_accuracy", logs) == "val_out_accuracy"
+    assert _logged_as("accuracy", logs) == "out_accuracy"
+    assert _logged_as("val_auc", logs) is None

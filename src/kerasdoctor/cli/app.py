@@ -271,6 +271,9 @@ def tune(
     storage: Optional[str] = typer.Option(None, "--storage", help="Optuna storage URL (default sqlite:///.keras-doctor/studies.db)."),
     study: Optional[str] = typer.Option(None, "--study", help="Study name (default: the workload's name)."),
     workers: int = typer.Option(1, "--workers", min=1, help="Local worker processes on the study."),
+    objective: Optional[str] = typer.Option(
+        None, "--objective", help="Metric to optimize, NAME[:min|max] (default: the validation accuracy "
+        "when the model compiles one, else val_loss)."),
     epochs: Optional[int] = EPOCHS,
     out: Optional[Path] = OUT,
     seed: int = SEED,
@@ -287,7 +290,7 @@ def tune(
 
     with redirect:
         result = run_tune(workload, trials=trials, timeout=timeout, storage=storage, study=study, workers=workers,
-                          seed=seed, epochs=epochs, out=out, progress=progress)
+                          seed=seed, epochs=epochs, out=out, progress=progress, objective=objective)
     summary = result.to_dict()
     _json_or_render(summary, render_tune(summary), as_json)
 

@@ -5,6 +5,8 @@ turn off Keras's asynchronous dispatch and slow every step.
 """
 
 import keras
+
+from kerasdoctor.vocabulary import is_accuracy
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 
@@ -41,5 +43,5 @@ class ProgressCallback(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
-        status = "  ".join(f"{k}={float(v):.4g}" for k, v in logs.items() if k in ("loss", "val_loss", "accuracy", "val_accuracy"))
+        status = "  ".join(f"{k}={float(v):.4g}" for k, v in logs.items() if k in ("loss", "val_loss") or is_accuracy(k))
         self.progress.update(self.task, completed=(epoch + 1) * self.steps, status=f"epoch {epoch + 1}  {status}")

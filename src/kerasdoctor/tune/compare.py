@@ -12,6 +12,7 @@ from kerasdoctor.errors import KerasDoctorError
 from kerasdoctor.files import new_run_dir, write_json
 from kerasdoctor.runlog import to_jsonable
 from kerasdoctor.tune.space import recompile, reinitialize
+from kerasdoctor.vocabulary import objective
 from kerasdoctor.workload.loader import Workload
 
 
@@ -85,11 +86,8 @@ class CompareResult:
 
 
 def _metric(log):
-    names = set(log.epochs[-1]["logs"]) if log.epochs else set()
-    for name in ("val_accuracy", "val_acc", "val_binary_accuracy", "val_sparse_categorical_accuracy"):
-        if name in names:
-            return name, "maximize"
-    return "val_loss", "minimize"
+    name, direction = objective(log.epochs[-1]["logs"] if log.epochs else [])
+    return name, "maximize" if direction == "max" else "minimize"
 
 
 def _run_facts(result, metric, direction):

@@ -18,6 +18,7 @@ from kerasdoctor.runlog import to_jsonable
 from kerasdoctor.workload.data import take_rows
 from kerasdoctor.workload.source import describe_error
 from kerasdoctor.tune.suggest import SUGGESTIONS, zero_lag
+from kerasdoctor.vocabulary import objective
 
 logger = logging.getLogger(__name__)
 SUGGESTION_SMOOTHING = 0.8
@@ -283,21 +284,21 @@ def confirm(build, data, rates, *, epochs=2, batch_size=32, seed=0):
     ``epochs`` and returns {'learning_rates', 'values', 'metric', 'chosen'}.
 
     The value is the best validation accuracy (or the lowest validation loss when the
-    model tracks no accuracy) of each run.
+    model tracks no accuracy) of each run: the objective of ``vocabulary.objective``.
     """
     from kerasdoctor.tune.space import recompile
 
-    values, metric = [], None
+    values, metric, best = [], None, max
     for rate in rates:
         keras.utils.set_random_seed(seed)
         model = recompile(build(), learning_rate=rate)
         history = model.fit(data.x_train, data.y_train, validation_data=data.validation, epochs=epochs,
                             batch_size=batch_size, verbose=0).history
         if metric is None:
-            metric = next((k for k in history if k.startswith("val_") and "acc" in k), "val_loss")
+            metric, direction = objective(history)
+            best = max if direction == "max" else min
         series = [v for v in history.get(metric, []) if math.isfinite(v)]
-        worst = -math.inf if metric != "val_loss" else math.inf
-        values.append((max(series) if metric != "val_loss" else min(series)) if series else worst)
-    pick = max if metric != "val_loss" else min
+        values.append(best(series) if series else (-math.inf if best is max else math.inf))
+    pick = best
     chosen = rates[values.index(pick(values))]
     return {"learning_rates": list(rates), "values": values, "metric": metric, "chosen": chosen}

@@ -9,7 +9,6 @@ machine) stop sending heartbeats; Optuna marks them failed and
 """
 
 import csv
-import json
 import logging
 import math
 import multiprocessing
@@ -26,6 +25,8 @@ from kerasdoctor.files import RUNS_ROOT, new_run_dir, write_json
 from kerasdoctor.runlog import to_jsonable
 from kerasdoctor.tune.hp import DefaultHyperParameters, TrialHyperParameters
 from kerasdoctor.tune.space import recompile, reinitialize
+from kerasdoctor.vocabulary import direction as metric_direction
+from kerasdoctor.vocabulary import objective as default_objective
 from kerasdoctor.workload.source import describe_error
 
 logger = logging.getLogger(__name__)
@@ -33,6 +34,8 @@ DEFAULT_STORAGE = RUNS_ROOT.parent / "studies.db"
 HEARTBEAT_SECONDS = 5
 GRACE_SECONDS = 15
 DEFAULT_TRIALS = 20
+FAILURES_BEFORE_STOP = 3  # failed trials, with none finished, after which the workload counts as broken
+OPTUNA_DIRECTIONS = {"max": "maximize", "min": "minimize"}
 DEFAULT_SPACE = {
     "learning_rate": (1e-4, 1e-1),
     "optimizer": ["adam", "adamw", "rmsprop", "momentum", "radam"],
@@ -93,13 +96,54 @@ def open_storage(url=None):
         f"mysql://..., or journal:FILE.log. Received: storage={masked(url)}")
 
 
-def objective_metric(model):
-    """('val_accuracy', 'maximize') when the model tracks accuracy, else ('val_loss', 'minimize')."""
-    config = model.get_compile_config() if hasattr(model, "get_compile_config") else {}
-    text = json.dumps(config.get("metrics") if config else None).lower()
-    if "acc" in text:
-        return "val_accuracy", "maximize"
-    return "val_loss", "minimize"
+class TrialFailed(Exception):
+    """A trial whose model could not be built or trained: Optuna records it as failed (FAIL)."""
+
+
+def parse_objective(spec):
+    """'NAME[:min|max]' -> (NAME, 'minimize' | 'maximize'); without a direction, the metric's own."""
+    name, _, wanted = spec.strip().partition(":")
+    name, wanted = name.strip(), wanted.strip().lower()
+    if not name or (wanted and wanted not in OPTUNA_DIRECTIONS):
+        raise KerasDoctorError(
+            "Argument `objective` must be NAME, NAME:min or NAME:max, with NAME a metric that fit "
+            f"logs (such as val_loss or val_accuracy). Received: objective={spec!r}")
+    wanted = wanted or metric_direction(name)
+    if wanted is None:
+        raise KerasDoctorError(
+            f"keras-doctor cannot tell whether a higher or a lower {name} is better: add :max or :min. "
+            f"Received: objective={spec!r}")
+    return name, OPTUNA_DIRECTIONS[wanted]
+
+
+def _compiled_metric_names(model):
+    """The names the compiled metrics log under: 'acc' logs as 'acc', a Metric under its name."""
+    config = model.get_compile_config() if hasattr(model, "get_compile_config") else None
+    names = []
+
+    def walk(item):
+        if isinstance(item, str):
+            names.append(item)
+        elif isinstance(item, dict) and "class_name" in item:
+            names.append((item.get("config") or {}).get("name") or item["class_name"])
+        elif isinstance(item, dict):
+            for value in item.values():
+                walk(value)
+        elif isinstance(item, (list, tuple)):
+            for value in item:
+                walk(value)
+
+    walk((config or {}).get("metrics"))
+    return names
+
+
+def objective_metric(model, objective=None):
+    """(metric, 'maximize' | 'minimize'): ``objective`` ('NAME[:min|max]') when given, else the
+    vocabulary's choice among the compiled metrics (the validation accuracy, else val_loss)."""
+    if objective:
+        return parse_objective(objective)
+    name, direction = default_objective([f"val_{n}" for n in _compiled_metric_names(model)] + ["val_loss"])
+    return name, OPTUNA_DIRECTIONS[direction]
 
 
 def apply_default_space(model, hp, x_batch, seed):
@@ -127,19 +171,34 @@ def _head(x, count=256):
     return {k: v[:count] for k, v in x.items()} if isinstance(x, dict) else x[:count]
 
 
+def _logged_as(metric, logs):
+    """The logged name of ``metric``: itself, or one output's metric of a multi-output model
+    ('val_accuracy' -> 'val_out_accuracy'); None when fit does not log it."""
+    if metric in logs:
+        return metric
+    prefix = "val_" if metric.startswith("val_") else ""
+    base = metric.removeprefix("val_")
+    found = [k for k in logs if k.startswith(prefix) and k.endswith("_" + base)
+             and k.startswith("val_") == bool(prefix)]
+    return found[0] if found else None
+
+
 class _Reporter(keras.callbacks.Callback):
-    """Reports the validation metric to the trial every epoch; stops a pruned trial."""
+    """Reports the objective to the trial every epoch; stops a pruned trial."""
 
     def __init__(self, trial, metric, direction):
         super().__init__()
         self.trial, self.metric, self.direction = trial, metric, direction
-        self.values, self.pruned = [], False
+        self.values, self.pruned, self.logged_as = [], False, None
 
     def on_epoch_end(self, epoch, logs=None):
-        value = (logs or {}).get(self.metric)
-        if value is None:
-            raise KerasDoctorError(f"The workload's fit logs no {self.metric}; tuning needs validation data.")
-        value = float(value)
+        logs = logs or {}
+        self.logged_as = self.logged_as or _logged_as(self.metric, logs)
+        if self.logged_as is None:
+            raise KerasDoctorError(
+                f"The workload's fit logs no {self.metric} (it logs {', '.join(sorted(logs))}); choose one "
+                "with --objective NAME[:min|max], and give the workload validation data for val_ metrics.")
+        value = float(logs[self.logged_as])
         self.values.append(value)
         if not math.isfinite(value):
             self.model.stop_training = True
@@ -163,6 +222,7 @@ class Settings:
     epochs: int | None
     data_path: str | None = None
     unsafe: bool = False
+    objective: str | None = None
 
 
 def _best(values, direction):
@@ -179,18 +239,18 @@ def make_objective(workload, data, metric, direction, epochs, seed):
         keras.backend.clear_session()
         keras.utils.set_random_seed(seed + trial.number)
         hp = TrialHyperParameters(trial)
-        model, batch_size = build_for(workload, hp, data, seed + trial.number)
         reporter = _Reporter(trial, metric, direction)
         started = time.perf_counter()
         try:
+            model, batch_size = build_for(workload, hp, data, seed + trial.number)
             model.fit(data.x_train, data.y_train, validation_data=data.validation, epochs=epochs,
                       batch_size=batch_size, verbose=0, callbacks=[reporter])
-        except KerasDoctorError:
+        except KerasDoctorError:  # the workload or the objective is wrong for every trial: stop
             raise
-        except Exception as error:  # a workload that cannot train: stop the study with one line
-            raise KerasDoctorError(
-                f"Training trial {trial.number} failed: {describe_error(error)}. Check the workload "
-                "with keras-doctor check first.") from None
+        except Exception as error:  # this trial's settings cannot train: it fails, the study goes on
+            trial.set_user_attr("error", describe_error(error))
+            logger.warning("trial %d failed: %s", trial.number, describe_error(error))
+            raise TrialFailed(describe_error(error)) from None
         trial.set_user_attr("epochs", len(reporter.values))
         trial.set_user_attr("seconds", time.perf_counter() - started)
         trial.set_user_attr("worker", os.getpid())
@@ -226,17 +286,14 @@ def work(settings, worker=0, progress=None):
     epochs = settings.epochs or workload.fit["epochs"]
     keras.utils.set_random_seed(settings.seed)
     probe = workload.build_model(DefaultHyperParameters()) if workload.accepts_hp else workload.build_model()
-    metric, direction = objective_metric(probe)
+    metric, direction = objective_metric(probe, settings.objective)
     study = _study(settings, direction, worker)
     if study.direction.name.lower() != direction:
         raise KerasDoctorError(
             f"The study {settings.study_name!r} in this storage {study.direction.name.lower()}s, but this "
             f"workload's {metric} must be {direction}d. Use another --study name.")
     study.set_user_attr("metric", metric)
-    callbacks = []
-    if settings.trials is not None:
-        states = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
-        callbacks.append(optuna.study.MaxTrialsCallback(settings.trials, states=states))
+    callbacks = [_stop_when_done(settings.trials)]
     if progress is not None:
         callbacks.append(lambda study, trial: progress(study, trial))
     finished = _finished(study)
@@ -245,14 +302,31 @@ def work(settings, worker=0, progress=None):
     timeout = settings.timeout_minutes * 60 if settings.timeout_minutes else None
     objective = make_objective(workload, data, metric, direction, epochs, settings.seed)
     study.optimize(objective, n_trials=None if settings.trials is not None else (None if timeout else DEFAULT_TRIALS),
-                   timeout=timeout, callbacks=callbacks, catch=(), gc_after_trial=True)
+                   timeout=timeout, callbacks=callbacks, catch=(TrialFailed,), gc_after_trial=True)
     return study, metric, direction
 
 
+def _failed(trial):
+    """Whether the trial ran and failed (not a trial whose worker died: Optuna retries those)."""
+    return trial.state.name == "FAIL" and "error" in trial.user_attrs
+
+
 def _finished(study):
-    optuna = _optuna()
-    states = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
-    return len(study.get_trials(deepcopy=False, states=states))
+    return sum(t.state.name in ("COMPLETE", "PRUNED") or _failed(t) for t in study.get_trials(deepcopy=False))
+
+
+def _stop_when_done(trials):
+    """Stops the study when ``trials`` trials have finished or failed, or when the first
+    FAILURES_BEFORE_STOP trials all failed (the workload itself cannot train)."""
+
+    def callback(study, trial):
+        everything = study.get_trials(deepcopy=False)
+        failed = sum(_failed(t) for t in everything)
+        finished = sum(t.state.name in ("COMPLETE", "PRUNED") for t in everything)
+        if (trials is not None and finished + failed >= trials) or (failed >= FAILURES_BEFORE_STOP and not finished):
+            study.stop()
+
+    return callback
 
 
 def _worker_main(settings, worker):
@@ -293,8 +367,12 @@ class TuneResult:
 
 
 def run_tune(workload_path, *, trials=None, timeout=None, storage=None, study=None, workers=1, seed=0,
-             epochs=None, out=None, data=None, unsafe=False, progress=None, retrain=True):
-    """Searches hyperparameters for a workload file and writes the results to a run folder."""
+             epochs=None, out=None, data=None, unsafe=False, progress=None, retrain=True, objective=None):
+    """Searches hyperparameters for a workload file and writes the results to a run folder.
+
+    ``objective`` is 'NAME[:min|max]', a metric that fit logs; by default the validation
+    accuracy when the model compiles one, else the validation loss.
+    """
     optuna = _optuna()
     if trials is not None and trials < 1:
         raise KerasDoctorError(f"--trials must be a positive integer. Received: trials={trials}")
@@ -304,10 +382,12 @@ def run_tune(workload_path, *, trials=None, timeout=None, storage=None, study=No
         raise KerasDoctorError(f"--workers must be a positive integer. Received: workers={workers}")
     if trials is None and timeout is None:
         trials = DEFAULT_TRIALS
+    if objective is not None:
+        parse_objective(objective)  # a bad objective is one line before any training
     workload = _load(Settings(str(workload_path), None, "", None, None, seed, None, data, unsafe))
     url, _ = open_storage(storage)  # fail early on a bad URL
     settings = Settings(str(Path(workload_path)), url, study or workload.name, trials, timeout, seed, epochs,
-                        None if data is None else str(data), unsafe)
+                        None if data is None else str(data), unsafe, objective)
     run_dir = new_run_dir(f"tune-{workload.name}", out)
     context = multiprocessing.get_context("spawn")
     helpers = [context.Process(target=_worker_main, args=(settings, index), daemon=False)
@@ -331,10 +411,12 @@ def _write_results(study, settings, workload, metric, direction, run_dir, retrai
     trials = study.get_trials(deepcopy=False)
     complete = [t for t in trials if t.state == states.COMPLETE and t.value is not None and math.isfinite(t.value)]
     if not complete:
+        errors = [t.user_attrs["error"] for t in trials if "error" in t.user_attrs]
         raise KerasDoctorError(
             f"No trial of study {settings.study_name!r} completed (pruned: "
-            f"{sum(t.state == states.PRUNED for t in trials)}, failed: {sum(t.state == states.FAIL for t in trials)}). "
-            "Run more trials, or check the workload with keras-doctor check.")
+            f"{sum(t.state == states.PRUNED for t in trials)}, failed: {sum(t.state == states.FAIL for t in trials)})"
+            + (f"; the last one failed with {errors[-1]}" if errors else "")
+            + ". Run more trials, or check the workload with keras-doctor check.")
     best = (max if direction == "maximize" else min)(complete, key=lambda t: t.value)
     _write_trials(run_dir / "trials.csv", trials)
     importance = {}
