@@ -64,6 +64,18 @@ def test_a_layer_whose_get_config_fails_is_a_note_and_not_no_activation(caplog):
     assert sum("get_config failed" in r.getMessage() for r in caplog.records) <= 1
 
 
+class _CustomSoftmax(keras.layers.Layer):
+    def call(self, x):
+        return keras.ops.softmax(x)
+
+
+def test_a_custom_output_layer_without_an_activation_setting_is_not_read_as_logits():
+    model = _compiled(_sequential(keras.layers.Dense(3), _CustomSoftmax()), "sparse_categorical_crossentropy")
+    record = describe_model(model)
+    assert record["output_activation_known"] is False and record["notes"]
+    assert _mismatch(model, RNG.integers(0, 3, 60)) is None
+
+
 def _compiled(model, loss):
     model.compile(optimizer="adam", loss=loss)
     return model

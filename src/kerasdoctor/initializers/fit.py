@@ -1,8 +1,12 @@
 """Variance-scaling initializers that fit each layer's activation."""
 
+import logging
+
 import keras
 
-from kerasdoctor.vocabulary import ACTIVATION_LAYERS, GLOROT_FAMILY, RELU_FAMILY, SELU_FAMILY, activation_of
+from kerasdoctor.vocabulary import ACTIVATION_LAYERS, GLOROT_FAMILY, KERNEL_LAYERS, RELU_FAMILY, SELU_FAMILY, activation_of
+
+logger = logging.getLogger(__name__)
 
 
 def for_activation(activation, *, distribution="normal", seed=None):
@@ -54,6 +58,10 @@ def fit_initializers(model, *, distribution="normal", seed=None):
     ``{layer name: initializer class name}``.
     """
     chosen = {}
+    skipped = [l.name for l in model.layers if type(l).__name__ in KERNEL_LAYERS and not hasattr(l, "kernel")]
+    if skipped:
+        logger.warning("fit_initializers draws layers with one kernel only; these keep their initializer: %s",
+                       ", ".join(skipped))
     for index, (layer, activation) in enumerate(_effective_activations(model)):
         layer_seed = None if seed is None else seed + index
         initializer = for_activation(activation, distribution=distribution, seed=layer_seed)

@@ -5,13 +5,13 @@ import logging
 import keras
 import numpy as np
 
+from kerasdoctor.vocabulary import CONV_LAYERS, DENSE_LAYERS, KERNEL_LAYERS
+
 logger = logging.getLogger(__name__)
 
 
 def _has_kernel(layer):
-    return hasattr(layer, "kernel") and type(layer).__name__ in {
-        "Dense", "Conv1D", "Conv2D", "Conv3D", "EinsumDense",
-    }
+    return hasattr(layer, "kernel") and type(layer).__name__ in DENSE_LAYERS + CONV_LAYERS
 
 
 def _pre_activation_variance(probe, layer, x_batch):
@@ -56,6 +56,10 @@ def lsuv(model, x_batch, *, tol=0.1, max_iterations=10, seed=None):
             f"layer outputs to measure). Received: a model of type {type(model).__name__}"
         )
     layers = [layer for layer in model.layers if _has_kernel(layer)]
+    skipped = [l.name for l in model.layers if type(l).__name__ in KERNEL_LAYERS and not _has_kernel(l)]
+    if skipped:
+        logger.warning("LSUV initializes Dense and Conv layers only; these keep their initializer: %s",
+                       ", ".join(skipped))
     if not layers:
         raise ValueError("lsuv() found no Dense or Conv layer to initialize.")
     reached = {}

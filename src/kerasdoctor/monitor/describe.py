@@ -5,7 +5,7 @@ import logging
 import keras
 import numpy as np
 
-from kerasdoctor.vocabulary import LINEAR, PASSTHROUGH_LAYERS, activation_of
+from kerasdoctor.vocabulary import ACTIVATION_LAYERS, PASSTHROUGH_LAYERS, activation_of
 
 logger = logging.getLogger(__name__)
 _REPORTED = set()  # layer classes whose failing get_config was already logged
@@ -129,9 +129,15 @@ def output_activation(model):
         config, note = _config(layer)
         if note:
             return None, note
-        activation = _name_of(activation_of(type(layer).__name__, config))
-        if activation not in LINEAR or type(layer).__name__ not in PASSTHROUGH_LAYERS:
-            return activation, None
+        name = type(layer).__name__
+        if name in PASSTHROUGH_LAYERS:
+            continue
+        if "activation" in config or name in ACTIVATION_LAYERS:
+            return _name_of(activation_of(name, config)), None
+        if type(layer).__module__.startswith("keras.") and name != "Lambda":
+            return None, None  # a Keras layer without an activation setting is linear
+        return None, (f"the output layer {layer.name} ({name}) does not say which activation it "
+                      "applies; the output activation is not judged")
     return None, None
 
 
