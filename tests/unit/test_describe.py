@@ -172,3 +172,17 @@ def test_a_diagnosis_of_a_healthy_static_sequence_tagger_is_empty():
     log.append("model", **describe_model(model))
     log.append("data", split="train", **summarize(RNG.integers(0, 20, (60, 6)), RNG.integers(0, 5, (60, 6))))
     assert diagnose(log) == []
+
+
+def test_a_wrapped_layer_is_described_by_its_own_settings_and_counts_as_a_kernel_layer():
+    from kerasdoctor.diagnose.series import kernel_layers
+
+    model = _sequential(keras.layers.TimeDistributed(keras.layers.Dense(8, activation="relu")),
+                        keras.layers.Bidirectional(keras.layers.LSTM(4)), keras.layers.Dense(1), shape=(5, 3))
+    record = describe_model(model)
+    wrapped, bidirectional = record["layers"][0], record["layers"][1]
+    assert (wrapped["activation"], wrapped["units"]) == ("relu", 8)
+    assert (bidirectional["activation"], bidirectional["units"]) == ("tanh", 4)
+    log = RunLog()
+    log.append("model", **record)
+    assert [layer["class_name"] for layer, _ in kernel_layers(log)] == ["TimeDistributed", "Bidirectional", "Dense"]

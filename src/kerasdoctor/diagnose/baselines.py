@@ -79,6 +79,8 @@ def _binary_focal(y, config):
 
 def _hinge(y, squared):
     rates = _positive_rates(y)
+    if rates is None and y.get("min") == -1 and y.get("max") == 1 and "mean" in y:  # labels in {-1, 1}
+        rates = [(y["mean"] + 1) / 2]
     if not rates or y.get("encoding") not in ("index", "continuous", "multi_hot"):
         return None
     per_label = [4 * p * (1 - p) if squared else 2 * min(p, 1 - p) for p in rates]

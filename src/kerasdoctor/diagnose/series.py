@@ -4,7 +4,7 @@ import math
 
 from kerasdoctor import vocabulary
 from kerasdoctor.diagnose import baselines
-from kerasdoctor.vocabulary import CLASSIFICATION_LOSSES, KERNEL_LAYERS
+from kerasdoctor.vocabulary import CLASSIFICATION_LOSSES, KERNEL_LAYERS, WRAPPER_LAYERS
 
 ZEROS = ("Zeros", "zeros")
 
@@ -101,10 +101,11 @@ def layers(log):
 
 
 def kernel_layers(log):
-    """[(layer record, kernel variable path)] for Dense/Conv layers, input to output."""
+    """[(layer record, kernel variable path)] for the layers with a kernel (dense, convolution,
+    recurrent, attention; inside wrappers too), input to output."""
     found = []
     for layer in layers(log):
-        if layer.get("class_name") in KERNEL_LAYERS:
+        if layer.get("class_name") in KERNEL_LAYERS + WRAPPER_LAYERS:
             kernels = [v for v in layer.get("variables", []) if v.endswith("kernel")]
             if kernels:
                 found.append((layer, kernels[0]))

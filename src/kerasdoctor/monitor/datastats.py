@@ -107,15 +107,23 @@ def _class_counts(stats, indices):
     return stats
 
 
-def _target_stats(rows, max_targets=MAX_CLASSES, num_quantiles=101):
-    """Per target (up to ``max_targets``): standard deviation, mean absolute deviation from the
-    median and quantiles, from which the rules compute what a constant prediction scores."""
-    rows = rows[:, :max_targets].astype(np.float64)
+def _spread(count, limit):
+    """Up to ``limit`` column indices spread evenly over ``count`` columns."""
+    return np.unique(np.linspace(0, count - 1, min(count, limit)).astype(int))
+
+
+def _target_stats(rows, max_targets=MAX_FEATURES, max_quantiles=MAX_CLASSES, num_quantiles=101, max_rows=10_000):
+    """Per target: standard deviation and mean absolute deviation from the median (up to
+    ``max_targets`` targets), and quantiles (up to ``max_quantiles``), targets spread evenly
+    over the columns, from at most ``max_rows`` rows (evenly spaced: an estimate is enough);
+    from them the rules compute what a constant prediction scores."""
+    rows = rows[:: max(len(rows) // max_rows, 1), _spread(rows.shape[1], max_targets)].astype(np.float64)
     medians = np.median(rows, axis=0)
+    some = rows[:, _spread(rows.shape[1], max_quantiles)]
     return {
         "target_std": [float(v) for v in rows.std(axis=0)],
         "target_mad": [float(v) for v in np.abs(rows - medians).mean(axis=0)],
-        "target_quantiles": np.quantile(rows, np.linspace(0, 1, num_quantiles), axis=0).T.tolist(),
+        "target_quantiles": np.quantile(some, np.linspace(0, 1, num_quantiles), axis=0).T.tolist(),
     }
 
 

@@ -60,10 +60,13 @@ def _config(layer):
 
 def describe_layer(layer):
     config, note = _config(layer)
+    inner = _inner(layer) if not isinstance(layer, keras.Model) else None
+    if inner and not note:  # a wrapper: its settings are the wrapped layer's
+        config, note = _config(inner[0])
     record = {
         "name": layer.name,
         "class_name": type(layer).__name__,
-        "activation": _name_of(activation_of(type(layer).__name__, config)),
+        "activation": _name_of(activation_of(type(inner[0] if inner else layer).__name__, config)),
         "kernel_initializer": _initializer(config.get("kernel_initializer")),
         "bias_initializer": _initializer(config.get("bias_initializer")),
         "use_bias": config.get("use_bias"),
