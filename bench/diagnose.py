@@ -7,6 +7,10 @@ kerasdoctor.testing.faults and scores the findings against the injected fault.
     python bench/diagnose.py --held-out no    # only the bases the rules were developed on
     python bench/diagnose.py --rescore bench-results/diagnose/cases.jsonl   # re-diagnose saved logs
 
+Probe schedule: `check`'s fixed one (kerasdoctor.monitor.schedule.FixedSchedule): steps 0, 1, 2,
+4, 8, 16 and 32, then evenly spaced steps, at most 10 an epoch and about 200 a run, a function of
+the step count only, so the findings do not depend on how busy the machine is.
+
 Prints `name: value` lines per group and ends with one summary line.
 """
 
@@ -117,7 +121,11 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     import kerasdoctor  # noqa: F401
+    from kerasdoctor.monitor.schedule import MAX_PROBES, PROBES_PER_EPOCH
     from kerasdoctor.testing.faults import cases
+
+    print(f"schedule: fixed (steps 0-32 doubling, then at most {PROBES_PER_EPOCH} per epoch "
+          f"and about {MAX_PROBES} per run)")
 
     out = Path(args.out)
     if args.rescore:

@@ -106,7 +106,7 @@ def test_training_with_and_without_the_monitor_gives_identical_weights():
         keras.utils.set_random_seed(11)
         model.fit(x, y, batch_size=8, epochs=2, verbose=0, callbacks=callbacks)
         weights.append(model.get_weights())
-    assert [p["step"] for p in monitor.log.probes] == list(range(16))
+    assert [p["step"] for p in monitor.log.probes] == list(range(17))  # and the trained weights
     for plain, monitored in zip(*weights):
         np.testing.assert_array_equal(plain, monitored)
 
@@ -202,3 +202,142 @@ def test_a_monitor_reused_for_a_second_fit_starts_its_update_ratios_afresh():
     second = monitor.log.probes[first_of_second_fit]
     assert second["step"] == 0
     assert _row(second["variables"], "linear/kernel")["update_ratio"] is None
+
+
+def _small_classifier():
+    keras.utils.set_random_seed(3)
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(8, activation="relu"),
+                              keras.layers.Dense(3, activation="softmax")])
+    model.compile(optimizer=keras.optimizers.SGD(0.1), loss="sparse_categorical_crossentropy")
+    return model
+
+
+def test_default_monitor_in_a_plain_fit_probes_the_first_steps_even_while_its_probe_compiles():
+    x = RNG.normal(size=(64, 4)).astype("float32")
+    y = RNG.integers(0, 3, size=64)
+    logs = []
+    for background in (True, False):
+        keras.utils.set_random_seed(5)
+        monitor = Monitor((x[:16], y[:16]), compile_in_background=background)
+        _small_classifier().fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0, callbacks=[monitor])
+        logs.append({p["step"]: p for p in monitor.log.probes})
+    kept, on_time = logs
+    assert {0, 1, 2, 4, 8} <= set(kept) and {0, 1, 2, 4, 8} <= set(on_time)
+    for step in (0, 1, 2, 4, 8):  # weights kept while compiling give the same figures as on time
+        assert kept[step]["loss"] == pytest.approx(on_time[step]["loss"], rel=1e-5)
+        norms = [[row["grad_norm"] for row in log[step]["variables"].values()] for log in (kept, on_time)]
+        np.testing.assert_allclose(norms[0], norms[1], rtol=1e-4)
+
+
+def test_monitor_train_labels_record_the_class_distribution_of_the_training_set():
+    y = np.array([0] * 60 + [1] * 4)
+    x = RNG.normal(size=(64, 4)).astype("float32")
+    monitor = Monitor((x[:8], y[:8]), train_labels=y)
+    _small_classifier().fit(x, y, batch_size=16, epochs=1, verbose=0, callbacks=[monitor])
+    assert monitor.log.data("train")["y"]["counts"] == [60, 4]
+    assert monitor.log.data("train")["samples"] == 64
+
+
+def test_probe_loss_counts_add_loss_and_activity_regularizer_terms():
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(
+        3, activity_regularizer=keras.regularizers.L2(0.5), name="linear")])
+    model.compile(optimizer=keras.optimizers.SGD(0.0), loss="mse")
+    model.get_layer("linear").set_weights([W0, B0])
+    expected = model.evaluate(X, Y, batch_size=8, verbose=0)
+    monitor = Monitor((X, Y), every_n_steps=1)
+    model.fit(X, Y, batch_size=8, epochs=1, verbose=0, callbacks=[monitor])
+    assert expected > np.mean((X @ W0 + B0 - Y) ** 2) * 1.5  # the regularizer is a large part
+    np.testing.assert_allclose(_probe(monitor.log, 0)["loss"], expected, rtol=1e-4)
+
+
+def _two_input_model():
+    left, right = keras.Input((4,), name="left"), keras.Input((2,), name="right")
+    joined = keras.layers.Concatenate()([keras.layers.Dense(3)(left), right])
+    model = keras.Model([left, right], keras.layers.Dense(3, name="out")(joined))
+    model.compile(optimizer="sgd", loss="mse")
+    return model
+
+
+class DelegatingTrainStep(keras.Model):
+    """A model with its own train_step (here it adds nothing but a call through)."""
+
+    def train_step(self, *args, **kwargs):
+        return super().train_step(*args, **kwargs)
+
+
+def _custom_train_step_model():
+    inputs = keras.Input((4,))
+    model = DelegatingTrainStep(inputs, keras.layers.Dense(3)(inputs))
+    model.compile(optimizer="sgd", loss="mse")
+    return model
+
+
+def _dict_output_model():
+    inputs = keras.Input((4,))
+    hidden = keras.layers.Dense(5, activation="relu")(inputs)
+    model = keras.Model(inputs, {"a": keras.layers.Dense(3, name="a")(hidden),
+                                 "b": keras.layers.Dense(1, name="b")(hidden)})
+    model.compile(optimizer="sgd", loss={"a": "mse", "b": "mse"})
+    return model
+
+
+class AddsLoss(keras.layers.Layer):
+    def call(self, inputs):
+        self.add_loss(0.1 * keras.ops.mean(keras.ops.square(inputs)))
+        return inputs
+
+
+def _add_loss_model():
+    inputs = keras.Input((4,))
+    model = keras.Model(inputs, keras.layers.Dense(3)(AddsLoss()(keras.layers.Dense(4)(inputs))))
+    model.compile(optimizer="sgd", loss="mse")
+    return model
+
+
+@pytest.mark.parametrize(
+    "build, data",
+    [
+        (_two_input_model, lambda: ([X, X[:, :2]], Y)),
+        (_custom_train_step_model, lambda: (X, Y)),
+        (_dict_output_model, lambda: (X, {"a": Y, "b": Y[:, :1]})),
+        (_add_loss_model, lambda: (X, Y)),
+    ],
+    ids=["multi-input-list", "custom-train-step", "dict-outputs", "add-loss"],
+)
+def test_monitor_never_raises_inside_fit_and_records_what_it_could(build, data):
+    x, y = data()
+    model = build()
+    monitor = Monitor((x, y))  # default settings
+    history = model.fit(x, y, batch_size=4, epochs=2, verbose=0, callbacks=[monitor])
+    assert len(history.history["loss"]) == 2
+    assert monitor.log.probes and monitor.log.end["status"] == "completed"
+    assert [e["epoch"] for e in monitor.log.epochs] == [0, 1]
+
+
+def test_an_internal_failure_is_one_note_and_training_goes_on():
+    model = _linear_model()
+    monitor = Monitor((X, Y), every_n_steps=1)
+
+    def broken(step):
+        raise RuntimeError("a bug in the schedule")
+
+    monitor._schedule.due = broken
+    history = model.fit(X, Y, batch_size=4, epochs=2, verbose=0, callbacks=[monitor])
+    assert len(history.history["loss"]) == 2
+    notes = [n for n in monitor.log.notes if "internal error" in n]
+    assert len(notes) == 1 and "a bug in the schedule" in notes[0]
+    assert monitor.log.end["status"] == "completed"
+
+
+def test_fixed_schedule_probes_depend_on_the_step_count_only():
+    from kerasdoctor.monitor.schedule import FixedSchedule
+
+    schedule = FixedSchedule()
+    schedule.start(steps_per_epoch=100, epochs=50)  # 5,000 steps: about 200 probes
+    steps = []
+    for step in range(5000):
+        if schedule.due(step):
+            schedule.taken(step)
+            steps.append(step)
+    assert steps[:8] == [0, 1, 2, 4, 8, 16, 25, 32]
+    assert 195 <= len(steps) <= 210

@@ -1,5 +1,6 @@
 """The Monitor: a Keras callback that only watches, and records into a RunLog."""
 
+import functools
 import logging
 import threading
 import time
@@ -7,20 +8,24 @@ import time
 import keras
 import numpy as np
 
-from kerasdoctor.monitor.datastats import summarize
+from kerasdoctor.monitor.datastats import summarize, summarize_labels
 from kerasdoctor.monitor.describe import describe_model
 from kerasdoctor.monitor.probe import ProbeProgram
+from kerasdoctor.monitor.schedule import AdaptiveSchedule, FixedSchedule
 from kerasdoctor.runlog import RunLog
 
 logger = logging.getLogger(__name__)
-PROBES_PER_EPOCH = 10
-# Probed whenever the probe step is compiled by then (always with compile_in_background=False).
-EARLY_STEPS = frozenset((1, 2, 4, 8, 16, 32))
+# While the probe step compiles, due steps are kept as copies of the weights and probed
+# once it is ready: at most this many, and at most this many bytes in all.
+MAX_PENDING = 8
+MAX_PENDING_BYTES = 256 * 2**20
 
 
 def _length(x):
     if isinstance(x, dict):
         return len(next(iter(x.values())))
+    if isinstance(x, (list, tuple)) and x and all(hasattr(a, "shape") for a in x):
+        return len(x[0])  # a list of inputs, one array each
     return len(x)
 
 
@@ -43,13 +48,71 @@ def _learning_rate(optimizer):
         return None
 
 
+def _bytes(variables):
+    return sum(int(np.prod(v.shape)) * np.dtype(v.dtype).itemsize for v in variables)
+
+
+def _watching(hook):
+    """A Monitor hook that never raises inside the user's ``fit``: an internal failure is
+    one note in the log, and the run goes on unwatched."""
+
+    @functools.wraps(hook)
+    def guarded(self, *args, **kwargs):
+        if self._failed:
+            return None
+        try:
+            return hook(self, *args, **kwargs)
+        except Exception as error:  # noqa: BLE001 - a watcher must not stop training
+            self._failed = True
+            message = f"stopped watching after an internal error in {hook.__name__}: {_error_line(error)}"
+            logger.warning("Monitor: %s", message)
+            try:
+                self.log.append("note", message=message)
+            except Exception:  # noqa: BLE001 - the log itself failed (a closed file)
+                pass
+            return None
+
+    return guarded
+
+
+def _check_arguments(probe_data, every_n_steps, overhead_budget, schedule):
+    if every_n_steps is not None and (not isinstance(every_n_steps, int) or every_n_steps < 1):
+        raise ValueError(
+            "Argument `every_n_steps` must be a positive integer or None. "
+            f"Received: every_n_steps={every_n_steps!r}"
+        )
+    if not 0 < overhead_budget < 1:
+        raise ValueError(
+            "Argument `overhead_budget` must be in the (0, 1) range, the share "
+            f"of training time probing may take. Received: overhead_budget={overhead_budget}"
+        )
+    if schedule not in (None, "fixed", "adaptive") or (schedule == "adaptive" and every_n_steps):
+        raise ValueError(
+            "Argument `schedule` must be 'fixed' or 'adaptive' (or None: 'fixed' with "
+            "`every_n_steps`, else 'adaptive'); `every_n_steps` is a fixed schedule. "
+            f"Received: schedule={schedule!r}, every_n_steps={every_n_steps!r}"
+        )
+    if probe_data is not None and (not isinstance(probe_data, (tuple, list)) or len(probe_data) != 2):
+        raise ValueError(
+            "Argument `probe_data` must be a tuple `(x, y)` taken from the "
+            f"training data. Received: probe_data of type {type(probe_data).__name__}"
+        )
+    if probe_data is not None and _length(probe_data[0]) != _length(probe_data[1]):
+        raise ValueError(
+            "Argument `probe_data` must hold as many labels as inputs. "
+            f"Received: {_length(probe_data[0])} inputs and {_length(probe_data[1])} labels"
+        )
+
+
 class Monitor(keras.callbacks.Callback):
     """Records losses, learning rate and per-layer training signals into a RunLog.
 
     A callback never sees the training data, so gradients and activations are
     computed on a fixed probe batch that you pass in. Probing runs on a copy of
     the state (no batch-norm, dropout or metric state is touched), so training
-    with and without the Monitor gives identical weights.
+    with and without the Monitor gives identical weights. The Monitor never
+    raises inside ``fit``: an internal failure is one note in the log, and
+    training goes on unwatched.
 
     Args:
         probe_data: ``(x, y)`` sample of the training data, for gradient and
@@ -58,19 +121,24 @@ class Monitor(keras.callbacks.Callback):
         log: a ``RunLog`` to append to. Defaults to a new one (in memory, or
             at ``path``).
         path: where to write the RunLog (JSON Lines) as training goes.
-        every_n_steps: probe every N optimizer steps. By default the interval
-            adapts so that probing costs about ``overhead_budget`` of the
-            training time, with at most about ten probes per epoch, and steps
-            1, 2, 4, 8, 16 and 32 are probed too when the probe step is compiled
-            by then (a learning rate that is far off shows in the first steps).
-        overhead_budget: the share of training time probing may take when
-            ``every_n_steps`` is not given.
+        train_labels: the training labels (optional), so that the class
+            distribution is known beyond the probe batch (imbalance, chance).
+        schedule: ``"adaptive"`` (the default): steps 0, 1, 2, 4, 8, 16 and 32,
+            then as often as ``overhead_budget`` of the training time allows, at
+            most about ten probes an epoch; which steps depends on the machine's
+            speed and load. ``"fixed"``: the same early steps, then evenly spaced
+            steps (at most ten an epoch, about 200 in a run), a function of the
+            step count only, so the same seed gives the same record; `check`
+            uses it.
+        every_n_steps: probe every N optimizer steps (a fixed schedule).
+        overhead_budget: the share of training time an adaptive schedule may take.
         probe_size: the largest probe batch used; longer probe data is cut.
         compile_in_background: compile the probe step in a thread while
-            training starts (the default), so the first seconds of training
-            are not held up; probes begin once it is ready, starting with the
-            initial weights. ``False`` compiles before the first step, so that
-            probing follows ``every_n_steps`` exactly from step 0.
+            training starts, so the first seconds of training are not held up.
+            Steps due meanwhile are kept as copies of the weights and probed
+            once it is ready, so the first steps are still recorded. Defaults
+            to ``True`` for the adaptive schedule and ``False`` (compile before
+            the first step) for a fixed one.
 
     Example:
 
@@ -87,97 +155,80 @@ class Monitor(keras.callbacks.Callback):
         *,
         log=None,
         path=None,
+        train_labels=None,
+        schedule=None,
         every_n_steps=None,
         overhead_budget=0.02,
         probe_size=256,
-        compile_in_background=True,
+        compile_in_background=None,
     ):
         super().__init__()
-        if every_n_steps is not None and (
-            not isinstance(every_n_steps, int) or every_n_steps < 1
-        ):
-            raise ValueError(
-                "Argument `every_n_steps` must be a positive integer or None. "
-                f"Received: every_n_steps={every_n_steps!r}"
-            )
-        if not 0 < overhead_budget < 1:
-            raise ValueError(
-                "Argument `overhead_budget` must be in the (0, 1) range, the share "
-                f"of training time probing may take. Received: overhead_budget={overhead_budget}"
-            )
-        if probe_data is not None and (
-            not isinstance(probe_data, (tuple, list)) or len(probe_data) != 2
-        ):
-            raise ValueError(
-                "Argument `probe_data` must be a tuple `(x, y)` taken from the "
-                f"training data. Received: probe_data of type {type(probe_data).__name__}"
-            )
-        if probe_data is not None and _length(probe_data[0]) != _length(probe_data[1]):
-            raise ValueError(
-                "Argument `probe_data` must hold as many labels as inputs. "
-                f"Received: {_length(probe_data[0])} inputs and {_length(probe_data[1])} labels"
-            )
-        self.log = log if log is not None else RunLog(path)
+        _check_arguments(probe_data, every_n_steps, overhead_budget, schedule)
+        fixed = schedule == "fixed" or (schedule is None and every_n_steps is not None)
+        self._schedule = FixedSchedule(every_n_steps) if fixed else AdaptiveSchedule(overhead_budget)
+        self.schedule = "fixed" if fixed else "adaptive"
         self.every_n_steps = every_n_steps
         self.overhead_budget = overhead_budget
-        self.compile_in_background = compile_in_background
+        self.compile_in_background = (not fixed) if compile_in_background is None else compile_in_background
+        self.log = log if log is not None else RunLog(path)
+        self.train_labels = train_labels
         self.probe_data = None
         if probe_data is not None:
-            self.probe_data = (
-                _head(probe_data[0], probe_size),
-                _head(probe_data[1], probe_size),
-            )
-        self._program = None
-        self._variable_names = []
-        self._previous = None
+            self.probe_data = (_head(probe_data[0], probe_size), _head(probe_data[1], probe_size))
+        self._program = self._compiler = None
+        self._variable_names, self._pending, self._previous = [], [], None
         self._said = set()
+        self._failed = False
 
     # Keras hooks. Only on_train_batch_begin runs per step, and it does work only
     # when a probe is due: an on_*_batch_end hook would turn off async dispatch.
 
     def on_train_begin(self, logs=None):
+        self._failed = False  # a Monitor reused for another fit watches it afresh
+        self._begin()
+
+    @_watching
+    def _begin(self):
         model = self.model
         self._epoch, self._epoch_first_step, self._last_batch = 0, 0, -1
         self._steps_per_execution = int(getattr(model, "steps_per_execution", 1) or 1)
-        self._monitor_seconds = 0.0
-        self._probe_count, self._steady_seconds, self._last_cost = 0, 0.0, 0.0
-        self._next_probe_step = 0
-        self._train_started = time.perf_counter()
-        self._program, self._compiler, self._initial, self._initial_done = None, None, None, False
-        self._ready, self._previous = False, None  # a Monitor reused for a second fit starts afresh
+        self._monitor_seconds = self._epoch_monitor_seconds = 0.0
+        self._epoch_started = time.perf_counter()
+        params = self.params or {}
+        self._schedule.start(params.get("steps"), params.get("epochs"))
+        self._program, self._compiler, self._compile_error = None, None, None
+        self._pending, self._previous, self._ready = [], None, False  # a second fit starts afresh
         if model.trainable_variables:
-            self._setup(model)
+            self._setup(model, step=0)
         # else: a subclassed model that builds in its first step; set up once built.
 
-    def _setup(self, model):
-        self._ready = True
-        self._variable_names = [v.path for v in model.trainable_variables]
-        self.log.append(
-            "model",
-            **describe_model(model),
-            variables=self._variable_names,
-            backend=keras.backend.backend(),
-        )
-        self._start_probing(model)
-
+    @_watching
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch
         self._epoch_started = time.perf_counter()
         self._epoch_monitor_seconds = 0.0
 
+    @_watching
     def on_train_batch_begin(self, batch, logs=None):
         self._last_batch = batch
         step = self._epoch_first_step + batch
         if not self._ready:
             if not self._model.trainable_variables:
                 return
-            self._setup(self.model)
-        if self._probe_due(step):
-            self._probe(step)
+            self._setup(self.model, step=step)
+        if self._compiler is not None and self._compiler.ident is None and step >= 2:
+            self._compiler.start()  # after the train step itself has compiled
+        if self._pending and (self._program_ready() or not self._compiling()):
+            self._flush()
+        if self._schedule.due(step) and (not self._compiling() or self._schedule.keeps(step)):
+            self._schedule.taken(step)
+            self._probe_or_keep(step)
 
+    @_watching
     def on_epoch_end(self, epoch, logs=None):
         self._epoch_first_step += self._last_batch + self._steps_per_execution
         self._last_batch = -1
+        self._schedule.epoch_ended(self._epoch_first_step, epoch + 1)
         logs = {k: float(v) for k, v in (logs or {}).items() if np.ndim(v) == 0}
         self.log.append(
             "epoch",
@@ -190,21 +241,32 @@ class Monitor(keras.callbacks.Callback):
         )
 
     def on_train_end(self, logs=None):
+        self._finish()
+        try:  # even after an internal failure, the log says how training ended
+            self.log.append(
+                "end",
+                status="stopped" if getattr(self.model, "stop_training", False) else "completed",
+                step=getattr(self, "_epoch_first_step", None),
+                monitor_seconds=getattr(self, "_monitor_seconds", 0.0),
+            )
+        except Exception as error:  # noqa: BLE001 - a watcher must not stop training
+            logger.warning("Monitor: the end of training was not recorded: %s", _error_line(error))
+
+    @_watching
+    def _finish(self):
         if not self._ready and self._model.trainable_variables:
-            self._setup(self.model)
-        if self._compiler is not None and not self._initial_done:
-            # A run shorter than the compilation: wait, so it is still probed.
-            if self._compiler.ident is None:
-                self._compiler.start()
-            self._compiler.join()
-            if self._program_ready():
-                self._probe(self._epoch_first_step)
-        self.log.append(
-            "end",
-            status="stopped" if getattr(self.model, "stop_training", False) else "completed",
-            step=self._epoch_first_step,
-            monitor_seconds=self._monitor_seconds,
-        )
+            self._setup(self.model, step=self._epoch_first_step)
+        if self._pending:
+            if self._compiler is not None:
+                # A run shorter than the compilation: wait, so its kept steps are still probed.
+                if self._compiler.ident is None:
+                    self._compiler.start()
+                self._compiler.join()
+                self._program_ready()
+            self._flush()
+        probes = self.log.probes
+        if self._ready and not self._compiling() and probes and probes[-1]["step"] < self._epoch_first_step:
+            self._record_probe(self._epoch_first_step, self._epoch)  # the trained weights
 
     # Probing.
 
@@ -214,79 +276,79 @@ class Monitor(keras.callbacks.Callback):
             logger.info("Monitor: %s", message)
             self.log.append("note", message=message)
 
-    def _start_probing(self, model):
-        """Builds the probe and compiles it in a background thread.
-
-        Compiling takes seconds on JAX and TensorFlow; training goes on
-        meanwhile, and the initial weights, kept aside, are probed first once
-        the program is ready, so step 0 is still recorded.
-        """
+    def _setup(self, model, step):
+        self._ready = True
+        self._variable_names = [v.path for v in model.trainable_variables]
+        self.log.append(
+            "model", **describe_model(model), variables=self._variable_names,
+            backend=keras.backend.backend(), schedule=self.schedule,
+        )
+        if self.train_labels is not None:
+            self.log.append("data", split="train", **summarize_labels(self.train_labels))
+        self._schedule.taken(step)
         if self.probe_data is None:
             self._note_once(
                 "no probe_data was given, so gradient and activation statistics "
                 "are skipped; pass probe_data=(x_train[:128], y_train[:128])"
             )
-            self._probe(0)
+            self._record_probe(step, self._epoch)
             return
         x, y = self.probe_data
         self.log.append("data", split="probe", **summarize(x, y))
         try:
             program = ProbeProgram(model, x, y)
-            self._initial = program.snapshot()
+            self._pending = [(step, self._epoch, program.snapshot())]
         except Exception as error:  # a model we cannot differentiate: record, don't stop fit
             self._note_once(f"gradient statistics are skipped: {_error_line(error)}")
-            self._probe(0)
+            self._record_probe(step, self._epoch)
             return
         if program.skipped:
             self._note_once(program.skipped)
-        self._compile_error = None
+        self._compiling_program = program
+        self._snapshot_bytes = _bytes(program.trainable) + _bytes(program.non_trainable)
         self._compiler = threading.Thread(
-            target=self._compile, args=(program,), name="kerasdoctor-probe-compile", daemon=True
+            target=self._compile, args=(program, self._pending[0][2]),
+            name="kerasdoctor-probe-compile", daemon=True,
         )
         if not self.compile_in_background:
             self._compiler.start()
             self._compiler.join()
-            if self._program_ready():
-                self._probe(0)
+            self._program_ready()
+            self._flush()
 
-    def _compile(self, program):
+    def _compile(self, program, state):
         try:
-            program.compile(self._initial)
+            program.compile(state)
             self._program = program
         except Exception as error:
             self._compile_error = error
 
     def _program_ready(self):
-        if self._compiler is None or self._compiler.is_alive():
-            return False
+        """True once the probe step is compiled; a failed compilation falls back to weights."""
+        if self._compiler is None or self._compiler.is_alive() or self._compiler.ident is None:
+            return self._program is not None
         if self._program is None and self._compile_error is not None:
             error, self._compile_error = self._compile_error, None
             self._note_once(f"gradient statistics are skipped: {_error_line(error)}")
-            self._initial, self._compiler = None, None  # fall back to weight statistics
+            self._compiler = None  # the kept steps get weight statistics
         return self._program is not None
 
-    def _probe_due(self, step):
-        if self._compiler is not None and not self._initial_done:
-            if self._compiler.ident is None and step >= 2:
-                self._compiler.start()
-            return self._program_ready()
-        if self.every_n_steps is None and step in EARLY_STEPS and self._program is not None:
-            return True  # the first steps show a learning rate that is far off; a few cheap probes
-        if step < self._next_probe_step:
-            return False
-        if self.every_n_steps is not None:
-            return True
-        elapsed = time.perf_counter() - self._train_started
-        return self._steady_seconds + self._last_cost <= self.overhead_budget * elapsed
+    def _compiling(self):
+        return self._compiler is not None and self._program is None
 
-    def _probe(self, step):
-        if self._initial is not None and not self._initial_done:
-            self._initial_done = True
-            self._record_probe(0, 0, self._initial)
-            self._initial = None
-            if step == 0:
-                return
-        self._record_probe(step, self._epoch)
+    def _probe_or_keep(self, step):
+        if not self._compiling():
+            self._record_probe(step, self._epoch)
+        elif len(self._pending) < MAX_PENDING and (len(self._pending) + 1) * self._snapshot_bytes <= MAX_PENDING_BYTES:
+            self.model  # noqa: B018 - on JAX this syncs the trainer's state into the variables
+            self._pending.append((step, self._epoch, self._compiling_program.snapshot()))
+        else:
+            self._note_once("some steps were not probed while the probe step compiled")
+
+    def _flush(self):
+        pending, self._pending = self._pending, []
+        for step, epoch, state in pending:
+            self._record_probe(step, epoch, state)
 
     def _record_probe(self, step, epoch, state=None):
         started = time.perf_counter()
@@ -296,28 +358,17 @@ class Monitor(keras.callbacks.Callback):
             if self._program is not None:
                 record.update(self._gradient_record(state))
             else:
-                record.update(self._weight_record(model))
+                record.update(self._weight_record(model, state))
         except Exception as error:
             self._note_once(f"a probe failed and was skipped: {_error_line(error)}")
             self._program = None
-            record.update(self._weight_record(model))
+            record.update(self._weight_record(model, state))
         seconds = time.perf_counter() - started
         record["seconds"] = seconds
         self.log.append("probe", **record)
         self._monitor_seconds += seconds
-        if hasattr(self, "_epoch_monitor_seconds"):
-            self._epoch_monitor_seconds += seconds
-        self._probe_count += 1
-        if self._probe_count > 1:  # the first probe also pays for warm-up
-            self._steady_seconds += seconds
-            self._last_cost = seconds
-        self._next_probe_step = step + (self.every_n_steps or self._min_gap())
-
-    def _min_gap(self):
-        # Within the budget, spread probes over the epoch (at most ~10 per epoch)
-        # rather than spending it all on consecutive steps after compiling.
-        steps = (self.params or {}).get("steps") or 0
-        return max(1, int(steps) // PROBES_PER_EPOCH)
+        self._epoch_monitor_seconds += seconds
+        self._schedule.cost(seconds)
 
     def _gradient_record(self, state):
         loss, variables, layers, weights = self._program.run(self._previous, state)
@@ -328,11 +379,9 @@ class Monitor(keras.callbacks.Callback):
             row["update_ratio"] = None if first else update / max(row["weight_norm"], 1e-12)
         return {"loss": loss, "variables": variables, "layers": layers}
 
-    def _weight_record(self, model):
-        current = [
-            np.array(keras.ops.convert_to_numpy(v.value), dtype="float64")
-            for v in model.trainable_variables
-        ]
+    def _weight_record(self, model, state=None):
+        values = state[0] if state is not None else [v.value for v in model.trainable_variables]
+        current = [np.array(keras.ops.convert_to_numpy(v), dtype="float64") for v in values]
         rows = {}
         previous = self._previous if isinstance(self._previous, list) else None
         for index, (name, weight) in enumerate(zip(self._variable_names, current)):

@@ -75,7 +75,8 @@ class ProbeProgram:
     def loss_and_activations(self, trainable_values, non_trainable_values, x, y):
         mapping = list(zip(self.trainable, trainable_values))
         mapping += list(zip(self.non_trainable, non_trainable_values))
-        with keras.StatelessScope(state_mapping=mapping):
+        # collect_losses: add_loss and activity-regularizer terms count, as in training.
+        with keras.StatelessScope(state_mapping=mapping, collect_losses=True):
             if self.graph is None:
                 y_pred, activations = self.model(x, training=True), []
             else:

@@ -1,0 +1,112 @@
+"""When the Monitor probes.
+
+Two schedules:
+
+- ``FixedSchedule``: step 0, the early steps, then evenly spaced steps. It is a
+  function of the step count and the run's size only, so a run is probed at the
+  same steps however busy the machine is, and the same seed gives the same
+  findings. `check` and every verb built on it use it.
+- ``AdaptiveSchedule``: the early steps, then as often as a share of the
+  training time allows. The default for the Monitor in a user's own ``fit``,
+  where the cost of watching matters more than a repeatable record.
+"""
+
+import math
+import time
+
+PROBES_PER_EPOCH = 10
+MAX_PROBES = 200
+# A learning rate that is far off shows in the first steps: a few cheap probes there.
+EARLY_STEPS = frozenset((1, 2, 4, 8, 16, 32))
+
+
+class FixedSchedule:
+    """Probes step 0, the early steps and then every ``interval`` steps.
+
+    The interval is ``every_n_steps`` when given; otherwise it keeps at most
+    ``probes_per_epoch`` probes in an epoch and about ``max_probes`` in the
+    whole run (epochs x steps per epoch, as ``fit`` announces them). When
+    ``fit`` does not know the steps per epoch (a generator without a length),
+    the first epoch's step count sets the interval from the second epoch on.
+
+    Args:
+        every_n_steps: a fixed interval; the early steps are then not added.
+        probes_per_epoch: the most probes in one epoch.
+        max_probes: about how many probes a whole run gets.
+    """
+
+    def __init__(self, every_n_steps=None, *, probes_per_epoch=PROBES_PER_EPOCH, max_probes=MAX_PROBES):
+        self.every_n_steps = every_n_steps
+        self.probes_per_epoch, self.max_probes = probes_per_epoch, max_probes
+        self.interval, self.next_step, self._epochs = 1, 0, 1
+
+    def start(self, steps_per_epoch, epochs):
+        self.next_step, self._epochs = 0, max(int(epochs or 1), 1)
+        self.interval = self.every_n_steps or self._interval(steps_per_epoch)
+
+    def _interval(self, steps_per_epoch):
+        if not steps_per_epoch:
+            return PROBES_PER_EPOCH  # until the first epoch says how long an epoch is
+        total = steps_per_epoch * self._epochs
+        return max(1, steps_per_epoch // self.probes_per_epoch, math.ceil(total / self.max_probes))
+
+    def epoch_ended(self, steps_so_far, epochs_done):
+        if self.every_n_steps is None and epochs_done == 1 and steps_so_far:
+            self.interval = self._interval(steps_so_far)
+
+    def due(self, step):
+        if self.every_n_steps is None and step in EARLY_STEPS:
+            return True
+        return step >= self.next_step
+
+    def taken(self, step):
+        if step >= self.next_step:
+            self.next_step = step + self.interval
+
+    def keeps(self, step):
+        """Every due step is kept while the probe step compiles (an exact schedule)."""
+        return True
+
+    def cost(self, seconds):
+        """A fixed schedule does not look at the clock."""
+
+
+class AdaptiveSchedule:
+    """Probes the early steps, then whenever probing so far has cost at most
+    ``overhead_budget`` of the elapsed training time, at most ``probes_per_epoch``
+    times an epoch. The steps probed depend on the machine's speed and load."""
+
+    def __init__(self, overhead_budget, *, probes_per_epoch=PROBES_PER_EPOCH):
+        self.overhead_budget, self.probes_per_epoch = overhead_budget, probes_per_epoch
+        self.start(None, None)
+
+    def start(self, steps_per_epoch, epochs):
+        self.min_gap = max(1, int(steps_per_epoch or 0) // self.probes_per_epoch)
+        self.next_step, self._started = 0, time.perf_counter()
+        self._probes, self._steady_seconds, self._last_cost = 0, 0.0, 0.0
+
+    def epoch_ended(self, steps_so_far, epochs_done):
+        if epochs_done == 1 and self.min_gap == 1 and steps_so_far:
+            self.min_gap = max(1, steps_so_far // self.probes_per_epoch)
+
+    def due(self, step):
+        if step in EARLY_STEPS:
+            return True
+        if step < self.next_step:
+            return False
+        elapsed = time.perf_counter() - self._started
+        return self._steady_seconds + self._last_cost <= self.overhead_budget * elapsed
+
+    def taken(self, step):
+        if step >= self.next_step:
+            self.next_step = step + self.min_gap
+
+    def keeps(self, step):
+        """While the probe step compiles, only step 0 and the early steps are kept."""
+        return step == 0 or step in EARLY_STEPS
+
+    def cost(self, seconds):
+        self._probes += 1
+        if self._probes > 1:  # the first probe also pays for warm-up
+            self._steady_seconds += seconds
+            self._last_cost = seconds
