@@ -123,6 +123,34 @@ def test_a_crash_explained_by_a_static_finding_names_it(tmp_path, write_workload
     assert "explained by OUTPUT_LOSS_MISMATCH" in json.loads(result.stdout)["error"]
 
 
+ZERO_OUTPUT_UNIT = """
+import keras
+from sklearn.datasets import load_breast_cancer
+from sklearn.preprocessing import StandardScaler
+
+FIT = {"epochs": 5, "batch_size": 32}
+
+
+def load_data():
+    x, y = load_breast_cancer(return_X_y=True)
+    return StandardScaler().fit_transform(x).astype("float32"), y.astype("float32")
+
+
+def build_model():
+    model = keras.Sequential([keras.Input((30,)), keras.layers.Dense(16, activation="relu"),
+                              keras.layers.Dense(1, activation="sigmoid", kernel_initializer="zeros")])
+    model.compile(keras.optimizers.Adam(1e-3), "binary_crossentropy", metrics=["accuracy"])
+    return model
+"""
+
+
+def test_a_zero_initialized_output_unit_that_trains_well_gets_no_warning(tmp_path, write_workload):
+    result = invoke("check", write_workload(ZERO_OUTPUT_UNIT), "--json", "--out", tmp_path / "run")
+    summary = json.loads(result.stdout)
+    assert summary["metrics"]["best"]["val_accuracy"] > 0.9
+    assert [f["code"] for f in summary["findings"] if f["severity"] != "info"] == []
+
+
 def test_check_never_modifies_the_users_folder(tmp_path):
     folder = tmp_path / "project"
     folder.mkdir()
