@@ -2,12 +2,14 @@
 
 import math
 
+import keras
 import numpy as np
 import optuna
 import pytest
 
 from kerasdoctor.errors import KerasDoctorError
 from kerasdoctor.tune.hp import DefaultHyperParameters, TrialHyperParameters
+from kerasdoctor.tune.objective import logged_as, objective_metric, parse_objective
 from kerasdoctor.tune.study import masked, open_storage
 from kerasdoctor.tune.suggest import SUGGESTIONS, minimum_over_10, steep, valley, zero_lag
 
@@ -133,8 +135,6 @@ def test_storage_urls_are_checked_and_passwords_masked(tmp_path):
     ],
 )
 def test_an_objective_is_a_metric_name_and_an_optional_direction(spec, expected):
-    from kerasdoctor.tune.study import parse_objective
-
     assert parse_objective(spec) == expected
 
 
@@ -146,18 +146,12 @@ def test_an_objective_is_a_metric_name_and_an_optional_direction(spec, expected)
     ],
 )
 def test_a_bad_objective_is_one_clear_error(spec, message):
-    from kerasdoctor.tune.study import parse_objective
-
     with pytest.raises(KerasDoctorError, match=message) as caught:
         parse_objective(spec)
     assert f"Received: objective={spec!r}" in str(caught.value)
 
 
 def test_the_default_objective_follows_the_compiled_metrics():
-    import keras
-
-    from kerasdoctor.tune.study import objective_metric
-
     model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, activation="softmax")])
     model.compile("adam", "sparse_categorical_crossentropy", metrics=["acc"])
     assert objective_metric(model) == ("val_acc", "maximize")
@@ -168,9 +162,7 @@ def test_the_default_objective_follows_the_compiled_metrics():
 
 
 def test_the_objective_of_a_multi_output_model_is_found_under_its_output_name():
-    from kerasdoctor.tune.study import _logged_as
-
     logs = {"loss": 1.0, "out_accuracy": 0.5, "val_loss": 1.1, "val_out_accuracy": 0.4}
-    assert _logged_as("val_accuracy", logs) == "val_out_accuracy"
-    assert _logged_as("accuracy", logs) == "out_accuracy"
-    assert _logged_as("val_auc", logs) is None
+    assert logged_as("val_accuracy", logs) == "val_out_accuracy"
+    assert logged_as("accuracy", logs) == "out_accuracy"
+    assert logged_as("val_auc", logs) is None

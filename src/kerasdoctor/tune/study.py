@@ -24,9 +24,8 @@ from kerasdoctor.errors import KerasDoctorError
 from kerasdoctor.files import RUNS_ROOT, new_run_dir, write_json
 from kerasdoctor.runlog import to_jsonable
 from kerasdoctor.tune.hp import DefaultHyperParameters, TrialHyperParameters
+from kerasdoctor.tune.objective import logged_as, objective_metric, parse_objective
 from kerasdoctor.tune.space import recompile, reinitialize
-from kerasdoctor.vocabulary import direction as metric_direction
-from kerasdoctor.vocabulary import objective as default_objective
 from kerasdoctor.workload.source import describe_error
 
 logger = logging.getLogger(__name__)
@@ -35,7 +34,6 @@ HEARTBEAT_SECONDS = 5
 GRACE_SECONDS = 15
 DEFAULT_TRIALS = 20
 FAILURES_BEFORE_STOP = 3  # failed trials, with none finished, after which the workload counts as broken
-OPTUNA_DIRECTIONS = {"max": "maximize", "min": "minimize"}
 DEFAULT_SPACE = {
     "learning_rate": (1e-4, 1e-1),
     "optimizer": ["adam", "adamw", "rmsprop", "momentum", "radam"],
@@ -100,52 +98,6 @@ class TrialFailed(Exception):
     """A trial whose model could not be built or trained: Optuna records it as failed (FAIL)."""
 
 
-def parse_objective(spec):
-    """'NAME[:min|max]' -> (NAME, 'minimize' | 'maximize'); without a direction, the metric's own."""
-    name, _, wanted = spec.strip().partition(":")
-    name, wanted = name.strip(), wanted.strip().lower()
-    if not name or (wanted and wanted not in OPTUNA_DIRECTIONS):
-        raise KerasDoctorError(
-            "Argument `objective` must be NAME, NAME:min or NAME:max, with NAME a metric that fit "
-            f"logs (such as val_loss or val_accuracy). Received: objective={spec!r}")
-    wanted = wanted or metric_direction(name)
-    if wanted is None:
-        raise KerasDoctorError(
-            f"keras-doctor cannot tell whether a higher or a lower {name} is better: add :max or :min. "
-            f"Received: objective={spec!r}")
-    return name, OPTUNA_DIRECTIONS[wanted]
-
-
-def _compiled_metric_names(model):
-    """The names the compiled metrics log under: 'acc' logs as 'acc', a Metric under its name."""
-    config = model.get_compile_config() if hasattr(model, "get_compile_config") else None
-    names = []
-
-    def walk(item):
-        if isinstance(item, str):
-            names.append(item)
-        elif isinstance(item, dict) and "class_name" in item:
-            names.append((item.get("config") or {}).get("name") or item["class_name"])
-        elif isinstance(item, dict):
-            for value in item.values():
-                walk(value)
-        elif isinstance(item, (list, tuple)):
-            for value in item:
-                walk(value)
-
-    walk((config or {}).get("metrics"))
-    return names
-
-
-def objective_metric(model, objective=None):
-    """(metric, 'maximize' | 'minimize'): ``objective`` ('NAME[:min|max]') when given, else the
-    vocabulary's choice among the compiled metrics (the validation accuracy, else val_loss)."""
-    if objective:
-        return parse_objective(objective)
-    name, direction = default_objective([f"val_{n}" for n in _compiled_metric_names(model)] + ["val_loss"])
-    return name, OPTUNA_DIRECTIONS[direction]
-
-
 def apply_default_space(model, hp, x_batch, seed):
     """The space used when build_model takes no hp: learning rate, optimizer, initializer (batch size in fit)."""
     low, high = DEFAULT_SPACE["learning_rate"]
@@ -171,18 +123,6 @@ def _head(x, count=256):
     return {k: v[:count] for k, v in x.items()} if isinstance(x, dict) else x[:count]
 
 
-def _logged_as(metric, logs):
-    """The logged name of ``metric``: itself, or one output's metric of a multi-output model
-    ('val_accuracy' -> 'val_out_accuracy'); None when fit does not log it."""
-    if metric in logs:
-        return metric
-    prefix = "val_" if metric.startswith("val_") else ""
-    base = metric.removeprefix("val_")
-    found = [k for k in logs if k.startswith(prefix) and k.endswith("_" + base)
-             and k.startswith("val_") == bool(prefix)]
-    return found[0] if found else None
-
-
 class _Reporter(keras.callbacks.Callback):
     """Reports the objective to the trial every epoch; stops a pruned trial."""
 
@@ -193,7 +133,7 @@ class _Reporter(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
-        self.logged_as = self.logged_as or _logged_as(self.metric, logs)
+        self.logged_as = self.logged_as or logged_as(self.metric, logs)
         if self.logged_as is None:
             raise KerasDoctorError(
                 f"The workload's fit logs no {self.metric} (it logs {', '.join(sorted(logs))}); choose one "
@@ -249,8 +189,7 @@ def make_objective(workload, data, metric, direction, epochs, seed):
             raise
         except Exception as error:  # this trial's settings cannot train: it fails, the study goes on
             trial.set_user_attr("error", describe_error(error))
-            logger.warning("trial %d failed: %s", trial.number, describe_error(error))
-            raise TrialFailed(describe_error(error)) from None
+            raise TrialFailed(describe_error(error)) from None  # Optuna logs it with the trial's parameters
         trial.set_user_attr("epochs", len(reporter.values))
         trial.set_user_attr("seconds", time.perf_counter() - started)
         trial.set_user_attr("worker", os.getpid())
