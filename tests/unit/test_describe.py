@@ -186,3 +186,26 @@ def test_a_wrapped_layer_is_described_by_its_own_settings_and_counts_as_a_kernel
     log = RunLog()
     log.append("model", **record)
     assert [layer["class_name"] for layer, _ in kernel_layers(log)] == ["TimeDistributed", "Bidirectional", "Dense"]
+
+
+class _Subclassed(keras.Model):
+    def __init__(self):
+        super().__init__()
+        self.hidden = keras.layers.Dense(16, activation="relu")
+        self.scores = keras.layers.Dense(3)
+
+    def call(self, x):
+        return keras.ops.softmax(self.scores(self.hidden(x)))
+
+
+def test_a_subclassed_model_output_activation_is_not_guessed_from_its_layer_order():
+    model = _Subclassed()
+    model(np.zeros((2, 8), "float32"))
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    record = describe_model(model)
+    assert record["output_activation_known"] is False and any("subclassed" in n for n in record["notes"])
+    log = RunLog()
+    log.append("model", **record)
+    log.append("data", split="train", **summarize(np.zeros((60, 8), "float32"), RNG.integers(0, 3, 60)))
+    assert OutputLossMismatch().check(log) is None
+

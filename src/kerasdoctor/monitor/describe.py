@@ -114,6 +114,13 @@ def _inner(layer):
     return [inner] if isinstance(inner, keras.layers.Layer) else None
 
 
+def _has_graph(model):
+    try:
+        return bool(model.inputs)
+    except (AttributeError, ValueError):
+        return False
+
+
 def output_activation(model):
     """(the activation of the model's output, a note or None).
 
@@ -122,9 +129,12 @@ def output_activation(model):
     Softmax, ReLU, ...) after a linear one is the output's activation. The activation is
     None with a note when a layer's config cannot be read.
     """
-    pending = [l for l in model.layers if type(l).__name__ != "InputLayer"]
+    pending = [model]
     while pending:
         layer = pending.pop()
+        if isinstance(layer, keras.Model) and not _has_graph(layer):
+            return None, (f"{layer.name} is a subclassed model: the order of its layers is not the order "
+                          "of its call, so its output activation is not judged")
         inner = _inner(layer)
         if inner is not None:
             pending.extend(inner)
