@@ -5,6 +5,13 @@ the schema version. Records are written and flushed as training goes, so a
 crashed run still leaves a readable log; a torn last line is ignored on load.
 Non-finite floats are written as the strings "NaN", "Infinity", "-Infinity"
 (strict JSON has no spelling for them) and read back as floats.
+
+Schema 2 (this version) adds to schema 1: the probe schedule in the ``model``
+record (``"fixed"`` or ``"adaptive"``); probes of steps kept while the probe step
+compiled and of the trained weights at the end; a ``train`` data record that may
+hold labels only (``Monitor(train_labels=...)``); label encodings ``multi_hot``
+and ``index_sequence`` besides ``index``, ``one_hot`` and ``continuous``. Schema-1
+logs still load: every field they lack is optional to the readers.
 """
 
 import json
@@ -13,7 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+READABLE_SCHEMAS = (1, 2)
 _NON_FINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 
 
@@ -99,10 +107,10 @@ class RunLog:
         if not records or records[0].get("type") != "header":
             raise ValueError(f"{path} is not a keras-doctor RunLog (no header line).")
         schema = records[0].get("schema")
-        if schema != SCHEMA_VERSION:
+        if schema not in READABLE_SCHEMAS:
             raise ValueError(
                 f"{path} has RunLog schema {schema}; this keras-doctor reads "
-                f"schema {SCHEMA_VERSION}."
+                f"schemas {', '.join(map(str, READABLE_SCHEMAS))}. Upgrade keras-doctor to read it."
             )
         log = cls(records=records)
         log.path = path

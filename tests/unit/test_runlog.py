@@ -59,3 +59,15 @@ def test_in_memory_runlog_writes_no_file(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     RunLog().append("note", message="hello")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_schema_1_log_still_loads_and_diagnoses():
+    # Written by the schema-1 `check` of a circles MLP with SGD at a learning rate of 50.
+    from pathlib import Path
+
+    from kerasdoctor.diagnose import diagnose
+
+    log = RunLog.load(Path(__file__).resolve().parents[1] / "data" / "runlog_schema1.jsonl")
+    assert log.header["schema"] == 1 and SCHEMA_VERSION == 2
+    codes = [f.code for f in diagnose(log)]
+    assert codes[0] == "LEARNING_RATE_TOO_HIGH" and "LOSS_DIVERGED" in codes
