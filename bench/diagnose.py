@@ -6,6 +6,7 @@ kerasdoctor.testing.faults and scores the findings against the injected fault.
     python bench/diagnose.py                  # all cases, 2 processes
     python bench/diagnose.py --held-out no    # only the bases the rules were developed on
     python bench/diagnose.py --rescore bench-results/diagnose/cases.jsonl   # re-diagnose saved logs
+    python bench/diagnose.py --path both      # also each case in a plain fit with a default Monitor
 
 Probe schedule: `check`'s fixed one (kerasdoctor.monitor.schedule.FixedSchedule): steps 0, 1, 2,
 4, 8, 16 and 32, then evenly spaced steps, at most 10 an epoch and about 200 a run, a function of
@@ -27,8 +28,35 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def _fit_with_callback(case, out):
+    """The plain callback path: the user's own `model.fit` with a default Monitor (adaptive
+    schedule, probe compiled in the background) given a probe batch and the training labels."""
+    import keras
+    import numpy as np
+
+    from kerasdoctor import Monitor
+    from kerasdoctor.runlog import RunLog
+
+    workload = case.workload()
+    keras.utils.set_random_seed(case.seed)
+    data = workload.load_data(case.seed)
+    model = workload.build_model()
+    rows = np.sort(np.random.default_rng(case.seed).choice(len(data.y_train), min(128, len(data.y_train)),
+                                                           replace=False))
+    take = lambda x: {k: v[rows] for k, v in x.items()} if isinstance(x, dict) else x[rows]
+    log = RunLog(Path(out) / "runlog.jsonl")
+    monitor = Monitor((take(data.x_train), data.y_train[rows]), log=log, train_labels=data.y_train)
+    try:
+        model.fit(data.x_train, data.y_train, validation_data=data.validation, verbose=0,
+                  callbacks=[monitor], **workload.fit)
+    except Exception as error:  # Keras refuses some output/label mismatches before any step
+        log.append("end", status="failed", error=f"{type(error).__name__}: {error}"[:500])
+    log.close()
+    return str(Path(out) / "runlog.jsonl")
+
+
 def _run_case(args):
-    name, out = args
+    name, out, path = args
     import kerasdoctor  # noqa: F401  (before keras: picks the backend)
     import keras
 
@@ -39,14 +67,17 @@ def _run_case(args):
     case = case_by_name(name)
     started = time.perf_counter()
     try:
-        result = run_check(case.workload(), seed=case.seed, out=out)
-        runlog, error = str(result.run_dir / "runlog.jsonl"), None
+        if path == "callback":
+            runlog, error = _fit_with_callback(case, out), None
+        else:
+            result = run_check(case.workload(), seed=case.seed, out=out)
+            runlog, error = str(result.run_dir / "runlog.jsonl"), None
     except KerasDoctorError as failure:
         runlog, error = None, str(failure)
         if (Path(out) / "runlog.jsonl").is_file():  # the log up to the failure
             runlog = str(Path(out) / "runlog.jsonl")
     keras.backend.clear_session()
-    return {"case": name, "runlog": runlog, "error": error, "out": out,
+    return {"case": name, "runlog": runlog, "error": error, "out": out, "path": path,
             "wall_seconds": time.perf_counter() - started}
 
 
@@ -116,6 +147,8 @@ def main(argv=None):
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--cases", default="", help="comma-separated case names (default: all)")
     parser.add_argument("--out", default=str(ROOT / "bench-results" / "diagnose"))
+    parser.add_argument("--path", choices=("check", "callback", "both"), default="check",
+                        help="train with `check`, with a default Monitor in a plain fit, or both")
     parser.add_argument("--rescore", help="a cases.jsonl from an earlier run: diagnose its saved logs again")
     parser.add_argument("--verbose", action="store_true", help="one line per case")
     args = parser.parse_args(argv)
@@ -144,12 +177,14 @@ def main(argv=None):
         raw = []
         context = multiprocessing.get_context("spawn")
         started = time.perf_counter()
+        paths = ("check", "callback") if args.path == "both" else (args.path,)
+        jobs = [(n, str(out / ("runs" if p == "check" else "callback-runs") / n), p) for p in paths for n in names]
         with context.Pool(args.jobs, maxtasksperchild=8) as pool, open(out / "cases.jsonl", "w") as sink:
-            for index, row in enumerate(pool.imap_unordered(_run_case, [(n, str(out / "runs" / n)) for n in names])):
+            for index, row in enumerate(pool.imap_unordered(_run_case, jobs)):
                 raw.append(row)
                 sink.write(json.dumps(row) + "\n")
                 sink.flush()
-                print(f"[{index + 1}/{len(names)}] {row['case']} {row['wall_seconds']:.1f}s"
+                print(f"[{index + 1}/{len(jobs)}] {row['path']} {row['case']} {row['wall_seconds']:.1f}s"
                       + (f" ERROR {row['error']}" if row["error"] else ""), file=sys.stderr)
         print(f"wall_minutes: {(time.perf_counter() - started) / 60:.1f}")
     rows = [_evaluate(row) for row in raw]
@@ -160,19 +195,23 @@ def main(argv=None):
     if args.verbose:
         for row in sorted(rows, key=lambda r: r["case"]):
             mark = ("ok " if row["detected"] else "MISS") if row["codes"] else ("FP " if row["false_positive"] else "ok ")
-            print(f"  {mark} {row['case']}: expected {row['codes']} top={row['top']} found={row['found']}")
-    groups = [("all", rows)]
-    if any(r["held_out"] for r in rows) and not all(r["held_out"] for r in rows):
-        groups += [("developed", [r for r in rows if not r["held_out"]]),
-                   ("held_out", [r for r in rows if r["held_out"]])]
-    summary = None
-    for label, group in groups:
-        result = _report(group, label)
-        summary = summary or result
+            print(f"  {mark} {row.get('path', 'check')} {row['case']}: expected {row['codes']} top={row['top']} found={row['found']}")
+    checked = [r for r in rows if r.get("path", "check") == "check"]
+    groups = [("all", checked)] if checked else []
+    if any(r["held_out"] for r in checked) and not all(r["held_out"] for r in checked):
+        groups += [("developed", [r for r in checked if not r["held_out"]]),
+                   ("held_out", [r for r in checked if r["held_out"]])]
+    called = [r for r in rows if r.get("path") == "callback"]
+    if called:
+        groups.append(("callback", called))
+    results = {label: _report(group, label) for label, group in groups}
+    summary = results.get("all") or results["callback"]
     recall, root, fp, epochs, seconds = summary
-    print(f"summary: recall {recall:.3f}, root cause {root:.3f}, false positives {fp:.3f}, "
-          f"median {epochs} epochs / {seconds:.1f} s to the first correct finding ({len(rows)} cases)")
-
+    line = (f"summary: recall {recall:.3f}, root cause {root:.3f}, false positives {fp:.3f}, "
+            f"median {epochs} epochs / {seconds:.1f} s to the first correct finding ({len(checked or called)} cases)")
+    if checked and called:
+        line += f"; callback path recall {results['callback'][0]:.3f} ({results['callback'][0] - recall:+.3f})"
+    print(line)
 
 if __name__ == "__main__":
     os.environ.setdefault("KERAS_BACKEND", "jax")

@@ -171,7 +171,7 @@ def test_vanishing_gradients_needs_two_probes():
 
 def test_exploding_gradients_fires_when_the_norm_grows_a_thousandfold():
     builder = LogBuilder()
-    builder.probe(0).probe(10, grads={"hidden_0": 3000.0})
+    builder.probe(0).probe(10, grads={"hidden_0": 3000.0}).probe(20, grads={"hidden_0": 5000.0})
     finding = ExplodingGradients().check(builder.log)
     assert finding.step == 10 and finding.evidence["growth"] > 100
 

@@ -3,7 +3,7 @@
 import math
 
 from kerasdoctor.diagnose.base import Finding, Rule
-from kerasdoctor.diagnose.series import gradient_probes, is_finite, kernel_layers, median, rms
+from kerasdoctor.diagnose.series import gradient_probes, is_finite, kernel_layers, median, probe_losses, rms
 
 
 def _depth_ratios(log):
@@ -70,20 +70,42 @@ class VanishingGradients(Rule):
 
 
 class ExplodingGradients(Rule):
-    """Fires when the gradient norm grows far above its initial value, or grows toward the input.
+    """Fires when the gradient norm grows far above its initial value while the loss does not
+    improve, probe after probe (or until it turns NaN/Inf), or grows toward the input.
+
+    A gradient that grows while the probe loss falls is a model leaving a flat start (a deep
+    tanh net escaping its plateau), not an explosion; one probe above the limit is not enough.
 
     Args:
         max_growth: the largest growth of the global gradient norm over its first value.
         max_depth_ratio: the largest (first layer / output layer) gradient RMS ratio.
+        min_probes: how many consecutive probes must be above ``max_growth``.
     """
 
     code = "EXPLODING_GRADIENTS"
 
-    def __init__(self, max_growth=100.0, max_depth_ratio=1e3):
+    def __init__(self, max_growth=100.0, max_depth_ratio=1e3, min_probes=2):
         for name, value in (("max_growth", max_growth), ("max_depth_ratio", max_depth_ratio)):
             if not value > 1:
                 raise ValueError(f"Argument `{name}` must be greater than 1. Received: {name}={value}")
-        self.max_growth, self.max_depth_ratio = max_growth, max_depth_ratio
+        if not (isinstance(min_probes, int) and min_probes >= 1):
+            raise ValueError(f"Argument `min_probes` must be a positive integer. Received: min_probes={min_probes}")
+        self.max_growth, self.max_depth_ratio, self.min_probes = max_growth, max_depth_ratio, min_probes
+
+    def _growth(self, log, norms, nonfinite):
+        """The first probe of a persistent growth without improvement, or None."""
+        start = norms[0][1]
+        losses = dict(probe_losses(log))
+        initial_loss = losses.get(norms[0][0])
+        streak = []
+        for step, value in norms[1:]:
+            loss = losses.get(step)
+            improving = initial_loss is not None and is_finite(loss) and loss < initial_loss
+            streak = streak + [(step, value)] if value > self.max_growth * start and not improving else []
+            ends_in_nan = nonfinite is not None and nonfinite > step
+            if streak and (len(streak) >= self.min_probes or (ends_in_nan and step == norms[-1][0])):
+                return streak[0][0], max(v for _, v in streak)
+        return None
 
     def check(self, log):
         norms = _global_norms(log)
@@ -91,12 +113,13 @@ class ExplodingGradients(Rule):
                           if any(row.get("nonfinite_grad") for row in p["variables"].values())), None)
         if norms and norms[0][1] > 0:
             start = norms[0][1]
-            for step, value in norms[1:]:
-                if value > self.max_growth * start:
-                    return self._finding(step, f"the global gradient norm grew from {start:.3g} to "
-                                         f"{value:.3g} ({value / start:.0f}x)",
-                                         {"initial_norm": start, "norm": value, "growth": value / start,
-                                          "max_growth": self.max_growth, "nonfinite_step": nonfinite})
+            found = self._growth(log, norms, nonfinite)
+            if found is not None:
+                step, value = found
+                return self._finding(step, f"the global gradient norm grew from {start:.3g} to "
+                                     f"{value:.3g} ({value / start:.0f}x) while the loss did not improve",
+                                     {"initial_norm": start, "norm": value, "growth": value / start,
+                                      "max_growth": self.max_growth, "nonfinite_step": nonfinite})
         if nonfinite is not None and norms and norms[-1][1] > 10 * norms[0][1]:
             return self._finding(nonfinite, "gradients grew and then became NaN/Inf",
                                  {"nonfinite_step": nonfinite, "initial_norm": norms[0][1]})

@@ -1,0 +1,81 @@
+"""Rules that do not change their verdict with the length of the run or the number of probes."""
+
+import math
+
+import numpy as np
+
+from kerasdoctor.diagnose.rules.gradients import ExplodingGradients
+from kerasdoctor.diagnose.rules.progress import LossOscillating
+from tests.unit.synthetic import LogBuilder, mlp
+
+LN10 = math.log(10)
+
+
+def _probed(losses, steps):
+    builder = LogBuilder().data()
+    for step, loss in zip(steps, losses):
+        builder.probe(int(step), loss=float(loss))
+    return builder.log
+
+
+def _plateau_run(probes, seed=0):
+    """A healthy run: the probe loss falls from ln 10 to 0.3, then sits there with small wobbles
+    (2% of the trivial loss), as minibatch noise moves the weights."""
+    steps = np.linspace(0, 30_000, probes).round()
+    trend = 0.3 + (LN10 - 0.3) * np.exp(-steps / 1_000)
+    noise = np.random.default_rng(seed).normal(scale=0.02 * LN10, size=probes)
+    return _probed(trend + noise, steps)
+
+
+def test_loss_oscillating_stays_quiet_on_a_long_healthy_plateau_however_many_probes():
+    # The rule summed every rise over the whole run, so a long plateau's wobbles added up.
+    for probes in (20, 200, 2_000):
+        assert LossOscillating().check(_plateau_run(probes)) is None, probes
+
+
+def _swinging_run(probes):
+    steps = np.linspace(0, 3_000, probes).round()
+    losses = [LN10 * (0.6 if index % 2 else 0.3) for index in range(probes)]
+    return _probed(losses, steps)
+
+
+def test_loss_oscillating_fires_on_a_swinging_loss_however_many_probes():
+    for probes in (12, 120, 1_200):
+        finding = LossOscillating().check(_swinging_run(probes))
+        assert finding is not None, probes
+        assert 0.5 <= finding.evidence["rise_to_fall_ratio"] <= 2.0
+
+
+def test_loss_oscillating_judges_the_second_half_of_the_run():
+    # Large swings early that settle into a steady fall are a healthy start, not an oscillation.
+    steps = list(range(0, 1_000, 10))
+    losses = [LN10 * (0.8 if i % 2 else 0.4) if i < 40 else LN10 * 0.4 * 0.99 ** i for i in range(len(steps))]
+    assert LossOscillating().check(_probed(losses, steps)) is None
+
+
+def _gradients(norms, losses):
+    layers = mlp(widths=(32,) * 4, activation="tanh")
+    builder = LogBuilder(layers=layers)
+    for index, (norm, loss) in enumerate(zip(norms, losses)):
+        builder.probe(index * 100, loss=loss, grads={layer["name"]: norm for layer in layers})
+    return builder.log
+
+
+def test_exploding_gradients_is_quiet_when_the_gradient_grows_while_the_loss_falls():
+    # A deep tanh net leaving its flat start: a tiny first gradient that grows 500x as it learns.
+    norms = [0.002, 0.01, 0.3, 1.0, 0.8, 0.6]
+    losses = [2.30, 2.20, 1.20, 0.60, 0.40, 0.30]
+    assert ExplodingGradients().check(_gradients(norms, losses)) is None
+
+
+def test_exploding_gradients_needs_more_than_one_probe_above_the_limit():
+    norms = [1.0, 1.2, 300.0, 1.1, 1.0, 0.9]
+    losses = [2.30, 2.25, 2.40, 2.20, 2.10, 2.00]
+    assert ExplodingGradients().check(_gradients(norms, losses)) is None
+
+
+def test_exploding_gradients_fires_when_the_growth_persists_without_improvement():
+    norms = [1.0, 5.0, 300.0, 2_000.0, 9_000.0]
+    losses = [2.30, 2.60, 4.00, 9.00, 30.0]
+    finding = ExplodingGradients().check(_gradients(norms, losses))
+    assert finding is not None and finding.step == 200
