@@ -60,6 +60,7 @@ def _watching(hook):
     def guarded(self, *args, **kwargs):
         if self._failed:
             return None
+        started = time.thread_time()
         try:
             return hook(self, *args, **kwargs)
         except Exception as error:  # noqa: BLE001 - a watcher must not stop training
@@ -71,6 +72,8 @@ def _watching(hook):
             except Exception:  # noqa: BLE001 - the log itself failed (a closed file)
                 pass
             return None
+        finally:
+            self._cpu_seconds += time.thread_time() - started
 
     return guarded
 
@@ -179,12 +182,14 @@ class Monitor(keras.callbacks.Callback):
         self._variable_names, self._pending, self._previous = [], [], None
         self._said = set()
         self._failed = False
+        self._cpu_seconds = self._compile_cpu_seconds = 0.0
 
     # Keras hooks. Only on_train_batch_begin runs per step, and it does work only
     # when a probe is due: an on_*_batch_end hook would turn off async dispatch.
 
     def on_train_begin(self, logs=None):
         self._failed = False  # a Monitor reused for another fit watches it afresh
+        self._cpu_seconds = self._compile_cpu_seconds = 0.0
         self._begin()
 
     @_watching
@@ -248,6 +253,7 @@ class Monitor(keras.callbacks.Callback):
                 status="stopped" if getattr(self.model, "stop_training", False) else "completed",
                 step=getattr(self, "_epoch_first_step", None),
                 monitor_seconds=getattr(self, "_monitor_seconds", 0.0),
+                monitor_cpu_seconds=self._cpu_seconds + self._compile_cpu_seconds,
             )
         except Exception as error:  # noqa: BLE001 - a watcher must not stop training
             logger.warning("Monitor: the end of training was not recorded: %s", _error_line(error))
@@ -317,11 +323,13 @@ class Monitor(keras.callbacks.Callback):
             self._flush()
 
     def _compile(self, program, state):
+        started = time.thread_time()
         try:
             program.compile(state)
             self._program = program
         except Exception as error:
             self._compile_error = error
+        self._compile_cpu_seconds += time.thread_time() - started
 
     def _program_ready(self):
         """True once the probe step is compiled; a failed compilation falls back to weights."""
