@@ -50,11 +50,19 @@ def output_units(log):
     return shape[-1] if shape and shape[-1] is not None else None
 
 
+def _summary(log, split, key):
+    """A split's ``x`` or ``y`` summary. A Monitor in a user's own ``fit`` sees only its probe
+    batch (and, if given, the training labels): the probe batch stands in for the training set."""
+    found = ((log.data(split) or {}).get(key)) or {}
+    if not found and split == "train":
+        found = ((log.data("probe") or {}).get(key)) or {}
+    return found
+
+
 def labels(log, split="train"):
     """The label summary of a split; logs written before multi-hot and sequence labels were told
     apart called every 2-D label array one-hot: one whose values exceed 1 is read as indices."""
-    record = log.data(split)
-    y = dict((record or {}).get("y") or {})
+    y = dict(_summary(log, split, "y"))
     if y.get("encoding") == "one_hot" and (y.get("max", 1) > 1 or y.get("min", 0) < 0):
         y["encoding"] = "index_sequence" if y.get("min", 0) >= 0 else "continuous"
     return y
@@ -67,8 +75,7 @@ def output_shape(log):
 
 def inputs(log, split="train"):
     """Stats of the inputs; for dict inputs, the stats per name."""
-    record = log.data(split)
-    return (record or {}).get("x") or {}
+    return _summary(log, split, "x")
 
 
 def is_classification(log):
