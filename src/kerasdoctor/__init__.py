@@ -23,7 +23,7 @@ def __getattr__(name):
         from kerasdoctor.tune.lr_find import lr_find
 
         return lr_find
-    if name in ("optimizers", "schedules", "initializers", "tune"):
+    if name in ("optimizers", "schedules", "initializers", "losses", "tune"):
         _backend.require()
         import importlib
 
@@ -31,5 +31,5 @@ def __getattr__(name):
     raise AttributeError(f"module 'kerasdoctor' has no attribute {name!r}")
 
 
-__all__ = ["KerasDoctorError", "Monitor", "RunLog", "__version__", "initializers", "lr_find", "optimizers",
+__all__ = ["KerasDoctorError", "Monitor", "RunLog", "__version__", "initializers", "losses", "lr_find", "optimizers",
            "schedules", "tune"]
