@@ -38,3 +38,14 @@ def test_overlap_counts_validation_samples_copied_from_training():
     x_val = np.concatenate([x[:3], x[:3] + 0.5])
     assert overlap(x, x_val) == {"val_samples": 6, "val_in_train": 3}
     assert overlap({"a": x, "b": x[:, :1]}, {"a": x_val, "b": x_val[:, :1]})["val_in_train"] == 3
+
+
+def test_saturation_is_measured_for_every_saturating_activation_in_the_vocabulary():
+    from kerasdoctor.monitor.signals import saturated_fraction
+    from kerasdoctor.vocabulary import SATURATING
+
+    flat = {"sigmoid": [0.0, 1.0], "tanh": [-1.0, 1.0], "hard_sigmoid": [0.0, 1.0], "softsign": [-0.99, 0.99]}
+    middle = {"sigmoid": [0.5, 0.4], "tanh": [0.0, 0.3], "hard_sigmoid": [0.5, 0.6], "softsign": [0.0, 0.5]}
+    for kind in SATURATING:
+        assert saturated_fraction(np.array(flat[kind]), kind) == 1.0, kind
+        assert saturated_fraction(np.array(middle[kind]), kind) == 0.0, kind

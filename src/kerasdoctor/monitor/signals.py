@@ -51,11 +51,19 @@ def variable_signals(gradient, weight, previous):
 
 
 def saturated_fraction(output, kind):
-    """Fraction of units at a flat end of a sigmoid or tanh; 0 for other kinds."""
+    """Fraction of units at a flat end of a saturating activation; 0 for other kinds.
+
+    hard_sigmoid is exactly flat at 0 and 1 (zero gradient there); softsign x / (1 + |x|)
+    never flattens completely, so it counts beyond |x| > 5 as the others do (|output| > 5/6).
+    """
     if kind == "sigmoid":
         return float(np.mean((output < SIGMOID_EDGE) | (output > 1.0 - SIGMOID_EDGE)))
     if kind == "tanh":
         return float(np.mean(np.abs(output) > TANH_EDGE))
+    if kind == "hard_sigmoid":
+        return float(np.mean((output <= 0.0) | (output >= 1.0)))
+    if kind == "softsign":
+        return float(np.mean(np.abs(output) > 5.0 / 6.0))
     return 0.0
 
 
