@@ -25,6 +25,7 @@ epochs, optimizer, loss settings and the two primary comparisons.
   rounds of the time ratio to CCE's model in the same round.
 
     KERAS_BACKEND=jax python bench/losses.py [--quick]
+    KERAS_BACKEND=jax python bench/losses.py --step-cost-only --rounds 9   # alone, on a quiet machine
 """
 
 import argparse
@@ -258,10 +259,17 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="one seed, two epochs: checks that the script runs")
     parser.add_argument("--rounds", type=int, default=7, help="rounds of the step-cost measurement")
+    parser.add_argument("--step-cost-only", action="store_true",
+                        help="only the step-cost measurement (run it alone on a quiet machine)")
     args = parser.parse_args(argv)
     print(f"backend: {keras.backend.backend()}")
     started = time.perf_counter()
     tasks = load_tasks()
+    if args.step_cost_only:
+        step_cost(tasks, args.rounds)
+        print(f"wall_seconds: {time.perf_counter() - started:.0f}")
+        print(f"summary: step cost relative to CCE, median of {args.rounds} alternating rounds")
+        return
     imbalance = run_imbalance(tasks, args.quick)
     report("imbalance", imbalance, ("balanced_accuracy", "macro_f1"), args.quick)
     noise = run_noise(tasks, args.quick)
