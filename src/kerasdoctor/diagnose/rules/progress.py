@@ -49,7 +49,7 @@ class LossOscillating(Rule):
 
     code = "LOSS_OSCILLATING"
 
-    def __init__(self, min_rise_ratio=0.4, min_swing=0.05, min_probes=6):
+    def __init__(self, min_rise_ratio=0.4, min_swing=0.03, min_probes=6):
         _fraction("min_rise_ratio", min_rise_ratio, high=10.0)
         _fraction("min_swing", min_swing, high=10.0)
         _minimum("min_probes", min_probes, 3)
