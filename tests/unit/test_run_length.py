@@ -79,3 +79,14 @@ def test_exploding_gradients_fires_when_the_growth_persists_without_improvement(
     losses = [2.30, 2.60, 4.00, 9.00, 30.0]
     finding = ExplodingGradients().check(_gradients(norms, losses))
     assert finding is not None and finding.step == 200
+
+
+def test_loss_diverged_ignores_one_spike_the_next_probe_recovers_from():
+    from kerasdoctor.diagnose.rules.loss_diverged import LossDiverged
+
+    # A long run whose probe loss touched 0 and wobbled once: any value is "infinitely" its best.
+    steps = list(range(0, 2_000, 100))
+    losses = [1.2, 0.8, 0.5, 0.2, 0.05, 0.0, 0.0, 1.8, 0.01, 0.0] + [0.0] * 10
+    assert LossDiverged().check(_probed(losses, steps)) is None
+    losses[8] = 2.5  # still up at the next probe: diverged
+    assert LossDiverged().check(_probed(losses, steps)).step == 700

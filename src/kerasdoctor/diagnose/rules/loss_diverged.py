@@ -10,26 +10,35 @@ FIX = (
 
 
 def _divergence(series, factor):
-    """The first point where the loss exceeds ``factor`` x its best and its start, or turns non-finite."""
+    """The first point where the loss exceeds ``factor`` x its best and its start and stays there
+    at the next point (or the run ends there), or turns non-finite.
+
+    One spike that the next point has recovered from is noise, not divergence: a long run's
+    loss can touch zero on its fixed probe batch, and then any wobble is "many times its best".
+    """
     finite = [(s, v) for s, v in series if is_finite(v)]
     if not finite:
         return None
     start = finite[0][1]
     best_step, best = finite[0]
-    for step, value in series:
+    for index, (step, value) in enumerate(series):
         if not is_finite(value):
             return {"step": step, "loss": value, "best_loss": best, "best_step": best_step,
                     "initial_loss": start, "became": "non-finite"}
-        if value > factor * best and value > start:
+        above = lambda v: not is_finite(v) or (v > factor * best and v > start)
+        following = series[index + 1][1] if index + 1 < len(series) else None
+        if above(value) and (following is None or above(following)):
+            ratio = f"{value / best:.1f}x its best" if best > 0 else f"{value:.4g} from a best of 0"
             return {"step": step, "loss": value, "best_loss": best, "best_step": best_step,
-                    "initial_loss": start, "became": f"{value / best:.1f}x its best"}
+                    "initial_loss": start, "became": ratio}
         if value < best:
             best_step, best = step, value
     return None
 
 
 class LossDiverged(Rule):
-    """Fires when a loss series exceeds ``factor`` x its best value (and its start).
+    """Fires when a loss series exceeds ``factor`` x its best value (and its start) at two
+    consecutive points, or at its last one, or turns non-finite.
 
     Both the probe-batch loss (same batch every time, so comparable) and the
     epoch training loss are checked; the earliest divergence is reported.
