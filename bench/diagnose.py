@@ -45,7 +45,7 @@ def _fit_with_callback(case, out):
                                                            replace=False))
     take = lambda x: {k: v[rows] for k, v in x.items()} if isinstance(x, dict) else x[rows]
     log = RunLog(Path(out) / "runlog.jsonl")
-    monitor = Monitor((take(data.x_train), data.y_train[rows]), log=log, train_labels=data.y_train)
+    monitor = Monitor((take(data.x_train), take(data.y_train)), log=log, train_labels=data.y_train)
     try:
         model.fit(data.x_train, data.y_train, validation_data=data.validation, verbose=0,
                   callbacks=[monitor], **workload.fit)
@@ -157,8 +157,8 @@ def main(argv=None):
     from kerasdoctor.monitor.schedule import MAX_PROBES, PROBES_PER_EPOCH
     from kerasdoctor.testing.faults import cases
 
-    print(f"schedule: fixed (steps 0-32 doubling, then at most {PROBES_PER_EPOCH} per epoch "
-          f"and about {MAX_PROBES} per run)")
+    print(f"schedule: check's fixed one (steps 0-32 doubling, then at most {PROBES_PER_EPOCH} per epoch "
+          f"and about {MAX_PROBES} per run); the callback path: the Monitor's default adaptive one")
 
     out = Path(args.out)
     if args.rescore:
@@ -212,6 +212,7 @@ def main(argv=None):
     if checked and called:
         line += f"; callback path recall {results['callback'][0]:.3f} ({results['callback'][0] - recall:+.3f})"
     print(line)
+
 
 if __name__ == "__main__":
     os.environ.setdefault("KERAS_BACKEND", "jax")

@@ -79,7 +79,7 @@ def loss_name(name):
     """'SparseCategoricalCrossentropy' -> 'sparse_categorical_crossentropy'; aliases resolved."""
     if not name:
         return ""
-    name = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
+    name = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", name).lower()
     name = name.replace("cross_entropy", "crossentropy").replace("k_l_", "kl_")
     return LOSS_ALIASES.get(name, name)
 
@@ -90,7 +90,7 @@ ACCURACY_METRICS = (
     "top_k_categorical_accuracy", "sparse_top_k_categorical_accuracy",
 )
 HIGHER_IS_BETTER = ACCURACY_METRICS + (
-    "auc", "precision", "recall", "f1_score", "fbeta_score", "r2_score", "iou", "mean_iou", "binary_iou",
+    "auc", "precision", "recall", "f1_score", "fbeta_score", "r2_score", "iou", "mean_iou", "binary_iou", "io_u", "mean_io_u", "binary_io_u",
     "one_hot_iou", "one_hot_mean_iou", "cosine_similarity", "true_positives", "true_negatives",
     "precision_at_recall", "recall_at_precision", "sensitivity_at_specificity", "specificity_at_sensitivity",
 )

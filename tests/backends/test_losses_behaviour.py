@@ -178,3 +178,17 @@ def test_class_counts_that_disagree_with_the_outputs_are_refused():
         loss(SPARSE, PROBABILITIES)
     with pytest.raises(ValueError, match=r"holds 2 counts but the model predicts 4 classes"):
         LDAM([5, 1])(SPARSE, PROBABILITIES)
+
+
+def test_class_balanced_weights_a_single_sigmoid_unit_by_its_binary_label():
+    from kerasdoctor.losses import ClassBalanced
+
+    y = np.array([0.0] * 90 + [1.0] * 10, dtype="float32")
+    loss = ClassBalanced.from_labels(y.astype("int64"), beta=0.99, loss=keras.losses.BinaryCrossentropy())
+    p = np.linspace(0.1, 0.9, 100).astype("float32")[:, None]
+    per_sample = -(y * np.log(p[:, 0]) + (1 - y) * np.log(1 - p[:, 0]))
+    weights = loss.class_weights[y.astype("int64")]
+    expected = np.mean(per_sample * weights)
+    value = float(keras.ops.convert_to_numpy(loss(y[:, None], p)))
+    np.testing.assert_allclose(value, expected, rtol=1e-5)
+    assert loss.class_weights[1] > loss.class_weights[0]

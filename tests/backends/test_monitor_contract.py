@@ -313,6 +313,7 @@ def test_monitor_never_raises_inside_fit_and_records_what_it_could(build, data):
     assert len(history.history["loss"]) == 2
     assert monitor.log.probes and monitor.log.end["status"] == "completed"
     assert [e["epoch"] for e in monitor.log.epochs] == [0, 1]
+    assert not [note for note in monitor.log.notes if "internal error" in note]
 
 
 def test_an_internal_failure_is_one_note_and_training_goes_on():
@@ -342,3 +343,33 @@ def test_fixed_schedule_probes_depend_on_the_step_count_only():
             steps.append(step)
     assert steps[:8] == [0, 1, 2, 4, 8, 16, 25, 32]
     assert 195 <= len(steps) <= 210
+
+
+def test_after_a_failed_probe_the_monitor_records_weights_on_schedule_to_the_end():
+    from kerasdoctor.monitor.probe import ProbeProgram
+
+    model = _linear_model(learning_rate=0.01)
+    monitor = Monitor((X, Y), every_n_steps=5)
+    calls = {"count": 0}
+    run = ProbeProgram.run
+
+    def fails_on_the_third_call(self, *args, **kwargs):
+        calls["count"] += 1
+        if calls["count"] == 3:
+            raise RuntimeError("a probe that fails once")
+        return run(self, *args, **kwargs)
+
+    ProbeProgram.run = fails_on_the_third_call
+    try:
+        model.fit(X, Y, batch_size=1, epochs=15, verbose=0, callbacks=[monitor])  # 120 steps
+    finally:
+        ProbeProgram.run = run
+    steps = [p["step"] for p in monitor.log.probes]
+    assert steps == list(range(0, 121, 5))
+    assert "weight_norm" in _row(monitor.log.probes[-1]["variables"], "linear/kernel")
+    assert not [note for note in monitor.log.notes if "while the probe step compiled" in note]
+
+
+def test_a_fixed_schedule_refuses_a_background_compilation():
+    with pytest.raises(ValueError, match="fixed schedule compiles the probe step before the first step"):
+        Monitor((X, Y), schedule="fixed", compile_in_background=True)

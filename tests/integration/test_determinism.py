@@ -16,7 +16,7 @@ from kerasdoctor.workload import load_workload
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 # A CPU-bound loop that ends by itself, so it cannot outlive a killed test run.
-BUSY_LOOP = "import time\nend = time.time() + 600\nwhile time.time() < end:\n    pass\n"
+BUSY_LOOP = "import time\nend = time.time() + 120\nwhile time.time() < end:\n    pass\n"
 
 
 @contextmanager

@@ -3,10 +3,8 @@
 import math
 
 from kerasdoctor.testing.zoo import (
-    ACTIVATIONS, BATCH_SIZES, MAX_STEPS, OPTIMIZERS, TASKS, ZooSpec, zoo_model,
+    ACTIVATIONS, BATCH_SIZES, MAX_STEPS, OPTIMIZERS, TASKS, TRAIN_SAMPLES, ZooSpec, _load, zoo_model,
 )
-
-SAMPLES = {"breast_cancer": 426, "wine": 133, "diabetes": 331, "digits": 1347, "digits_image": 1347}
 
 
 def test_a_zoo_model_is_the_same_for_the_same_seed_and_differs_across_seeds():
@@ -20,7 +18,7 @@ def test_zoo_models_stay_within_the_stated_distributions_and_step_budget():
         assert spec.task in TASKS and spec.activation in ACTIVATIONS and spec.optimizer in OPTIMIZERS
         assert 1 <= len(spec.widths) <= 10 and spec.batch_size in BATCH_SIZES
         assert 1e-4 <= spec.learning_rate <= 1.0
-        steps = spec.epochs * math.ceil(SAMPLES.get(spec.task, 750) / spec.batch_size)
+        steps = spec.epochs * math.ceil(TRAIN_SAMPLES[spec.task] / spec.batch_size)
         assert steps <= MAX_STEPS and spec.epochs <= 300
 
 
@@ -35,3 +33,9 @@ def test_zoo_label_is_healthy_only_when_the_run_reaches_a_good_score_and_keeps_i
     assert not spec.healthy([0.5, 0.6, 0.7])  # never good enough
     assert not spec.healthy([0.5, 0.95, 0.6])  # good, then lost it
     assert not spec.healthy([0.5, 0.95, float("nan")])
+
+
+def test_the_step_budget_counts_the_training_samples_each_task_really_has():
+    for task in TASKS:
+        (x_train, _), _ = _load(task, seed=0)
+        assert len(x_train) == TRAIN_SAMPLES[task], task

@@ -8,6 +8,8 @@ inputs poison everything, an imbalance only keeps accuracy at chance.
 
 from dataclasses import replace
 
+from kerasdoctor.diagnose.rules.output_loss import CRASHING
+
 _TRAINING = frozenset({
     "LEARNING_RATE_TOO_HIGH", "LOSS_OSCILLATING", "DYING_RELU", "VANISHING_GRADIENTS", "EXPLODING_GRADIENTS",
     "SATURATED_ACTIVATIONS", "FROZEN_OR_DEAD_LAYER", "LOSS_DIVERGED", "NAN_OR_INF", "NOT_LEARNING",
@@ -38,12 +40,8 @@ CAUSES = {
     "NAN_OR_INF": frozenset({"NOT_LEARNING", "LOSS_DIVERGED"}),
 }
 
-# Static findings (read before training) whose problem makes Keras fail at the first step:
-# labels whose shape does not fit the output.
-CRASHES = {
-    "OUTPUT_LOSS_MISMATCH": frozenset({"one_hot_with_sparse_loss", "indices_with_categorical_loss",
-                                       "regression_loss_on_classes"}),
-}
+# Static findings (read before training) whose problem makes Keras fail at the first step.
+CRASHES = {"OUTPUT_LOSS_MISMATCH": CRASHING}
 
 
 def _key(finding):

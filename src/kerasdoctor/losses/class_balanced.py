@@ -63,7 +63,8 @@ class ClassBalanced(keras.losses.Loss):
 
         ``y`` holds class indices (``(n,)`` or ``(n, 1)``) or one-hot rows.
         Without ``loss``, the cross-entropy that matches the encoding is used
-        (on probabilities). ``num_classes`` counts classes absent from ``y``
+        (on probabilities); for one sigmoid unit pass
+        ``loss=keras.losses.BinaryCrossentropy()`` with 0/1 labels. ``num_classes`` counts classes absent from ``y``
         (they are then refused, since they have no weight).
         """
         y = np.asarray(y)
@@ -78,9 +79,13 @@ class ClassBalanced(keras.losses.Loss):
         return cls(loss, counts.tolist(), beta=beta, **kwargs)
 
     def call(self, y_true, y_pred):
-        check_num_classes(self.samples_per_class, y_pred)
         per_sample = self.loss.call(y_true, y_pred)
         weights = ops.convert_to_tensor(self.class_weights, dtype=per_sample.dtype)
+        if len(self.samples_per_class) == 2 and y_pred.shape[-1] == 1:
+            # One sigmoid unit (binary cross-entropy): the label is the probability of class 1.
+            y = ops.reshape(ops.cast(y_true, per_sample.dtype), ops.shape(per_sample))
+            return per_sample * (weights[0] + (weights[1] - weights[0]) * y)
+        check_num_classes(self.samples_per_class, y_pred)
         if is_sparse(y_true, y_pred):
             sample_weight = ops.take(weights, class_indices(y_true, y_pred))
         else:

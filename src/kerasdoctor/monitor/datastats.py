@@ -117,7 +117,7 @@ def _target_stats(rows, max_targets=MAX_FEATURES, max_quantiles=MAX_CLASSES, num
     ``max_targets`` targets), and quantiles (up to ``max_quantiles``), targets spread evenly
     over the columns, from at most ``max_rows`` rows (evenly spaced: an estimate is enough);
     from them the rules compute what a constant prediction scores."""
-    rows = rows[:: max(len(rows) // max_rows, 1), _spread(rows.shape[1], max_targets)].astype(np.float64)
+    rows = rows[:: max(-(-len(rows) // max_rows), 1), _spread(rows.shape[1], max_targets)].astype(np.float64)
     medians = np.median(rows, axis=0)
     some = rows[:, _spread(rows.shape[1], max_quantiles)]
     return {

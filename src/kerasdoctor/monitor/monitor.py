@@ -172,13 +172,19 @@ class Monitor(keras.callbacks.Callback):
         self.schedule = "fixed" if fixed else "adaptive"
         self.every_n_steps = every_n_steps
         self.overhead_budget = overhead_budget
-        self.compile_in_background = (not fixed) if compile_in_background is None else compile_in_background
+        if fixed and compile_in_background:
+            raise ValueError(
+                "A fixed schedule compiles the probe step before the first step, so that every due "
+                "step is probed on time. Received: schedule='fixed' (or every_n_steps) with "
+                "compile_in_background=True"
+            )
+        self.compile_in_background = not fixed if compile_in_background is None else compile_in_background
         self.log = log if log is not None else RunLog(path)
         self.train_labels = train_labels
         self.probe_data = None
         if probe_data is not None:
             self.probe_data = (_head(probe_data[0], probe_size), _head(probe_data[1], probe_size))
-        self._program = self._compiler = None
+        self._program = self._compiler = self._compiling_program = None
         self._variable_names, self._pending, self._previous = [], [], None
         self._said = set()
         self._failed = False
@@ -202,6 +208,7 @@ class Monitor(keras.callbacks.Callback):
         params = self.params or {}
         self._schedule.start(params.get("steps"), params.get("epochs"))
         self._program, self._compiler, self._compile_error = None, None, None
+        self._compiling_program = None
         self._pending, self._previous, self._ready = [], None, False  # a second fit starts afresh
         if model.trainable_variables:
             self._setup(model, step=0)
@@ -221,6 +228,7 @@ class Monitor(keras.callbacks.Callback):
             if not self._model.trainable_variables:
                 return
             self._setup(self.model, step=step)
+            return  # _setup recorded (or kept) this step
         if self._compiler is not None and self._compiler.ident is None and step >= 2:
             self._compiler.start()  # after the train step itself has compiled
         if self._pending and (self._program_ready() or not self._compiling()):
@@ -326,10 +334,12 @@ class Monitor(keras.callbacks.Callback):
         started = time.thread_time()
         try:
             program.compile(state)
-            self._program = program
-        except Exception as error:
-            self._compile_error = error
-        self._compile_cpu_seconds += time.thread_time() - started
+            error = None
+        except Exception as failure:
+            error = failure
+        if program is self._compiling_program:  # not a thread left over from an earlier fit
+            self._program, self._compile_error = (program, None) if error is None else (None, error)
+            self._compile_cpu_seconds += time.thread_time() - started
 
     def _program_ready(self):
         """True once the probe step is compiled; a failed compilation falls back to weights."""
@@ -369,7 +379,7 @@ class Monitor(keras.callbacks.Callback):
                 record.update(self._weight_record(model, state))
         except Exception as error:
             self._note_once(f"a probe failed and was skipped: {_error_line(error)}")
-            self._program = None
+            self._program = self._compiler = None  # weight statistics from now on, on schedule
             record.update(self._weight_record(model, state))
         seconds = time.perf_counter() - started
         record["seconds"] = seconds

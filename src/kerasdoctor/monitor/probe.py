@@ -12,6 +12,7 @@ import keras
 import numpy as np
 
 from kerasdoctor import _backends
+from kerasdoctor.monitor.describe import describe_layer
 from kerasdoctor.monitor.signals import activation_signals, variable_signals
 from kerasdoctor.vocabulary import SATURATING
 
@@ -19,10 +20,9 @@ logger = logging.getLogger(__name__)
 
 
 def _saturation_kind(layer):
-    try:
-        activation = layer.get_config().get("activation")
-    except (NotImplementedError, TypeError):
-        return None
+    """The saturating activation a layer applies, read as the model record reads it (through
+    activation layers and wrappers); None for any other."""
+    activation = describe_layer(layer)["activation"]
     return activation if activation in SATURATING else None
 
 

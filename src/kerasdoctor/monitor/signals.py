@@ -75,7 +75,7 @@ def dead_fraction(output):
 
 
 def activation_signals(output, kind):
-    """The LAYER_FIELDS of one layer output; ``kind`` is "sigmoid", "tanh" or None."""
+    """The LAYER_FIELDS of one layer output; ``kind`` is a saturating activation's name or None."""
     output = np.asarray(output, dtype=np.float64)
     if output.size == 0:
         return dict.fromkeys(LAYER_FIELDS, 0.0)

@@ -45,6 +45,9 @@ OPTIMIZERS = ("sgd", "momentum", "adam", "adagrad", "rmsprop", "nadam", "adadelt
 BATCH_SIZES = (8, 16, 32, 64, 128, 256)
 WIDTHS = (8, 16, 32, 64, 128)
 MAX_STEPS = 30_000
+# Training samples of each task after the 75/25 split (for the step budget).
+TRAIN_SAMPLES = {"circles": 750, "moons": 750, "blobs": 750, "breast_cancer": 426, "wine": 133,
+                 "digits": 1347, "digits_image": 1347, "diabetes": 331, "friedman": 750}
 
 
 def _load(task, seed):
@@ -167,8 +170,7 @@ def zoo_model(seed):
     learning_rate = float(10 ** rng.uniform(-4, 0))
     batch_size = int(rng.choice(BATCH_SIZES))
     epochs = int(round(10 ** rng.uniform(math.log10(20), math.log10(300))))
-    samples = {"breast_cancer": 426, "wine": 133, "diabetes": 331, "digits": 1347, "digits_image": 1347}.get(task, 750)
-    steps_per_epoch = math.ceil(samples / batch_size)
+    steps_per_epoch = math.ceil(TRAIN_SAMPLES[task] / batch_size)
     epochs = max(1, min(epochs, MAX_STEPS // steps_per_epoch))
     return ZooSpec(
         seed=seed, task=task,

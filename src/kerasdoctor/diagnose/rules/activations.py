@@ -2,7 +2,7 @@
 
 from kerasdoctor.diagnose.base import Finding, Rule
 from kerasdoctor.diagnose.series import gradient_probes, kernel_layers, layers
-from kerasdoctor.vocabulary import RECTIFIERS as RELU_FAMILY
+from kerasdoctor.vocabulary import RECTIFIERS
 from kerasdoctor.vocabulary import SATURATING
 
 
@@ -47,7 +47,7 @@ class DyingRelu(Rule):
         self.max_dead, self.min_probes = max_dead, min_probes
 
     def check(self, log):
-        names = [l["name"] for l in layers(log) if l.get("activation") in RELU_FAMILY]
+        names = [l["name"] for l in layers(log) if l.get("activation") in RECTIFIERS]
         found = _persistent(log, names, "dead_fraction", self.max_dead, self.min_probes)
         if not found:
             return None

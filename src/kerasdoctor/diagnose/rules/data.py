@@ -120,7 +120,8 @@ class BadLabels(Rule):
                     {"problem": "imbalance", "ratio": ratio, "largest": [major, max(counts)],
                      "smallest": [minor, min(counts)], "max_imbalance": self.max_imbalance},
                     "Pass class_weight to fit (sklearn.utils.class_weight.compute_class_weight('balanced', ...)) "
-                    "or compile with a class-balanced loss (kerasdoctor.losses.ClassBalanced.from_labels(y_train)), "
+                    "or compile with a class-balanced loss (kerasdoctor.losses.ClassBalanced.from_labels(y_train); "
+                    "with one sigmoid unit add loss=keras.losses.BinaryCrossentropy()), "
                     "collect more minority samples or resample, and judge the model by per-class "
                     "recall or AUC rather than accuracy.",
                 )

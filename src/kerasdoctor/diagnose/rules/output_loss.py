@@ -8,7 +8,10 @@ from kerasdoctor.vocabulary import LINEAR
 from kerasdoctor.vocabulary import REGRESSION_LOSSES as REGRESSION
 
 # The problems whose labels do not fit the output's shape: Keras stops at the first step.
-CRASHING = ("one_hot_with_sparse_loss", "indices_with_categorical_loss", "regression_loss_on_classes")
+# Problems that make Keras fail at the first step: label shapes that do not fit the output, and
+# sparse labels outside it (TensorFlow and PyTorch raise; JAX reads out of range silently).
+CRASHING = frozenset({"one_hot_with_sparse_loss", "indices_with_categorical_loss", "regression_loss_on_classes",
+                      "labels_out_of_range"})
 RANGES = {"sigmoid": (0.0, 1.0), "softmax": (0.0, 1.0), "tanh": (-1.0, 1.0), "relu": (0.0, float("inf")),
           "softplus": (0.0, float("inf")), "exponential": (0.0, float("inf")), "elu": (-1.0, float("inf"))}
 
