@@ -24,7 +24,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "bench-results" / "zoo"
-STATIC = ("OUTPUT_LOSS_MISMATCH", "POOR_INITIALIZATION", "INPUT_NOT_NORMALIZED", "BAD_INPUTS", "BAD_LABELS")
 THREE_X_SEED = 2026
 THREE_X_COUNT = 50
 # Models with a seed below this were read while LOSS_DIVERGED was made persistent; the rest
@@ -96,7 +95,7 @@ def _serious(findings):
 
 
 def _score_rows(rows, label):
-    from kerasdoctor.diagnose import diagnose
+    from kerasdoctor.diagnose import STATIC_CODES, diagnose
     from kerasdoctor.runlog import RunLog
 
     healthy = [r for r in rows if r["healthy"] and r.get("runlog")]
@@ -104,12 +103,12 @@ def _score_rows(rows, label):
     for row in healthy:
         codes = {f.code for f in _serious(diagnose(RunLog.load(row["runlog"])))}
         per_rule.update(codes)
-        alarms += bool(codes - set(STATIC))
-        static += bool(codes & set(STATIC))
+        alarms += bool(codes - set(STATIC_CODES))
+        static += bool(codes & set(STATIC_CODES))
     total = max(len(healthy), 1)
     print(f"{label}.models: {len(rows)} trained, {len(healthy)} healthy")
     for code, count in sorted(per_rule.items()):
-        kind = "static" if code in STATIC else "false_alarm"
+        kind = "static" if code in STATIC_CODES else "false_alarm"
         print(f"{label}.{kind}.{code}: {count}/{len(healthy)} = {count / total:.3f}")
     print(f"{label}.static_findings_rate: {static / total:.3f}")
     print(f"{label}.false_alarm_rate: {alarms / total:.3f}")
@@ -118,7 +117,7 @@ def _score_rows(rows, label):
 
 def _prefix_curve(rows):
     """The false-alarm rate when each healthy log is replayed at log-spaced epoch prefixes."""
-    from kerasdoctor.diagnose import diagnose
+    from kerasdoctor.diagnose import STATIC_CODES, diagnose
     from kerasdoctor.runlog import RunLog
 
     healthy = [r for r in rows if r["healthy"] and r.get("runlog")]
@@ -129,7 +128,7 @@ def _prefix_curve(rows):
         alarms = 0
         for row in eligible:
             log = RunLog.load(row["runlog"]).until(epoch=epochs - 1)
-            alarms += bool({f.code for f in _serious(diagnose(log))} - set(STATIC))
+            alarms += bool({f.code for f in _serious(diagnose(log))} - set(STATIC_CODES))
         print(f"prefix.epochs_{epochs}: {alarms}/{len(eligible)} = {alarms / len(eligible):.3f}")
 
 

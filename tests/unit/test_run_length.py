@@ -90,3 +90,23 @@ def test_loss_diverged_ignores_one_spike_the_next_probe_recovers_from():
     assert LossDiverged().check(_probed(losses, steps)) is None
     losses[8] = 2.5  # still up at the next probe: diverged
     assert LossDiverged().check(_probed(losses, steps)).step == 700
+
+
+def _static_error_run(final_loss, epochs=5):
+    from tests.unit.synthetic import dense
+
+    layers = [dense("hidden", 32, initializer="Zeros"), dense("output", 10, "softmax")]
+    builder = LogBuilder(layers=layers).data().data("val")
+    for epoch in range(epochs):
+        loss = LN10 + (final_loss - LN10) * (epoch + 1) / epochs
+        builder.epoch(epoch, loss, val_loss=loss, accuracy=0.9, val_accuracy=0.9)
+    return builder.log
+
+
+def test_a_static_finding_on_a_model_that_trained_well_is_a_warning_that_says_so():
+    from kerasdoctor.diagnose import diagnose
+
+    trained = [f for f in diagnose(_static_error_run(0.2)) if f.code == "POOR_INITIALIZATION"]
+    assert trained and trained[0].severity == "warning" and "trained despite it" in trained[0].message
+    stuck = [f for f in diagnose(_static_error_run(2.2)) if f.code == "POOR_INITIALIZATION"]
+    assert stuck and stuck[0].severity == "error" and "despite" not in stuck[0].message

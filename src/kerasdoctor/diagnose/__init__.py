@@ -1,5 +1,7 @@
 """Judge: pure rules over a RunLog that produce Findings. Never imports Keras."""
 
+from dataclasses import replace
+
 from kerasdoctor.diagnose.base import SEVERITIES, Finding, Rule, severity_rank
 from kerasdoctor.diagnose.causes import CAUSES, crash_explanation, link
 from kerasdoctor.diagnose.rules.activations import DyingRelu, FrozenOrDeadLayer, SaturatedActivations
@@ -13,6 +15,7 @@ from kerasdoctor.diagnose.rules.output_loss import OutputLossMismatch
 from kerasdoctor.diagnose.rules.progress import (
     LossOscillating, NotLearning, Overfitting, SlowConvergence, Underfitting,
 )
+from kerasdoctor.diagnose.series import epoch_values, is_finite, trivial_loss
 
 RULES = (
     BadInputs, BadLabels, OutputLossMismatch, InputNotNormalized, PoorInitialization,
@@ -62,11 +65,34 @@ def rank(findings):
     )
 
 
+# Codes of the rules that read the model and the data before training: what they say is true
+# of the configuration whether or not the run goes well.
+STATIC_CODES = ("BAD_INPUTS", "BAD_LABELS", "OUTPUT_LOSS_MISMATCH", "INPUT_NOT_NORMALIZED", "POOR_INITIALIZATION")
+TRAINED_WELL = 0.5  # the training loss fell below this share of the trivial loss
+
+
+def trained_despite(findings, log):
+    """Static findings of a run that trained well (no finding from the training rules, the loss
+    far below the trivial one) become warnings that say so: the defect is real, but this model
+    copes with it."""
+    if len(log.epochs) < 2 or any(f.code not in STATIC_CODES and f.severity != "info" for f in findings):
+        return findings
+    losses = [v for v in epoch_values(log, "loss") if is_finite(v)]
+    trivial = trivial_loss(log)
+    if not losses or not trivial or min(losses) > TRAINED_WELL * trivial:
+        return findings
+    note = (f" This model trained despite it: the training loss fell to {min(losses) / trivial:.0%} of the "
+            "trivial loss, and no training rule found a problem.")
+    return [replace(f, severity="warning", message=f.message + note) if f.code in STATIC_CODES else f
+            for f in findings]
+
+
 def diagnose(log, rules=None):
     """Runs every rule on ``log`` and returns the findings, root cause first."""
     rules = default_rules() if rules is None else rules
-    return link(rank([f for f in (rule.check(log) for rule in rules) if f is not None]))
+    findings = trained_despite([f for f in (rule.check(log) for rule in rules) if f is not None], log)
+    return link(rank(findings))
 
 
-__all__ = ["CAUSES", "CAUSE_ORDER", "Finding", "Rule", "RULES", "SEVERITIES", "crash_explanation", "diagnose",
-           "rank", "severity_rank"]
+__all__ = ["CAUSES", "CAUSE_ORDER", "Finding", "Rule", "RULES", "SEVERITIES", "STATIC_CODES", "crash_explanation",
+           "diagnose", "rank", "severity_rank", "trained_despite"]
