@@ -73,21 +73,25 @@ def test_fail_on_warning_exits_3_on_a_faulty_case_and_0_on_a_healthy_one(tmp_pat
     assert healthy.exit_code == 0, healthy.output
 
 
-def test_a_crash_explained_by_a_static_finding_reports_it_and_exits_1(tmp_path, write_workload):
-    source = (
-        "import keras, numpy as np\n"
-        "def load_data():\n"
-        "    rng = np.random.default_rng(0)\n"
-        "    return rng.normal(size=(200, 4)).astype('float32'), rng.integers(0, 3, 200)\n"
-        "def build_model():\n"
-        "    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation='softmax')])\n"
-        "    model.compile('adam', 'mse')\n"
-        "    return model\n"
-    )
-    result = invoke("check", write_workload(source), "--json", "--out", tmp_path / "run")
+CRASHING_WORKLOAD = (
+    "import keras, numpy as np\n"
+    "def load_data():\n"
+    "    rng = np.random.default_rng(0)\n"
+    "    return rng.normal(size=(200, 4)).astype('float32'), rng.integers(0, 3, 200)\n"
+    "def build_model():\n"
+    "    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation='softmax')])\n"
+    "    model.compile('adam', {loss!r})\n"
+    "    return model\n"
+)
+
+
+@pytest.mark.parametrize("loss", ["mse", "categorical_crossentropy"])
+def test_a_crash_explained_by_a_static_finding_names_it_and_exits_1(loss, tmp_path, write_workload):
+    result = invoke("check", write_workload(CRASHING_WORKLOAD.format(loss=loss)), "--json", "--out", tmp_path / "run")
     assert result.exit_code == 1
     summary = json.loads(result.stdout)
-    assert summary["findings"][0]["code"] == "OUTPUT_LOSS_MISMATCH" and "failed" in summary["error"]
+    assert summary["findings"][0]["code"] == "OUTPUT_LOSS_MISMATCH"
+    assert "failed" in summary["error"] and "explained by OUTPUT_LOSS_MISMATCH" in summary["error"]
 
 
 def test_a_crash_with_an_unrelated_warning_is_not_said_to_be_explained(tmp_path, write_workload):
@@ -105,22 +109,6 @@ def test_a_crash_with_an_unrelated_warning_is_not_said_to_be_explained(tmp_path,
     assert result.exit_code == 1
     assert "failed" in result.output and "explain" not in result.output
     assert "Check that the data shapes match" in result.output
-
-
-def test_a_crash_explained_by_a_static_finding_names_it(tmp_path, write_workload):
-    source = (
-        "import keras, numpy as np\n"
-        "def load_data():\n"
-        "    rng = np.random.default_rng(0)\n"
-        "    return rng.normal(size=(200, 4)).astype('float32'), rng.integers(0, 3, 200)\n"
-        "def build_model():\n"
-        "    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation='softmax')])\n"
-        "    model.compile('adam', 'categorical_crossentropy')\n"
-        "    return model\n"
-    )
-    result = invoke("check", write_workload(source), "--json", "--out", tmp_path / "run")
-    assert result.exit_code == 1
-    assert "explained by OUTPUT_LOSS_MISMATCH" in json.loads(result.stdout)["error"]
 
 
 ZERO_OUTPUT_UNIT = """
