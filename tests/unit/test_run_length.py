@@ -110,3 +110,17 @@ def test_a_static_finding_on_a_model_that_trained_well_is_a_warning_that_says_so
     assert trained and trained[0].severity == "warning" and "trained despite it" in trained[0].message
     stuck = [f for f in diagnose(_static_error_run(2.2)) if f.code == "POOR_INITIALIZATION"]
     assert stuck and stuck[0].severity == "error" and "despite" not in stuck[0].message
+
+
+def test_learning_rate_too_high_needs_the_early_loss_to_stop_falling():
+    from kerasdoctor.diagnose.rules.learning_rate import LearningRateTooHigh
+
+    def early(losses):
+        builder = LogBuilder(lr=0.05).data()
+        for step, loss in zip((0, 1, 2, 4, 8, 16), losses):
+            builder.probe(step, per_step=0.15, loss=loss)
+        return builder.log
+
+    # Steps of 15% of the weights' norm: a high rate on small weights that still goes down.
+    assert LearningRateTooHigh().check(early([2.3, 2.0, 1.6, 1.1, 0.8, 0.6])) is None
+    assert LearningRateTooHigh().check(early([2.3, 3.5, 6.0, 9.0, 14.0, 14.0])).code == "LEARNING_RATE_TOO_HIGH"

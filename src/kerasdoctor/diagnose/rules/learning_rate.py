@@ -37,8 +37,8 @@ def _check_fraction(name, value):
 
 
 class LearningRateTooHigh(Rule):
-    """Fires when the first steps change the weights by a large fraction of their size, or the
-    probe-batch loss blows up within the first epoch.
+    """Fires when the first steps change the weights by a large fraction of their size while the
+    probe-batch loss does not fall, or the probe-batch loss blows up within the first epoch.
 
     Args:
         max_update: the largest per-step update ratio ||dW|| / ||W|| of a typical kernel
@@ -62,7 +62,7 @@ class LearningRateTooHigh(Rule):
         fix = (f"Lower the learning rate (now {lr:.3g}) 10-100x; a learning-rate range test finds the "
                "largest stable one. Add clipnorm=1.0 and a warm-up if large rates are needed."
                if lr is not None else "Lower the learning rate 10-100x and add clipnorm=1.0.")
-        if update is not None and update > self.max_update:
+        if update is not None and update > self.max_update and not self._loss_fell(log):
             return Finding(
                 self.code, "error", step,
                 f"The learning rate is too high: each of the first steps changes a typical kernel by "
@@ -84,6 +84,17 @@ class LearningRateTooHigh(Rule):
                         evidence, fix,
                     )
         return None
+
+
+    @staticmethod
+    def _loss_fell(log):
+        """True when the probe-batch loss at the end of the early steps is below its start: steps
+        that large still find their way down (a high rate with Adam on small weights), so the
+        rate is not what holds training back."""
+        updates = per_step_updates(log)[:EARLY_INTERVALS]
+        losses = dict(probe_losses(log))
+        start, end = losses.get(0), losses.get(updates[-1][0]) if updates else None
+        return is_finite(start) and is_finite(end) and end < start
 
 
 class LearningRateTooLow(Rule):
