@@ -141,7 +141,9 @@ class Monitor(keras.callbacks.Callback):
             Steps due meanwhile are kept as copies of the weights and probed
             once it is ready, so the first steps are still recorded. Defaults
             to ``True`` for the adaptive schedule and ``False`` (compile before
-            the first step) for a fixed one.
+            the first step) for a fixed one, which refuses ``True``: steps past
+            the kept ones would be dropped, and the schedule would depend on
+            the machine's speed again.
 
     Example:
 
