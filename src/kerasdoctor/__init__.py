@@ -18,11 +18,20 @@ def __getattr__(name):
         from kerasdoctor.monitor import Monitor
 
         return Monitor
+    if name == "check":
+        _backend.require()
+        from kerasdoctor.checkup import check
+
+        return check
     if name == "lr_find":
         _backend.require()
         from kerasdoctor.tune.lr_find import lr_find
 
         return lr_find
+    if name == "report":
+        import importlib
+
+        return importlib.import_module("kerasdoctor.report")
     if name in ("optimizers", "schedules", "initializers", "losses", "tune"):
         _backend.require()
         import importlib
@@ -31,5 +40,5 @@ def __getattr__(name):
     raise AttributeError(f"module 'kerasdoctor' has no attribute {name!r}")
 
 
-__all__ = ["KerasDoctorError", "Monitor", "RunLog", "__version__", "initializers", "losses", "lr_find", "optimizers",
-           "schedules", "tune"]
+__all__ = ["KerasDoctorError", "Monitor", "RunLog", "__version__", "check", "initializers", "losses", "lr_find",
+           "optimizers", "report", "schedules", "tune"]

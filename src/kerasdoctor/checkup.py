@@ -33,6 +33,12 @@ class CheckResult:
     log: RunLog = field(repr=False)
     error: str | None = None  # set when training failed and the findings explain why
     model: object = field(default=None, repr=False)  # the trained copy
+    report: Path | None = None  # report.html, once written
+
+    def _repr_html_(self):
+        from kerasdoctor.report.notebook import notebook_html
+
+        return notebook_html(self.run_dir)
 
     def to_dict(self):
         """The stable JSON shape of `keras-doctor check --json`."""
@@ -44,6 +50,7 @@ class CheckResult:
                 "metrics": self.metrics,
                 "findings": [f.to_dict() for f in self.findings],
                 "error": self.error,
+                "report": str(self.report) if self.report else None,
             }
         )
 
@@ -156,4 +163,20 @@ def run_check(workload, *, epochs=None, batch_size=None, out=None, seed=0, callb
     result = CheckResult(str(workload.path), run_dir, backend, metrics, findings, log, model=model)
     write_json(run_dir / "findings.json", result.to_dict()["findings"])
     write_json(run_dir / "summary.json", result.to_dict())
+    return result
+
+
+def check(workload, *, data=None, unsafe=False, epochs=None, batch_size=None, out=None, seed=0, callbacks=()):
+    """The `check` verb in Python: ``kerasdoctor.check("workload.py")``.
+
+    ``workload`` is a workload file, or a ``.keras`` model with ``data`` (an ``.npz``). Trains a
+    copy with the Monitor, diagnoses it, writes the run folder with its ``report.html`` and
+    returns the CheckResult; in a notebook the result shows the report.
+    """
+    from kerasdoctor.report import write_report_quietly
+    from kerasdoctor.workload import load_workload
+
+    loaded = load_workload(workload, data=data, unsafe=unsafe)
+    result = run_check(loaded, epochs=epochs, batch_size=batch_size, out=out, seed=seed, callbacks=callbacks)
+    result.report = write_report_quietly(result.run_dir)
     return result
