@@ -11,11 +11,26 @@ from typing import Optional
 import typer
 from rich.console import Console
 from rich.markdown import Markdown
+from rich.text import Text
+from typer.core import TyperGroup
 
-from kerasdoctor import _backend, resources
+from kerasdoctor import __version__, _backend, resources
 from kerasdoctor.errors import KerasDoctorError
 
+
+class _Commands(TyperGroup):
+    """Reads ``--debug`` anywhere before ``--`` (``keras-doctor check --debug x.py``): it is moved
+    in front of the command, where the app's option takes it."""
+
+    def parse_args(self, ctx, args):
+        end = args.index("--") if "--" in args else len(args)
+        if "--debug" in args[:end]:
+            args = ["--debug"] + [a for i, a in enumerate(args) if i >= end or a != "--debug"]
+        return super().parse_args(ctx, args)
+
+
 app = typer.Typer(
+    cls=_Commands,
     help="Finds and fixes what makes a Keras model train badly or slowly.",
     no_args_is_help=True,
     add_completion=False,
@@ -34,7 +49,20 @@ class FailOn(str, Enum):
 
 
 def _error(message):
-    stderr.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    # A Text, not markup: install hints such as "keras-doctor[tune]" keep their brackets.
+    stderr.print(Text.assemble(("error:", "bold red"), " ", str(message)), highlight=False, soft_wrap=True)
+
+
+def _note(message):
+    stderr.print(Text(f"note: {message}", style="dim"), highlight=False, soft_wrap=True)
+
+
+def _fail(message, exit_code, as_json):
+    """One red line on stderr; with --json also {"error", "exit_code"} on stdout."""
+    _error(message)
+    if as_json:
+        print(json.dumps({"error": message, "exit_code": exit_code}))
+    raise typer.Exit(exit_code)
 
 
 def guarded(command):
@@ -42,29 +70,36 @@ def guarded(command):
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
+        as_json = bool(kwargs.get("as_json"))
         try:
             return command(*args, **kwargs)
         except (typer.Exit, typer.Abort):
             raise
         except KeyboardInterrupt:
-            _error("interrupted.")
-            raise typer.Exit(130) from None
+            _fail("interrupted.", 130, as_json)
         except KerasDoctorError as error:
             if _options["debug"]:
                 raise
-            _error(str(error))
-            raise typer.Exit(1) from None
+            _fail(str(error), 1, as_json)
         except Exception as error:
             if _options["debug"]:
                 raise
-            _error(f"unexpected {type(error).__name__}: {error}. Run again with --debug for the traceback.")
-            raise typer.Exit(1) from None
+            _fail(f"unexpected {type(error).__name__}: {error}. Run again with --debug for the traceback.", 1, as_json)
 
     return wrapper
 
 
+def _version(value):
+    if value:
+        print(f"keras-doctor {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
-def options(debug: bool = typer.Option(False, "--debug", help="Show full tracebacks on errors.")):
+def options(
+    debug: bool = typer.Option(False, "--debug", help="Show full tracebacks on errors (also after the command)."),
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+):
     _options["debug"] = debug
 
 
@@ -117,7 +152,10 @@ BATCH = typer.Option(None, "--batch-size", min=1, help="Batch size (default: the
 OUT = typer.Option(None, "--out", help="Run folder (default: .keras-doctor/runs/<time>-<name>).")
 SEED = typer.Option(0, "--seed", help="Seed for weights, the validation split and the probe batch.")
 JSON = typer.Option(False, "--json", help="Print one JSON object on stdout and nothing else.")
-FAIL_ON = typer.Option(FailOn.never, "--fail-on", help="Exit 3 when a finding is at least this severe.")
+FAIL_ON = typer.Option(
+    FailOn.never, "--fail-on", help="Exit 3 when a finding is at least this severe (info, warning or error), "
+    "for CI gating; never (the default): findings never change the exit code, which is 0 after a "
+    "completed run and 1 on an error.")
 
 
 @app.command()
@@ -153,6 +191,30 @@ def demo(
            seed=0, as_json=as_json, fail_on=FailOn.never)
 
 
+@app.command()
+@guarded
+def clean(
+    keep: int = typer.Option(10, "--keep", min=0, help="How many of the newest run folders to keep."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="List what would be removed and remove nothing."),
+):
+    """Remove old run folders under .keras-doctor/runs, the newest kept.
+
+    Only folders that keras-doctor made go: named <YYYYmmdd-HHMMSS>-<name> and holding one of
+    its files (runlog.jsonl, summary.json, lr_find.json, compare.json, report.html).
+    """
+    from kerasdoctor.cli.clean import old_run_folders, remove_run_folder
+    from kerasdoctor.files import RUNS_ROOT
+
+    old = old_run_folders(RUNS_ROOT, keep)
+    if not old:
+        stdout.print(Text(f"nothing to clean in {RUNS_ROOT} (keeping the {keep} newest run folders)"))
+        return
+    for folder in old:
+        if not dry_run:
+            remove_run_folder(folder)
+        stdout.print(Text(f"{'would remove' if dry_run else 'removed'} {folder}"), soft_wrap=True)
+
+
 def _json_or_render(summary, renderables, as_json):
     if as_json:
         print(json.dumps(summary))
@@ -184,8 +246,8 @@ def lr_find_command(
     from kerasdoctor.cli.progress import make_progress
     from kerasdoctor.files import new_run_dir, write_json
     from kerasdoctor.report import render_lr_find
+    from kerasdoctor.tune.lr_find import MATPLOTLIB_HINT, can_plot, lr_find
     from kerasdoctor.tune.lr_find import confirm as confirm_rates
-    from kerasdoctor.tune.lr_find import lr_find
     from kerasdoctor.workload import load_workload
 
     with redirect:
@@ -194,20 +256,26 @@ def lr_find_command(
         arrays = loaded.load_data(seed)
         keras.utils.set_random_seed(seed)
         model = loaded.build_model()
-        run_dir = new_run_dir(f"lr-find-{loaded.name}", out)
         with make_progress(stderr) as progress:
             task = progress.add_task("lr-find sweep", total=steps, status="")
             result = lr_find(model, arrays.x_train, arrays.y_train, batch_size=batch, start_lr=start, end_lr=end,
                              num_steps=steps, rule=rule, seed=seed,
                              progress=lambda done, total: progress.update(task, completed=done))
-            summary = {"workload": str(workload), "run_dir": str(run_dir), **result.to_dict()}
+            found = result.to_dict()
             if confirm:
                 rates = [result.low, result.suggestion, result.high]
-                progress.update(task, description="lr-find confirm", completed=0, total=None)
-                summary["confirm"] = confirm_rates(loaded.build_model, arrays, rates, epochs=2,
-                                                   batch_size=batch, seed=seed)
-    summary["plot"], summary["data"] = str(run_dir / "lr_find.png"), str(run_dir / "lr_find.json")
-    result.plot(run_dir / "lr_find.png")
+                runs = progress.add_task("lr-find confirm", total=len(rates) * 2, status="")
+                found["confirm"] = confirm_rates(
+                    loaded.build_model, arrays, rates, epochs=2, batch_size=batch, seed=seed,
+                    progress=lambda done, total, rate: progress.update(runs, completed=done, status=f"lr {rate:.3g}"))
+    run_dir = new_run_dir(f"lr-find-{loaded.name}", out)  # only now: a failed sweep leaves no folder
+    summary = {"workload": str(workload), "run_dir": str(run_dir), **found,
+               "plot": None, "data": str(run_dir / "lr_find.json")}
+    if can_plot():
+        result.plot(run_dir / "lr_find.png")
+        summary["plot"] = str(run_dir / "lr_find.png")
+    else:
+        _note(f"the curve was not drawn (the data is in lr_find.json): plots need matplotlib; {MATPLOTLIB_HINT}.")
     write_json(run_dir / "lr_find.json", summary)
     _json_or_render(summary, render_lr_find(summary), as_json)
 
@@ -228,7 +296,9 @@ def compare(
     workload: Path = typer.Argument(..., help="A workload .py file."),
     optimizers: Optional[str] = typer.Option(None, "--optimizers", help="e.g. sgd,momentum,adam,adamw,radam,prodigy"),
     initializers: Optional[str] = typer.Option(None, "--initializers", help="e.g. glorot_uniform,he_normal,lsuv"),
-    learning_rates: Optional[str] = typer.Option(None, "--learning-rates", help="e.g. 1e-3,1e-2"),
+    learning_rates: Optional[str] = typer.Option(
+        None, "--learning-rates", help="e.g. 1e-3,1e-2, or auto: each optimizer at its own lr-find suggestion "
+        "(default: the workload's rate)."),
     batch_sizes: Optional[str] = typer.Option(None, "--batch-sizes", help="e.g. 32,128"),
     seeds: int = typer.Option(1, "--seeds", min=1, help="Runs per variant, seeds 0..N-1."),
     target: Optional[float] = typer.Option(None, "--target", help="Validation metric to reach (default: 95% of the best variant's)."),
@@ -240,12 +310,13 @@ def compare(
     redirect = _begin(as_json)
     from kerasdoctor.cli.progress import make_progress
     from kerasdoctor.report import render_compare
-    from kerasdoctor.tune.compare import run_compare, variants
+    from kerasdoctor.tune.compare import AUTO, run_compare, variants
     from kerasdoctor.tune.space import INITIALIZERS, make_optimizer
     from kerasdoctor.workload import load_workload
 
-    chosen = variants(_split_list(optimizers, str), _split_list(initializers, str),
-                      _split_list(learning_rates, float), _split_list(batch_sizes, int))
+    rates = [AUTO] if (learning_rates or "").strip().lower() == AUTO else _split_list(learning_rates, float)
+    chosen = variants(_split_list(optimizers, str), _split_list(initializers, str), rates,
+                      _split_list(batch_sizes, int))
     for variant in chosen:  # a bad name is one clear line before any training
         if variant.optimizer:
             make_optimizer(variant.optimizer, 1e-3)
@@ -256,7 +327,8 @@ def compare(
         with make_progress(stderr) as progress:
             task = progress.add_task("compare", total=len(chosen) * seeds, status="")
             result = run_compare(loaded, chosen, seeds=seeds, epochs=epochs, target=target, out=out,
-                                 progress=lambda done, total, label: progress.update(task, completed=done, status=label))
+                                 progress=lambda done, total, label: progress.update(
+                                     task, completed=done, total=total, status=label))
     summary = result.to_dict()
     _json_or_render({k: v for k, v in summary.items() if k != "runs"} if as_json else summary,
                     render_compare(summary), as_json)

@@ -121,8 +121,8 @@ def render_check(summary, log):
 
 def render_explain_list(codes):
     table = Table(title="Finding codes (keras-doctor explain CODE)", title_justify="left", show_edge=False)
-    table.add_column("code")
+    table.add_column("code", no_wrap=True)  # a narrow terminal wraps the description, never the code
     table.add_column("what it means")
     for code, summary in codes:
-        table.add_row(code, summary)
+        table.add_row(code, Text(summary))
     return table

@@ -1,39 +1,65 @@
 """Side-by-side comparisons: the same workload under several optimizers, initializers,
-learning rates and batch sizes, over several seeds, each run diagnosed by the rules."""
+learning rates and batch sizes, over several seeds, each run diagnosed by the rules.
 
+A variant's learning rate is the one given, the workload's own (an optimizer swapped in keeps
+it), or ``AUTO``: the ``lr_find`` suggestion for its optimizer, one sweep per optimizer.
+"""
+
+import dataclasses
 import itertools
 import math
+import shutil
 import statistics
 from dataclasses import dataclass, field
+from pathlib import Path
+
+import keras
 
 from kerasdoctor.checkup import run_check
 from kerasdoctor.diagnose import severity_rank
 from kerasdoctor.errors import KerasDoctorError
 from kerasdoctor.files import new_run_dir, write_json
 from kerasdoctor.runlog import to_jsonable
+from kerasdoctor.tune.lr_find import lr_find
 from kerasdoctor.tune.space import recompile, reinitialize
 from kerasdoctor.vocabulary import objective
 from kerasdoctor.workload.loader import Workload
+
+
+AUTO = "auto"
+SECONDS_NOTE = ("wall-clock seconds of the epochs up to the target, from the first step: compiling the "
+                "train and validation steps, validation and the Monitor's probes included")
 
 
 @dataclass(frozen=True)
 class Variant:
     optimizer: str | None = None
     initializer: str | None = None
-    learning_rate: float | None = None
+    learning_rate: float | str | None = None  # a rate, None (the workload's) or AUTO
     batch_size: int | None = None
+    found_rate: float | None = None  # AUTO's rate, once lr_find has run
 
     @property
     def label(self):
+        rate = self.learning_rate
         parts = [self.optimizer, self.initializer,
-                 None if self.learning_rate is None else f"lr={self.learning_rate:g}",
+                 None if rate is None else f"lr={rate}" if rate == AUTO else f"lr={rate:g}",
                  None if self.batch_size is None else f"batch={self.batch_size}"]
         return " ".join(p for p in parts if p) or "as written"
+
+    @property
+    def rate_source(self):
+        return {None: "workload", AUTO: "lr_find"}.get(self.learning_rate, "given")
 
     def apply(self, model, x_batch, seed):
         if self.initializer:
             reinitialize(model, self.initializer, x_batch=x_batch, seed=seed)
-        return recompile(model, optimizer=self.optimizer, learning_rate=self.learning_rate)
+        rate = self.learning_rate
+        if rate == AUTO:
+            if self.found_rate is None:
+                raise KerasDoctorError(f"Variant {self.label!r} has no rate yet: run find_rates() first.")
+            rate = self.found_rate
+        return recompile(model, optimizer=self.optimizer, learning_rate=rate)
 
 
 def variants(optimizers=(), initializers=(), learning_rates=(), batch_sizes=()):
@@ -46,7 +72,8 @@ def variants(optimizers=(), initializers=(), learning_rates=(), batch_sizes=()):
 @dataclass
 class Row:
     variant: str
-    runs: list = field(default_factory=list)  # per seed: {best, epochs_to_target, seconds_to_target, gap, findings}
+    rate_source: str = "workload"
+    runs: list = field(default_factory=list)  # per seed: {best, learning_rate, epochs_to_target, ...}
 
     def summary(self, target, better):
         bests = [r["best"] for r in self.runs if math.isfinite(r["best"])]
@@ -57,6 +84,8 @@ class Row:
                 codes[code] = codes.get(code, 0) + 1
         return {
             "variant": self.variant,
+            "learning_rate": self.runs[0]["learning_rate"] if self.runs else None,
+            "learning_rate_source": self.rate_source,
             "best_mean": statistics.fmean(bests) if bests else float("nan"),
             "best_std": statistics.pstdev(bests) if len(bests) > 1 else 0.0,
             "reached_target": f"{len(reached)}/{len(self.runs)}",
@@ -76,12 +105,16 @@ class CompareResult:
     seeds: int
     rows: list
     run_dir: object
+    found: dict = field(default_factory=dict)  # optimizer -> LRFindResult, for AUTO rates
 
     def to_dict(self):
         better = max if self.direction == "maximize" else min
         summaries = [row.summary(self.target, better) for row in self.rows]
+        swept = {Variant(optimizer=name).label: {"suggestion": found.suggestion, "low": found.low, "high": found.high,
+                                                 "rule": found.rule} for name, found in self.found.items()}
         return to_jsonable({"metric": self.metric, "direction": self.direction, "target": self.target,
                             "seeds": self.seeds, "run_dir": str(self.run_dir), "variants": summaries,
+                            "seconds_to_target_note": SECONDS_NOTE, "lr_find": swept,
                             "runs": {row.variant: row.runs for row in self.rows}})
 
 
@@ -100,8 +133,10 @@ def _run_facts(result, metric, direction):
     gap = None
     if train_name in last and metric in last:
         gap = last[train_name] - last[metric]
+    optimizer = (log.model or {}).get("optimizer") or {}
+    rate = optimizer.get("config", {}).get("learning_rate")  # a schedule is a dict here
     return {
-        "best": best, "values": values, "seconds": [e["seconds"] for e in log.epochs], "gap": gap,
+        "best": best, "learning_rate": float(rate) if isinstance(rate, (int, float)) else None, "values": values, "seconds": [e["seconds"] for e in log.epochs], "gap": gap,
         "findings": [f.code for f in result.findings if severity_rank(f.severity) >= 1],
         "run_dir": str(result.run_dir),
     }
@@ -116,18 +151,30 @@ def _to_target(facts, target, direction):
     return None, None
 
 
-def run_compare(workload, chosen, *, seeds=1, epochs=None, target=None, out=None, progress=None):
-    """Trains ``workload`` under every variant in ``chosen`` for ``seeds`` seeds each."""
-    if not chosen:
-        raise KerasDoctorError("Nothing to compare: give at least one of --optimizers, --initializers, "
-                               "--learning-rates, --batch-sizes.")
-    if seeds < 1:
-        raise KerasDoctorError(f"--seeds must be a positive integer. Received: seeds={seeds}")
-    run_dir = new_run_dir(f"compare-{workload.name}", out)
-    rows, total, done = [], len(chosen) * seeds, 0
-    metric = direction = None
+def find_rates(workload, chosen, *, seed=0, progress=None):
+    """The variants with their ``AUTO`` rates filled in, and {optimizer: LRFindResult}.
+
+    One range test per optimizer, on a fresh model compiled with it (the workload's own for
+    None), at the workload's batch size. ``progress``: called with the optimizer's label after each.
+    """
+    names = list(dict.fromkeys(v.optimizer for v in chosen if v.learning_rate == AUTO))
+    found = {}
+    if names:
+        data = workload.load_data(seed)
+    for name in names:
+        keras.utils.set_random_seed(seed)
+        model = recompile(workload.build_model(), optimizer=name)
+        found[name] = lr_find(model, data.x_train, data.y_train, batch_size=workload.fit["batch_size"], seed=seed)
+        if progress is not None:
+            progress(Variant(optimizer=name).label)
+    return [dataclasses.replace(v, found_rate=found[v.optimizer].suggestion) if v.learning_rate == AUTO else v
+            for v in chosen], found
+
+
+def _train(workload, chosen, seeds, epochs, run_dir, step):
+    rows, metric, direction = [], None, None
     for index, variant in enumerate(chosen):
-        row = Row(variant.label)
+        row = Row(variant.label, variant.rate_source)
         for seed in range(seeds):
             data = workload.load_data(seed)
             x_batch = data.x_train[:256] if not isinstance(data.x_train, dict) else {
@@ -144,10 +191,45 @@ def run_compare(workload, chosen, *, seeds=1, epochs=None, target=None, out=None
             if metric is None:
                 metric, direction = _metric(result.log)
             row.runs.append(_run_facts(result, metric, direction))
-            done += 1
-            if progress is not None:
-                progress(done, total, variant.label)
+            step(variant.label)
         rows.append(row)
+    return rows, metric, direction
+
+
+def _discard_if_empty(path):
+    """Removes a run folder this command made when nothing was written in it (an error before training)."""
+    if path.is_dir() and not any(p.is_file() for p in path.rglob("*")):
+        shutil.rmtree(path)
+
+
+def run_compare(workload, chosen, *, seeds=1, epochs=None, target=None, out=None, progress=None):
+    """Trains ``workload`` under every variant in ``chosen`` for ``seeds`` seeds each.
+
+    ``progress``: an optional callable ``(done, total, label)``, called after each lr_find sweep
+    and each training run.
+    """
+    if not chosen:
+        raise KerasDoctorError("Nothing to compare: give at least one of --optimizers, --initializers, "
+                               "--learning-rates, --batch-sizes.")
+    if seeds < 1:
+        raise KerasDoctorError(f"--seeds must be a positive integer. Received: seeds={seeds}")
+    done, total = 0, len({v.optimizer for v in chosen if v.learning_rate == AUTO}) + len(chosen) * seeds
+
+    def step(label):
+        nonlocal done
+        done += 1
+        if progress is not None:
+            progress(done, total, label)
+
+    chosen, found = find_rates(workload, chosen, progress=lambda label: step(f"lr_find {label}"))
+    made = out is None or not Path(out).exists()
+    run_dir = new_run_dir(f"compare-{workload.name}", out)
+    try:
+        rows, metric, direction = _train(workload, chosen, seeds, epochs, run_dir, step)
+    except BaseException:
+        if made:
+            _discard_if_empty(run_dir)
+        raise
     if target is None:
         # Default: 95% of the best variant's mean best value (105% of it for a loss).
         means = [statistics.fmean(r["best"] for r in row.runs) for row in rows]
@@ -157,6 +239,6 @@ def run_compare(workload, chosen, *, seeds=1, epochs=None, target=None, out=None
     for row in rows:
         for run in row.runs:
             run["epochs_to_target"], run["seconds_to_target"] = _to_target(run, target, direction)
-    result = CompareResult(metric, direction, target, seeds, rows, run_dir)
+    result = CompareResult(metric, direction, target, seeds, rows, run_dir, found)
     write_json(run_dir / "compare.json", result.to_dict())
     return result

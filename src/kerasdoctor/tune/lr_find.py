@@ -23,11 +23,26 @@ from kerasdoctor.vocabulary import objective
 logger = logging.getLogger(__name__)
 SUGGESTION_SMOOTHING = 0.8
 DIVERGED = 4.0
+MATPLOTLIB_HINT = "pip install matplotlib (a dependency of keras-doctor that is missing here)"
 
 
-@dataclass
+def can_plot():
+    """Whether matplotlib imports; only the curve's picture needs it."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+@dataclass(repr=False)
 class LRFindResult:
-    """The sweep and what it suggests: ``low <= suggestion <= high``."""
+    """The sweep and what it suggests: ``low <= suggestion <= high``.
+
+    ``learning_rates``, ``losses`` and ``raw_losses`` have one length and end at the last point
+    the suggestions read: where the raw loss first passed 4x its best (``diverged_at``, the rate
+    there) or the last finite loss. ``steps`` counts every step trained, the tail included.
+    """
 
     learning_rates: list
     losses: list  # smoothed
@@ -38,11 +53,19 @@ class LRFindResult:
     rule: str
     suggestions: dict = field(default_factory=dict)
     stopped_early: bool = False
+    steps: int = 0
+    diverged_at: float | None = None
+
+    def __repr__(self):
+        return (f"LRFindResult(suggestion={self.suggestion:.3g}, bracket=({self.low:.3g}, {self.high:.3g}), "
+                f"steps={self.steps}, rule={self.rule!r}"
+                + (f", diverged_at={self.diverged_at:.3g})" if self.diverged_at is not None else ")"))
 
     def to_dict(self):
         return to_jsonable({
             "suggestion": self.suggestion, "low": self.low, "high": self.high, "rule": self.rule,
-            "suggestions": self.suggestions, "stopped_early": self.stopped_early,
+            "suggestions": self.suggestions, "stopped_early": self.stopped_early, "steps": self.steps,
+            "diverged_at": self.diverged_at,
             "learning_rates": self.learning_rates, "losses": self.losses, "raw_losses": self.raw_losses,
         })
 
@@ -51,10 +74,9 @@ class LRFindResult:
 
         Returns the matplotlib Figure; with ``path``, also saves it there (PNG).
         """
-        try:
-            import matplotlib
-        except ImportError:
-            raise KerasDoctorError('Plots need matplotlib: pip install "keras-doctor[tune]".') from None
+        if not can_plot():
+            raise KerasDoctorError(f"Plots need matplotlib: {MATPLOTLIB_HINT}.")
+        import matplotlib
 
         matplotlib.use("Agg")
         from matplotlib.figure import Figure
@@ -268,7 +290,6 @@ def _result(rates, smooth, raw, rule, stopped, smoothing):
         best = min(best, raw[index])
     rates_kept = rates[:end]
     smooth_kept = [float(v) for v in zero_lag(raw[:end], SUGGESTION_SMOOTHING)]
-    smooth = smooth_kept + [float("nan")] * (len(rates) - end)
     suggestions = {name: function(rates_kept, smooth_kept) for name, function in SUGGESTIONS.items()}
     suggestion = suggestions[rule]
     # Single suggestions vary 2-3x between runs: the bracket spans that, capped at the
@@ -276,24 +297,30 @@ def _result(rates, smooth, raw, rule, stopped, smoothing):
     at_minimum = rates_kept[int(np.argmin(smooth_kept))]
     low = suggestion / 3.0
     high = max(min(suggestion * 3.0, at_minimum), suggestion)
-    return LRFindResult(rates, smooth, raw, suggestion, low, high, rule, suggestions, stopped)
+    diverged_at = rates[end] if end < len(rates) else None
+    return LRFindResult(list(rates_kept), smooth_kept, list(raw[:end]), suggestion, low, high, rule, suggestions,
+                        stopped, steps=len(rates), diverged_at=diverged_at)
 
 
-def confirm(build, data, rates, *, epochs=2, batch_size=32, seed=0):
+def confirm(build, data, rates, *, epochs=2, batch_size=32, seed=0, progress=None):
     """Settles a bracket with short runs: trains ``build()`` at each rate in ``rates`` for
     ``epochs`` and returns {'learning_rates', 'values', 'metric', 'chosen'}.
 
     The value is the best validation accuracy (or the lowest validation loss when the
     model tracks no accuracy) of each run: the objective of ``vocabulary.objective``.
+    ``progress``: an optional callable ``(epochs_done, epochs_total, rate)`` called after each epoch.
     """
     from kerasdoctor.tune.space import recompile
 
     values, metric, best = [], None, max
-    for rate in rates:
+    total = len(rates) * epochs
+    for index, rate in enumerate(rates):
         keras.utils.set_random_seed(seed)
         model = recompile(build(), learning_rate=rate)
+        callbacks = [] if progress is None else [keras.callbacks.LambdaCallback(
+            on_epoch_end=lambda epoch, logs, done=index * epochs, rate=rate: progress(done + epoch + 1, total, rate))]
         history = model.fit(data.x_train, data.y_train, validation_data=data.validation, epochs=epochs,
-                            batch_size=batch_size, verbose=0).history
+                            batch_size=batch_size, verbose=0, callbacks=callbacks).history
         if metric is None:
             metric, direction = objective(history)
             best = max if direction == "max" else min
