@@ -6,13 +6,28 @@ from pathlib import Path
 
 import pytest
 
-from kerasdoctor.report import plots
+from kerasdoctor.report import plots, write_report
 from tests import browser as browser_harness
 from tests.browser import artifacts, assert_report_renders, browser, open_page  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
+
+
+@pytest.fixture(scope="module")
+def check_run(tmp_path_factory):
+    """A check run folder of a deep sigmoid network that cannot learn (two epochs, a few seconds)."""
+    from kerasdoctor.checkup import run_check
+    from kerasdoctor.workload import load_workload
+
+    out = tmp_path_factory.mktemp("check") / "run"
+    return run_check(load_workload(EXAMPLES / "broken" / "deep_sigmoid.py"), epochs=2, out=out).run_dir
+
+
+def test_the_check_report_renders_in_the_browser(browser, artifacts, check_run):
+    found = assert_report_renders(browser, write_report(check_run), artifacts / "check-report.png")
+    assert len({plot["name"] for plot in found}) == len(found)  # each plot once
 
 
 def _page(folder, body, name="page.html"):
