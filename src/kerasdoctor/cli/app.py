@@ -103,6 +103,23 @@ def options(
     _options["debug"] = debug
 
 
+def _add_report(run_dir, summary):
+    """Writes the run folder's report.html and adds its path to the summary (None when it could
+    not be drawn: the verb has succeeded, so that is a note, not an error)."""
+    from kerasdoctor.report import write_report_quietly
+
+    path = write_report_quietly(run_dir)
+    summary["report"] = str(path) if path else None
+    if path is None:
+        _note("the HTML report could not be written; the run's files are complete (see the warning above).")
+    return summary
+
+
+def _print_report_path(summary, as_json):
+    if not as_json and summary.get("report"):
+        stdout.print(Text(f"report: {summary['report']}"), highlight=False, soft_wrap=True)
+
+
 def _exit_code(findings, fail_on):
     if fail_on is FailOn.never:
         return 0
@@ -134,13 +151,14 @@ def _check(workload_path, *, data, unsafe, epochs, batch_size, out, seed, as_jso
                 workload, epochs=epochs, batch_size=batch_size, out=out, seed=seed,
                 callbacks=[ProgressCallback(progress, f"check {workload.name}")],
             )
-    summary = result.to_dict()
+    summary = _add_report(result.run_dir, result.to_dict())
     if as_json:
         print(json.dumps(summary))
     else:
         for renderable in render_check(summary, result.log):
             stdout.print(renderable)
             stdout.print()
+        _print_report_path(summary, as_json)
     if result.error:
         _error(f"{result.error} (see that finding above; the log is in {result.run_dir}).")
         raise typer.Exit(1)
@@ -277,7 +295,9 @@ def lr_find_command(
     else:
         _note(f"the curve was not drawn (the data is in lr_find.json): plots need matplotlib; {MATPLOTLIB_HINT}.")
     write_json(run_dir / "lr_find.json", summary)
+    _add_report(run_dir, summary)
     _json_or_render(summary, render_lr_find(summary), as_json)
+    _print_report_path(summary, as_json)
 
 
 def _split_list(text, kind):
@@ -329,9 +349,10 @@ def compare(
             result = run_compare(loaded, chosen, seeds=seeds, epochs=epochs, target=target, out=out,
                                  progress=lambda done, total, label: progress.update(
                                      task, completed=done, total=total, status=label))
-    summary = result.to_dict()
+    summary = _add_report(result.run_dir, result.to_dict())
     _json_or_render({k: v for k, v in summary.items() if k != "runs"} if as_json else summary,
                     render_compare(summary), as_json)
+    _print_report_path(summary, as_json)
 
 
 @app.command()
@@ -381,3 +402,46 @@ def explain(code: Optional[str] = typer.Argument(None, help="A finding code, e.g
         known = ", ".join(c for c, _ in resources.rule_codes())
         raise KerasDoctorError(f"Unknown finding code {code!r}. Known codes: {known}.")
     stdout.print(Markdown(page))
+
+
+def _run_folder(run_dir):
+    path = Path(run_dir)
+    if not path.is_dir():
+        raise KerasDoctorError(f"RUN_DIR must be a run folder of keras-doctor. Received: {path} "
+                               f"({'a file' if path.exists() else 'it does not exist'}).")
+    return path
+
+
+@app.command()
+@guarded
+def report(
+    run_dir: Path = typer.Argument(..., help="A run folder (.keras-doctor/runs/...)."),
+    open_: bool = typer.Option(False, "--open", help="Open the report in the default web browser."),
+):
+    """(Re)build RUN_DIR/report.html from the run folder's files alone."""
+    from kerasdoctor.report import write_report
+
+    path = write_report(_run_folder(run_dir))
+    stdout.print(f"report: {path}", highlight=False, soft_wrap=True)
+    if open_:
+        import webbrowser
+
+        webbrowser.open(path.resolve().as_uri())
+
+
+export_app = typer.Typer(help="Export a run folder to other tools.", no_args_is_help=True)
+app.add_typer(export_app, name="export")
+
+
+@export_app.command("tensorboard")
+@guarded
+def export_tensorboard_command(
+    run_dir: Path = typer.Argument(..., help="A run folder (.keras-doctor/runs/...)."),
+    out: Optional[Path] = typer.Argument(None, help="Folder for the event files (default: RUN_DIR/tensorboard)."),
+):
+    """Write TensorBoard event files (scalars per epoch and per layer, the findings as text)."""
+    from kerasdoctor.report import export_tensorboard
+
+    folder = export_tensorboard(_run_folder(run_dir), out)
+    stdout.print(f"TensorBoard events: {folder}\nview them with: tensorboard --logdir {folder}",
+                 highlight=False, soft_wrap=True)

@@ -111,5 +111,5 @@ def recommend(build, data, *, epochs, seed=0, min_steps=20, max_batch=256, model
         keras.utils.set_random_seed(seed)
         model = build()
     found = lr_find(model, data.x_train, data.y_train, batch_size=batch_size, seed=seed)
-    return TrainingRecipe(batch_size, found.high, epochs, samples // batch_size, len(found.learning_rates),
+    return TrainingRecipe(batch_size, found.high, epochs, samples // batch_size, found.steps,
                           found.suggestion)
