@@ -8,17 +8,15 @@ it), or ``AUTO``: the ``lr_find`` suggestion for its optimizer, one sweep per op
 import dataclasses
 import itertools
 import math
-import shutil
 import statistics
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import keras
 
 from kerasdoctor.checkup import run_check
 from kerasdoctor.diagnose import severity_rank
 from kerasdoctor.errors import KerasDoctorError
-from kerasdoctor.files import new_run_dir, write_json
+from kerasdoctor.files import run_folder, write_json
 from kerasdoctor.runlog import to_jsonable
 from kerasdoctor.tune.lr_find import lr_find
 from kerasdoctor.tune.space import recompile, reinitialize
@@ -106,13 +104,19 @@ class CompareResult:
     rows: list
     run_dir: object
     found: dict = field(default_factory=dict)  # optimizer -> LRFindResult, for AUTO rates
+    workload: str | None = None
+
+    def _repr_html_(self):
+        from kerasdoctor.report.notebook import notebook_html
+
+        return notebook_html(self.run_dir)
 
     def to_dict(self):
         better = max if self.direction == "maximize" else min
         summaries = [row.summary(self.target, better) for row in self.rows]
         swept = {Variant(optimizer=name).label: {"suggestion": found.suggestion, "low": found.low, "high": found.high,
                                                  "rule": found.rule} for name, found in self.found.items()}
-        return to_jsonable({"metric": self.metric, "direction": self.direction, "target": self.target,
+        return to_jsonable({"workload": self.workload, "metric": self.metric, "direction": self.direction, "target": self.target,
                             "seeds": self.seeds, "run_dir": str(self.run_dir), "variants": summaries,
                             "seconds_to_target_note": SECONDS_NOTE, "lr_find": swept,
                             "runs": {row.variant: row.runs for row in self.rows}})
@@ -196,12 +200,6 @@ def _train(workload, chosen, seeds, epochs, run_dir, step):
     return rows, metric, direction
 
 
-def _discard_if_empty(path):
-    """Removes a run folder this command made when nothing was written in it (an error before training)."""
-    if path.is_dir() and not any(p.is_file() for p in path.rglob("*")):
-        shutil.rmtree(path)
-
-
 def run_compare(workload, chosen, *, seeds=1, epochs=None, target=None, out=None, progress=None):
     """Trains ``workload`` under every variant in ``chosen`` for ``seeds`` seeds each.
 
@@ -222,14 +220,8 @@ def run_compare(workload, chosen, *, seeds=1, epochs=None, target=None, out=None
             progress(done, total, label)
 
     chosen, found = find_rates(workload, chosen, progress=lambda label: step(f"lr_find {label}"))
-    made = out is None or not Path(out).exists()
-    run_dir = new_run_dir(f"compare-{workload.name}", out)
-    try:
+    with run_folder(f"compare-{workload.name}", out) as run_dir:  # an error before any file leaves none
         rows, metric, direction = _train(workload, chosen, seeds, epochs, run_dir, step)
-    except BaseException:
-        if made:
-            _discard_if_empty(run_dir)
-        raise
     if target is None:
         # Default: 95% of the best variant's mean best value (105% of it for a loss).
         means = [statistics.fmean(r["best"] for r in row.runs) for row in rows]
@@ -239,6 +231,6 @@ def run_compare(workload, chosen, *, seeds=1, epochs=None, target=None, out=None
     for row in rows:
         for run in row.runs:
             run["epochs_to_target"], run["seconds_to_target"] = _to_target(run, target, direction)
-    result = CompareResult(metric, direction, target, seeds, rows, run_dir, found)
+    result = CompareResult(metric, direction, target, seeds, rows, run_dir, found, workload=str(workload.path))
     write_json(run_dir / "compare.json", result.to_dict())
     return result
