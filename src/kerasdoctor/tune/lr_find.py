@@ -61,6 +61,11 @@ class LRFindResult:
                 f"steps={self.steps}, rule={self.rule!r}"
                 + (f", diverged_at={self.diverged_at:.3g})" if self.diverged_at is not None else ")"))
 
+    def _repr_html_(self):
+        from kerasdoctor.report.notebook import lr_find_notebook_html
+
+        return lr_find_notebook_html(self.to_dict())
+
     def to_dict(self):
         return to_jsonable({
             "suggestion": self.suggestion, "low": self.low, "high": self.high, "rule": self.rule,
