@@ -1,9 +1,11 @@
-"""How the loss moves: LOSS_OSCILLATING, NOT_LEARNING, SLOW_CONVERGENCE, OVERFITTING, UNDERFITTING."""
+"""How the loss moves: NOT_LEARNING, SLOW_CONVERGENCE, OVERFITTING, UNDERFITTING (LOSS_OSCILLATING has
+its own module and is imported here, where it was first defined)."""
 
 from kerasdoctor.diagnose.base import Finding, Rule
+from kerasdoctor.diagnose.rules.loss_oscillating import LossOscillating  # noqa: F401
 from kerasdoctor.diagnose.series import (
     chance_accuracy, epoch_values, is_classification, is_finite, kernel_layers, labels, metric_name,
-    median, output_units, probe_losses, trivial_loss,
+    output_units, trivial_loss,
 )
 
 
@@ -19,70 +21,6 @@ def _minimum(name, value, low):
 
 def _finite(values):
     return [v for v in values if is_finite(v)]
-
-
-def recent_window(series, min_probes):
-    """The probes of the second half of the run (by step), at least the last ``min_probes``."""
-    if not series:
-        return []
-    half = series[-1][0] / 2
-    window = [(step, value) for step, value in series if step >= half]
-    return window if len(window) >= min_probes else series[-min_probes:]
-
-
-class LossOscillating(Rule):
-    """Fires when, over the second half of the run, the probe-batch loss goes up about as much
-    as it goes down (rises / falls between ``min_rise_ratio`` and its inverse), by steps that
-    are large next to the trivial loss.
-
-    The probe batch is fixed, so its loss is free of batch-to-batch noise. Both statistics are
-    per probe (a ratio of sums, a median of changes) over a window that is a share of the run,
-    so they do not grow with the number of probes or the length of the run: a long plateau's
-    small wobbles never add up to an oscillation.
-
-    Args:
-        min_rise_ratio: the smallest (sum of rises / sum of falls) in the window.
-        min_swing: the smallest median change between consecutive probes in the window, as a
-            share of the trivial loss.
-        min_probes: how many probes the window needs.
-    """
-
-    code = "LOSS_OSCILLATING"
-
-    def __init__(self, min_rise_ratio=0.4, min_swing=0.03, min_probes=6):
-        _fraction("min_rise_ratio", min_rise_ratio, high=10.0)
-        _fraction("min_swing", min_swing, high=10.0)
-        _minimum("min_probes", min_probes, 3)
-        self.min_rise_ratio, self.min_swing, self.min_probes = min_rise_ratio, min_swing, min_probes
-
-    def check(self, log):
-        series = probe_losses(log)
-        window = recent_window(series, self.min_probes)
-        if len(window) < self.min_probes or not all(is_finite(v) for _, v in window):
-            return None
-        values = [v for _, v in window]
-        changes = [b - a for a, b in zip(values, values[1:])]
-        rises = sum(c for c in changes if c > 0)
-        falls = -sum(c for c in changes if c < 0)
-        scale = trivial_loss(log) or abs(series[0][1]) or 1.0
-        swing = median([abs(c) for c in changes]) / scale
-        ratio = rises / falls if falls > 0 else float("inf")
-        # Both ways: rises far beyond the falls are a divergence (LOSS_DIVERGED), not a swing.
-        if not self.min_rise_ratio <= ratio <= 1 / self.min_rise_ratio or swing < self.min_swing:
-            return None
-        first_rise = next(s for (s, _), c in zip(window[1:], changes) if c > 0)
-        return Finding(
-            self.code, "warning", first_rise,
-            f"The loss oscillates: over the second half of the run (steps {window[0][0]}-{window[-1][0]}, "
-            f"{len(values)} probes) the fixed probe batch's loss rose {ratio:.0%} as much as it fell, "
-            f"by a typical {swing:.0%} of the trivial loss from one probe to the next; the steps are "
-            "too noisy or too large to settle.",
-            {"rise_to_fall_ratio": ratio, "median_swing_to_trivial": swing, "probes": len(values),
-             "window_steps": [window[0][0], window[-1][0]],
-             "min_rise_ratio": self.min_rise_ratio, "min_swing": self.min_swing},
-            "Use a larger batch size (32-256), lower the learning rate, or lower the momentum "
-            "(momentum 0.9 with batch size 1 amplifies the noise of single samples).",
-        )
 
 
 def _accuracy(log, prefix=""):

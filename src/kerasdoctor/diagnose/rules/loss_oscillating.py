@@ -1,0 +1,113 @@
+"""LOSS_OSCILLATING: the loss goes up about as much as it goes down, by large steps."""
+
+from kerasdoctor.diagnose.base import Finding, Rule
+from kerasdoctor.diagnose.series import epoch_losses, is_finite, median, probe_losses, trivial_loss
+
+
+def _in_range(name, value, high):
+    if not 0 < value <= high:
+        raise ValueError(f"Argument `{name}` must be in (0, {high}]. Received: {name}={value}")
+
+
+def recent_window(series, min_probes):
+    """The points of the second half of the run (by step), at least the last ``min_probes``."""
+    if not series:
+        return []
+    half = series[-1][0] / 2
+    window = [(step, value) for step, value in series if step >= half]
+    return window if len(window) >= min_probes else series[-min_probes:]
+
+
+def swings(values, scale):
+    """(sum of rises / sum of falls, median change as a share of ``scale``) of a series."""
+    changes = [b - a for a, b in zip(values, values[1:])]
+    rises = sum(c for c in changes if c > 0)
+    falls = -sum(c for c in changes if c < 0)
+    ratio = rises / falls if falls > 0 else float("inf")
+    return ratio, median([abs(c) for c in changes]) / scale
+
+
+class LossOscillating(Rule):
+    """Fires when, over the second half of the run, the probe-batch loss goes up about as much
+    as it goes down (rises / falls between ``min_rise_ratio`` and its inverse), by steps that
+    are large next to the trivial loss; and, when that half holds at least ``min_probes``
+    epochs, the epoch-end validation loss (the training loss without validation) swings the
+    same way.
+
+    The probe batch is fixed, so its loss is free of batch-to-batch noise. Both statistics are
+    per probe (a ratio of sums, a median of changes) over a window that is a share of the run,
+    so they do not grow with the number of probes or the length of the run: a long plateau's
+    small wobbles never add up to an oscillation.
+
+    The probe runs the model in training mode, so with Dropout (a new mask at every probe) or
+    other noise layers its loss swings even when the weights have settled. What the rule claims,
+    that the weights never settle, shows in the validation loss, which inference mode computes
+    free of those layers: where the run has the epochs to tell, the epoch curve must agree. A
+    short run has only the probes to judge by.
+
+    Args:
+        min_rise_ratio: the smallest (sum of rises / sum of falls) in the window.
+        min_swing: the smallest median change between consecutive points in the window, as a
+            share of the trivial loss.
+        min_probes: how many probes the window needs; also how many epoch ends it needs
+            before the epoch curve must agree.
+    """
+
+    code = "LOSS_OSCILLATING"
+
+    def __init__(self, min_rise_ratio=0.4, min_swing=0.03, min_probes=6):
+        _in_range("min_rise_ratio", min_rise_ratio, 10.0)
+        _in_range("min_swing", min_swing, 10.0)
+        if not (isinstance(min_probes, int) and min_probes >= 3):
+            raise ValueError(f"Argument `min_probes` must be an integer >= 3. Received: min_probes={min_probes}")
+        self.min_rise_ratio, self.min_swing, self.min_probes = min_rise_ratio, min_swing, min_probes
+
+    def _oscillates(self, ratio, swing):
+        # Both ways: rises far beyond the falls are a divergence (LOSS_DIVERGED), not a swing.
+        return self.min_rise_ratio <= ratio <= 1 / self.min_rise_ratio and swing >= self.min_swing
+
+    def _epoch_curve(self, log, half):
+        """(name, values, trivial loss) of the epoch-end curve in the second half, or None when
+        that half has fewer than ``min_probes`` epoch ends."""
+        for key, split in (("val_loss", "val"), ("loss", "train")):
+            points = [v for step, v in epoch_losses(log, key) if step >= half]
+            if points:
+                if len(points) < self.min_probes or not all(is_finite(v) for v in points):
+                    return None
+                return key, points, trivial_loss(log, split)
+        return None
+
+    def check(self, log):
+        series = probe_losses(log)
+        window = recent_window(series, self.min_probes)
+        if len(window) < self.min_probes or not all(is_finite(v) for _, v in window):
+            return None
+        values = [v for _, v in window]
+        scale = trivial_loss(log) or abs(series[0][1]) or 1.0
+        ratio, swing = swings(values, scale)
+        if not self._oscillates(ratio, swing):
+            return None
+        evidence = {"rise_to_fall_ratio": ratio, "median_swing_to_trivial": swing, "probes": len(values),
+                    "window_steps": [window[0][0], window[-1][0]],
+                    "min_rise_ratio": self.min_rise_ratio, "min_swing": self.min_swing}
+        epoch_curve, also = self._epoch_curve(log, window[0][0]), ""
+        if epoch_curve is not None:
+            key, points, trivial = epoch_curve
+            epoch_ratio, epoch_swing = swings(points, trivial or scale)
+            if not self._oscillates(epoch_ratio, epoch_swing):
+                return None
+            evidence.update(epoch_curve=key, epoch_rise_to_fall_ratio=epoch_ratio,
+                            epoch_median_swing_to_trivial=epoch_swing, epochs=len(points))
+            also = (f" The epoch-end {'validation' if key == 'val_loss' else 'training'} loss swings too "
+                    f"(rises {epoch_ratio:.0%} of its falls, by a typical {epoch_swing:.0%} of the trivial loss).")
+        first_rise = next(s for (s, a), (_, b) in zip(window, window[1:]) if b > a)
+        return Finding(
+            self.code, "warning", first_rise,
+            f"The loss oscillates: over the second half of the run (steps {window[0][0]}-{window[-1][0]}, "
+            f"{len(values)} probes) the fixed probe batch's loss rose {ratio:.0%} as much as it fell, "
+            f"by a typical {swing:.0%} of the trivial loss from one probe to the next; the steps are "
+            "too noisy or too large to settle." + also,
+            evidence,
+            "Use a larger batch size (32-256), lower the learning rate, or lower the momentum "
+            "(momentum 0.9 with batch size 1 amplifies the noise of single samples).",
+        )

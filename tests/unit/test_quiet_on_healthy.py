@@ -1,0 +1,67 @@
+"""Rules stay quiet on the healthy patterns of long runs and still fire on the faults they exist for."""
+
+import math
+
+import numpy as np
+
+from kerasdoctor.diagnose.rules.progress import LossOscillating
+from tests.unit.synthetic import LogBuilder
+
+LN10 = math.log(10)
+
+
+def _swinging_probes(builder, epochs, steps_per_epoch=10):
+    """Probe losses that jump between 0.2 and 0.4 of ln 10 at every probe, all run long."""
+    steps = range(0, epochs * steps_per_epoch + 1, steps_per_epoch // 2)
+    for index, step in enumerate(steps):
+        builder.probe(step, epoch=step // steps_per_epoch, loss=LN10 * (0.4 if index % 2 else 0.2))
+    return builder
+
+
+def test_loss_oscillating_is_quiet_when_only_the_training_mode_probe_swings():
+    # Dropout draws a new mask at every probe: the probe loss swings while the validation loss,
+    # computed without dropout, falls smoothly. The weights have settled.
+    builder = _swinging_probes(LogBuilder().data().data("val"), epochs=40)
+    for epoch in range(40):
+        builder.epoch(epoch, loss=0.7, val_loss=0.5 * 0.98 ** epoch)
+    assert LossOscillating().check(builder.log) is None
+
+
+def test_loss_oscillating_fires_when_the_validation_loss_swings_with_the_probe():
+    builder = _swinging_probes(LogBuilder().data().data("val"), epochs=40)
+    for epoch in range(40):
+        builder.epoch(epoch, loss=0.7, val_loss=LN10 * (0.45 if epoch % 2 else 0.25))
+    finding = LossOscillating().check(builder.log)
+    assert finding is not None
+    assert finding.evidence["epoch_curve"] == "val_loss"
+    assert 0.5 <= finding.evidence["epoch_rise_to_fall_ratio"] <= 2.0
+    assert "validation loss swings too" in finding.message
+
+
+def test_loss_oscillating_reads_the_training_curve_without_validation():
+    quiet = _swinging_probes(LogBuilder().data(), epochs=40)
+    loud = _swinging_probes(LogBuilder().data(), epochs=40)
+    for epoch in range(40):
+        quiet.epoch(epoch, loss=2.0 * 0.97 ** epoch)
+        loud.epoch(epoch, loss=LN10 * (0.45 if epoch % 2 else 0.25))
+    assert LossOscillating().check(quiet.log) is None
+    assert LossOscillating().check(loud.log).evidence["epoch_curve"] == "loss"
+
+
+def test_loss_oscillating_judges_a_short_run_by_its_probes_alone():
+    # Batch size 1 with momentum for 3 epochs: too few epoch ends to tell, the probes decide.
+    builder = _swinging_probes(LogBuilder().data().data("val"), epochs=3, steps_per_epoch=400)
+    for epoch, val_loss in enumerate((0.9, 0.6, 0.55)):
+        builder.epoch(epoch, loss=0.7, val_loss=val_loss, steps=400)
+    finding = LossOscillating().check(builder.log)
+    assert finding is not None and "epoch_curve" not in finding.evidence
+
+
+def test_loss_oscillating_epoch_check_does_not_depend_on_the_number_of_epochs():
+    rng = np.random.default_rng(0)
+    for epochs in (20, 200):
+        builder = _swinging_probes(LogBuilder().data().data("val"), epochs=epochs)
+        for epoch in range(epochs):
+            smooth = 0.3 + 0.5 * math.exp(-epoch / (epochs / 4)) + rng.normal(scale=0.002)
+            builder.epoch(epoch, loss=0.7, val_loss=smooth)
+        assert LossOscillating().check(builder.log) is None, epochs
