@@ -3,9 +3,11 @@
 import math
 
 import numpy as np
+import pytest
 
+from kerasdoctor.diagnose.rules.activations import SaturatedActivations
 from kerasdoctor.diagnose.rules.progress import LossOscillating
-from tests.unit.synthetic import LogBuilder
+from tests.unit.synthetic import LogBuilder, mlp
 
 LN10 = math.log(10)
 
@@ -65,3 +67,31 @@ def test_loss_oscillating_epoch_check_does_not_depend_on_the_number_of_epochs():
             smooth = 0.3 + 0.5 * math.exp(-epoch / (epochs / 4)) + rng.normal(scale=0.002)
             builder.epoch(epoch, loss=0.7, val_loss=smooth)
         assert LossOscillating().check(builder.log) is None, epochs
+
+
+def _saturated_run(final_loss):
+    """Hidden sigmoid layers with 80% of their outputs saturated at every probe."""
+    builder = LogBuilder(layers=mlp(widths=(32, 16), activation="sigmoid")).data()
+    saturated = {name: {"saturated_fraction": 0.8} for name in ("hidden_0", "hidden_1")}
+    for step in range(0, 60, 10):
+        builder.probe(step, loss=LN10, layers=saturated)
+    for epoch, loss in enumerate(np.linspace(LN10, final_loss, 6)):
+        builder.epoch(epoch, loss=float(loss))
+    return builder.log
+
+
+def test_saturated_activations_is_quiet_when_the_model_fitted_its_data():
+    assert SaturatedActivations().check(_saturated_run(final_loss=0.1 * LN10)) is None
+
+
+def test_saturated_activations_fires_while_the_loss_stays_near_the_trivial_loss():
+    finding = SaturatedActivations().check(_saturated_run(final_loss=0.9 * LN10))
+    assert finding is not None
+    assert finding.evidence["loss_to_trivial"] == pytest.approx(0.9)
+    assert "90% of the trivial loss" in finding.message
+
+
+def test_saturated_activations_judges_by_saturation_alone_without_a_trivial_loss():
+    log = _saturated_run(final_loss=0.1 * LN10)
+    log.records = [r for r in log.records if r.get("type") != "data"]
+    assert SaturatedActivations().check(log) is not None

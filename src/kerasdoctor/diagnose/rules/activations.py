@@ -1,7 +1,7 @@
 """DYING_RELU, SATURATED_ACTIVATIONS and FROZEN_OR_DEAD_LAYER, from the probe's per-layer statistics."""
 
 from kerasdoctor.diagnose.base import Finding, Rule
-from kerasdoctor.diagnose.series import gradient_probes, kernel_layers, layers
+from kerasdoctor.diagnose.series import epoch_values, gradient_probes, is_finite, kernel_layers, layers, trivial_loss
 from kerasdoctor.vocabulary import RECTIFIERS
 from kerasdoctor.vocabulary import SATURATING
 
@@ -64,35 +64,55 @@ class DyingRelu(Rule):
         )
 
 
+def _loss_to_trivial(log):
+    """The last epoch's training loss as a share of the trivial loss (None if either is unknown)."""
+    losses = [v for v in epoch_values(log, "loss") if is_finite(v)]
+    trivial = trivial_loss(log)
+    return losses[-1] / trivial if losses and trivial else None
+
+
 class SaturatedActivations(Rule):
-    """Fires when sigmoid/tanh layers sit at their flat ends for most inputs.
+    """Fires when sigmoid/tanh layers sit at their flat ends for most inputs, and the model
+    has not fitted its training data.
+
+    A saturated unit passes almost no gradient, so it stops learning: that is the harm the rule
+    reports. A network whose training loss has fallen far below the trivial loss has learned
+    what it needed: its sigmoid units may settle near 0 or 1 as the near-binary features the
+    task wants. The saturation is then a state, not an obstacle, and the rule stays quiet; the
+    gradient itself has its own rule (VANISHING_GRADIENTS). The harmful case (Glorot and Bengio,
+    2010: a saturated top layer holds the loss on a plateau) keeps the loss high.
 
     Args:
         max_saturated: the largest share of saturated outputs in a layer.
         min_probes: how many of the latest probes must agree.
+        trained_well: the training loss, as a share of the trivial loss, below which the
+            model counts as having fitted its data despite the saturation.
     """
 
     code = "SATURATED_ACTIVATIONS"
 
-    def __init__(self, max_saturated=0.5, min_probes=2):
+    def __init__(self, max_saturated=0.5, min_probes=2, trained_well=0.5):
         _fraction("max_saturated", max_saturated)
         _min_probes(min_probes)
-        self.max_saturated, self.min_probes = max_saturated, min_probes
+        _fraction("trained_well", trained_well)
+        self.max_saturated, self.min_probes, self.trained_well = max_saturated, min_probes, trained_well
 
     def check(self, log):
         hidden = layers(log)[:-1]
         names = [l["name"] for l in hidden if l.get("activation") in SATURATING]
         found = _persistent(log, names, "saturated_fraction", self.max_saturated, self.min_probes)
-        if not found:
+        level = _loss_to_trivial(log)
+        if not found or (level is not None and level < self.trained_well):
             return None
         worst = max(found, key=lambda n: found[n][1])
         step = min(s for s, _ in found.values())
         return Finding(
             self.code, "warning", step,
             f"{len(found)} sigmoid/tanh layer(s) are saturated: {found[worst][1]:.0%} of {worst}'s outputs "
-            "sit at a flat end, where the gradient is nearly 0.",
+            "sit at a flat end, where the gradient is nearly 0"
+            + (f"; the training loss is still {level:.0%} of the trivial loss." if level is not None else "."),
             {"layers": {n: v for n, (_, v) in found.items()}, "worst_layer": worst,
-             "max_saturated": self.max_saturated},
+             "max_saturated": self.max_saturated, "loss_to_trivial": level},
             "Scale the inputs, use glorot_uniform (not larger) weights, add BatchNormalization before the "
             "activation, or use relu/gelu in hidden layers.",
         )
