@@ -11,7 +11,7 @@ import numpy as np
 
 from kerasdoctor.diagnose import crash_explanation, diagnose
 from kerasdoctor.errors import KerasDoctorError
-from kerasdoctor.files import new_run_dir, write_json
+from kerasdoctor.files import run_folder, write_json
 from kerasdoctor.monitor import Monitor
 from kerasdoctor.monitor.datastats import overlap, summarize
 from kerasdoctor.monitor.describe import describe_model
@@ -113,14 +113,14 @@ def run_check(workload, *, epochs=None, batch_size=None, out=None, seed=0, callb
     keras.utils.set_random_seed(seed)
     data = workload.load_data(seed)
     model = workload.build_model()
-    run_dir = new_run_dir(workload.name, out)
-    log = RunLog(run_dir / "runlog.jsonl")
     backend = keras.backend.backend()
-    log.append("run", workload=str(workload.path), backend=backend, keras=keras.__version__,
-               seed=seed, fit=fit, split=data.split)
-    log.append("data", split="train", **summarize(*data.train))
-    log.append("data", split="val", **summarize(*data.validation))
-    log.append("data", split="overlap", **overlap(data.x_train, data.x_val))
+    with run_folder(workload.name, out) as run_dir:  # past this block the folder holds the log
+        log = RunLog(run_dir / "runlog.jsonl")
+        log.append("run", workload=str(workload.path), backend=backend, keras=keras.__version__,
+                   seed=seed, fit=fit, split=data.split)
+        log.append("data", split="train", **summarize(*data.train))
+        log.append("data", split="val", **summarize(*data.validation))
+        log.append("data", split="overlap", **overlap(data.x_train, data.x_val))
     # A diagnostic run: a fixed probe schedule (a function of the step count only, compiled
     # before the first step), so the same seed gives the same findings however busy the machine.
     monitor = Monitor(_probe_rows(data, seed), log=log, schedule="fixed", every_n_steps=every_n_steps)

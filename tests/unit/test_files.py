@@ -119,3 +119,19 @@ def test_an_atomic_write_that_fails_leaves_no_temporary(tmp_path):
     with pytest.raises(TypeError):
         write_atomic(tmp_path / "a.json", b"bytes, not text")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_check_that_fails_before_writing_its_log_leaves_no_run_folder(tmp_path, monkeypatch, write_workload,
+                                                                       healthy_source):
+    import kerasdoctor.checkup as checkup
+    from kerasdoctor.workload import load_workload
+
+    def no_disk(path):
+        raise OSError(f"No space left on device: {path}")
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(checkup, "RunLog", no_disk)
+    workload = load_workload(write_workload(healthy_source))
+    with pytest.raises(OSError, match="No space left"):
+        checkup.run_check(workload)
+    assert not (tmp_path / ".keras-doctor").exists()

@@ -374,16 +374,19 @@ def tune(
 ):
     """Search hyperparameters with Optuna (TPE + Hyperband pruning); resumable, multi-worker."""
     redirect = _begin(as_json)
+    from kerasdoctor.cli.progress import ProgressCallback, make_progress
     from kerasdoctor.report import render_tune
     from kerasdoctor.tune.study import run_tune
 
-    def progress(found, trial):
-        stderr.print(f"trial {trial.number}: {trial.state.name.lower()}"
-                     + (f" {trial.value:.4g}" if trial.value is not None else ""), highlight=False)
-
-    with redirect:
-        result = run_tune(workload, trials=trials, timeout=timeout, storage=storage, study=study, workers=workers,
-                          seed=seed, epochs=epochs, out=out, progress=progress, objective=objective)
+    with redirect, make_progress(stderr) as bars:
+        task = bars.add_task(f"tune {study or workload.stem}", total=None, status="")
+        result = run_tune(
+            workload, trials=trials, timeout=timeout, storage=storage, study=study, workers=workers, seed=seed,
+            epochs=epochs, out=out, objective=objective,
+            progress=lambda done, total, status: bars.update(task, completed=done, total=total, status=status),
+            callbacks=[ProgressCallback(bars, "retrain best trial")],
+            notify=lambda line: stderr.print(line, highlight=False, soft_wrap=True),
+        )
     summary = result.to_dict()
     _json_or_render(summary, render_tune(summary), as_json)
 

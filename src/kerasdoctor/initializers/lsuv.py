@@ -14,6 +14,14 @@ def _has_kernel(layer):
     return hasattr(layer, "kernel") and type(layer).__name__ in DENSE_LAYERS + CONV_LAYERS
 
 
+def _probe_inputs(inputs, x_batch):
+    """The model's inputs in the structure of ``x_batch``: one tensor for a plain array, so that
+    calling the probe does not make Keras warn that a one-input list got a bare tensor."""
+    if len(inputs) == 1 and not isinstance(x_batch, (list, tuple, dict)):
+        return inputs[0]
+    return inputs
+
+
 def _pre_activation_variance(probe, layer, x_batch):
     # The paper scales the output of each conv/fc layer, before its nonlinearity:
     # the layer's activation is set to linear for the measurement only.
@@ -67,7 +75,7 @@ def lsuv(model, x_batch, *, tol=0.1, max_iterations=10, seed=None):
         orthogonal = keras.initializers.Orthogonal(seed=None if seed is None else seed + index)
         layer.kernel.assign(orthogonal(layer.kernel.shape, dtype=layer.kernel.dtype))
     for layer in layers:
-        probe = keras.Model(inputs, layer.output)
+        probe = keras.Model(_probe_inputs(inputs, x_batch), layer.output)
         variance = _pre_activation_variance(probe, layer, x_batch)
         for _ in range(max_iterations):
             if abs(variance - 1.0) < tol or variance <= 0 or not np.isfinite(variance):

@@ -40,7 +40,9 @@ def make_optimizer(name, learning_rate):
     if key in OWN:
         return getattr(kd_optimizers, OWN[key])(learning_rate=learning_rate)
     if key in KERAS_OPTIMIZERS:
-        return keras.optimizers.get({"class_name": key, "config": {"learning_rate": learning_rate}})
+        # By class name: keras.optimizers.get() knows most of them in lower case, but not Lamb.
+        classes = {name.lower(): getattr(keras.optimizers, name) for name in dir(keras.optimizers)}
+        return classes[key](learning_rate=learning_rate)
     raise KerasDoctorError(f"Unknown optimizer {name!r}. Known: {', '.join(optimizer_names())}.")
 
 

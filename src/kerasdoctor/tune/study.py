@@ -18,10 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import keras
-import numpy as np
 
 from kerasdoctor.errors import KerasDoctorError
-from kerasdoctor.files import RUNS_ROOT, new_run_dir, write_json
+from kerasdoctor.files import RUNS_ROOT, run_folder, write_json
 from kerasdoctor.runlog import to_jsonable
 from kerasdoctor.tune.hp import DefaultHyperParameters, TrialHyperParameters
 from kerasdoctor.tune.objective import logged_as, objective_metric, parse_objective
@@ -40,6 +39,8 @@ DEFAULT_SPACE = {
     "batch_size": [16, 32, 64, 128],
     "initializer": ["glorot_uniform", "he_normal", "lecun_normal"],
 }
+DEFAULT_SPACE_NOTE = ("{build} defines no hyperparameter: searching the default space "
+                      "(learning_rate, optimizer, initializer, batch_size).")
 
 
 def _optuna():
@@ -99,7 +100,8 @@ class TrialFailed(Exception):
 
 
 def apply_default_space(model, hp, x_batch, seed):
-    """The space used when build_model takes no hp: learning rate, optimizer, initializer (batch size in fit)."""
+    """The space used when build_model defines no hyperparameter: learning rate, optimizer,
+    initializer (batch size in fit)."""
     low, high = DEFAULT_SPACE["learning_rate"]
     learning_rate = hp.Float("learning_rate", low, high, sampling="log", default=1e-3)
     optimizer = hp.Choice("optimizer", DEFAULT_SPACE["optimizer"], default="adam")
@@ -109,12 +111,11 @@ def apply_default_space(model, hp, x_batch, seed):
     return recompile(model, optimizer=optimizer, learning_rate=learning_rate)
 
 
-def build_for(workload, hp, data, seed):
-    """A fresh model for ``hp`` and the batch size to train it with."""
-    if workload.accepts_hp:
-        model = workload.build_model(hp)
-    else:
-        model = apply_default_space(workload.build_model(), hp, _head(data.x_train), seed)
+def build_for(workload, hp, data, seed, *, default_space=False):
+    """A fresh model for ``hp`` (in the default space when ``default_space``) and the batch size to train it with."""
+    model = workload.build_model(hp)  # a build_model() without hp is called without it
+    if default_space:
+        model = apply_default_space(model, hp, _head(data.x_train), seed)
     batch_size = hp.values.get("batch_size", workload.fit["batch_size"])
     return model, int(batch_size)
 
@@ -144,7 +145,9 @@ class _Reporter(keras.callbacks.Callback):
             self.model.stop_training = True
             return
         self.trial.report(value, epoch)
-        if self.trial.should_prune():
+        # Not after the last epoch: Hyperband's rungs can fall on it, and a trial that trained
+        # every epoch has its final value; pruning it then would only hide that value.
+        if epoch + 1 < self.params.get("epochs", 0) and self.trial.should_prune():
             self.pruned = True
             self.model.stop_training = True
 
@@ -172,8 +175,20 @@ def _best(values, direction):
     return max(finite) if direction == "maximize" else min(finite)
 
 
-def make_objective(workload, data, metric, direction, epochs, seed):
+@dataclass
+class _Search:
+    """One worker's view of the search: the workload, its objective and the study."""
+
+    workload: object
+    study: object
+    metric: str
+    direction: str
+    default_space: bool  # build_model defines no hyperparameter: keras-doctor's space is searched
+
+
+def make_objective(search, data, epochs, seed):
     optuna = _optuna()
+    workload, metric, direction = search.workload, search.metric, search.direction
 
     def objective(trial):
         keras.backend.clear_session()
@@ -182,7 +197,7 @@ def make_objective(workload, data, metric, direction, epochs, seed):
         reporter = _Reporter(trial, metric, direction)
         started = time.perf_counter()
         try:
-            model, batch_size = build_for(workload, hp, data, seed + trial.number)
+            model, batch_size = build_for(workload, hp, data, seed + trial.number, default_space=search.default_space)
             model.fit(data.x_train, data.y_train, validation_data=data.validation, epochs=epochs,
                       batch_size=batch_size, verbose=0, callbacks=[reporter])
         except KerasDoctorError:  # the workload or the objective is wrong for every trial: stop
@@ -217,14 +232,18 @@ def _study(settings, direction, worker=0):
     )
 
 
-def work(settings, worker=0, progress=None):
-    """One worker: joins the study and runs trials until the budget is used."""
-    optuna = _optuna()
-    workload = _load(settings)
-    data = workload.load_data(settings.seed)
-    epochs = settings.epochs or workload.fit["epochs"]
+def _probe(workload):
+    """The model with every hyperparameter at its default, and whether build_model defines any."""
+    hp = DefaultHyperParameters()
+    model = workload.build_model(hp)  # a build_model() without hp is called without it
+    return model, workload.accepts_hp and bool(hp.values)
+
+
+def _join(settings, worker=0, workload=None):
+    """Loads the workload, reads its objective and joins (or creates) the study."""
+    workload = workload or _load(settings)
     keras.utils.set_random_seed(settings.seed)
-    probe = workload.build_model(DefaultHyperParameters()) if workload.accepts_hp else workload.build_model()
+    probe, defines_space = _probe(workload)
     metric, direction = objective_metric(probe, settings.objective)
     study = _study(settings, direction, worker)
     if study.direction.name.lower() != direction:
@@ -232,17 +251,27 @@ def work(settings, worker=0, progress=None):
             f"The study {settings.study_name!r} in this storage {study.direction.name.lower()}s, but this "
             f"workload's {metric} must be {direction}d. Use another --study name.")
     study.set_user_attr("metric", metric)
+    return _Search(workload, study, metric, direction, default_space=not defines_space)
+
+
+def work(settings, worker=0, progress=None, search=None):
+    """One worker: joins the study (unless given ``search``) and runs trials until the budget is used."""
+    search = search or _join(settings, worker)
+    study = search.study
+    if settings.trials is not None and _finished(study) >= settings.trials:
+        return search
+    data = search.workload.load_data(settings.seed)
+    epochs = settings.epochs or search.workload.fit["epochs"]
     callbacks = [_stop_when_done(settings.trials)]
     if progress is not None:
-        callbacks.append(lambda study, trial: progress(study, trial))
-    finished = _finished(study)
-    if settings.trials is not None and finished >= settings.trials:
-        return study, metric, direction
+        progress(_finished(study), settings.trials, _status(study, search.metric))
+        callbacks.append(lambda study, trial: progress(_finished(study), settings.trials,
+                                                       _status(study, search.metric, trial)))
     timeout = settings.timeout_minutes * 60 if settings.timeout_minutes else None
-    objective = make_objective(workload, data, metric, direction, epochs, settings.seed)
+    objective = make_objective(search, data, epochs, settings.seed)
     study.optimize(objective, n_trials=None if settings.trials is not None else (None if timeout else DEFAULT_TRIALS),
                    timeout=timeout, callbacks=callbacks, catch=(TrialFailed,), gc_after_trial=True)
-    return study, metric, direction
+    return search
 
 
 def _failed(trial):
@@ -252,6 +281,27 @@ def _failed(trial):
 
 def _finished(study):
     return sum(t.state.name in ("COMPLETE", "PRUNED") or _failed(t) for t in study.get_trials(deepcopy=False))
+
+
+def _complete(trials):
+    return [t for t in trials if t.state.name == "COMPLETE" and t.value is not None and math.isfinite(t.value)]
+
+
+def _best_trial(trials, direction):
+    """The complete trial with the best finite value, or None."""
+    complete = _complete(trials)
+    if not complete:
+        return None
+    return (max if direction == "maximize" else min)(complete, key=lambda t: t.value)
+
+
+def _status(study, metric, trial=None):
+    """One short line for a progress bar: the last trial's state and the best value so far."""
+    best = _best_trial(study.get_trials(deepcopy=False), study.direction.name.lower())
+    parts = [] if trial is None else [f"trial {trial.number} {trial.state.name.lower()}"]
+    if best is not None:
+        parts.append(f"best {metric}={best.value:.4g}")
+    return "; ".join(parts)
 
 
 def _stop_when_done(trials):
@@ -294,6 +344,7 @@ class TuneResult:
     findings: list = field(default_factory=list)
     best_model: str | None = None
     epochs_total: int = 0
+    note: str | None = None  # what the user should know: the default space searched, nothing left to do
 
     def to_dict(self):
         return to_jsonable({
@@ -301,18 +352,33 @@ class TuneResult:
             "best_params": self.best_params, "best_value": self.best_value, "n_complete": self.n_complete,
             "n_pruned": self.n_pruned, "n_failed": self.n_failed, "run_dir": str(self.run_dir),
             "importance": self.importance, "best_model": self.best_model, "epochs_total": self.epochs_total,
-            "findings": [f.to_dict() for f in self.findings],
+            "findings": [f.to_dict() for f in self.findings], "note": self.note,
         })
 
 
+def _nothing_to_do(search, trials):
+    """The line that says the study already has ``trials`` finished trials, or None."""
+    best = _best_trial(search.study.get_trials(deepcopy=False), search.direction)
+    finished = _finished(search.study)
+    if trials is None or finished < trials or best is None:
+        return None
+    return f"nothing to do: the study already has {finished} finished trials (best value {best.value:.4g}); " \
+           "ask for more with --trials."
+
+
 def run_tune(workload_path, *, trials=None, timeout=None, storage=None, study=None, workers=1, seed=0,
-             epochs=None, out=None, data=None, unsafe=False, progress=None, retrain=True, objective=None):
+             epochs=None, out=None, data=None, unsafe=False, progress=None, callbacks=(), notify=None,
+             retrain=True, objective=None):
     """Searches hyperparameters for a workload file and writes the results to a run folder.
 
     ``objective`` is 'NAME[:min|max]', a metric that fit logs; by default the validation
-    accuracy when the model compiles one, else the validation loss.
+    accuracy when the model compiles one, else the validation loss. ``progress(done, total,
+    status)`` is called as trials finish (``total`` is None with only a timeout);
+    ``callbacks`` are Keras callbacks for the retraining of the best trial; ``notify(line)``
+    gets what the user should know before the search (also the summary's ``note``). A study
+    that already has ``trials`` finished trials is not searched nor retrained again.
     """
-    optuna = _optuna()
+    _optuna()  # one clear line when Optuna is not installed
     if trials is not None and trials < 1:
         raise KerasDoctorError(f"--trials must be a positive integer. Received: trials={trials}")
     if timeout is not None and not timeout > 0:
@@ -327,39 +393,53 @@ def run_tune(workload_path, *, trials=None, timeout=None, storage=None, study=No
     url, _ = open_storage(storage)  # fail early on a bad URL
     settings = Settings(str(Path(workload_path)), url, study or workload.name, trials, timeout, seed, epochs,
                         None if data is None else str(data), unsafe, objective)
-    run_dir = new_run_dir(f"tune-{workload.name}", out)
+    search = _join(settings, 0, workload)
+    done = _nothing_to_do(search, trials)
+    note = done
+    if done is None and search.default_space:
+        note = DEFAULT_SPACE_NOTE.format(build="build_model(hp)" if workload.accepts_hp else "build_model()")
+    if note is not None and notify is not None:
+        notify(note)
+    with run_folder(f"tune-{workload.name}", out) as run_dir:
+        if done is None:
+            _search(settings, search, workers, progress)
+        found = _study(settings, search.direction)  # every worker's trials
+        return _write_results(found, settings, search, run_dir, retrain=retrain and done is None,
+                              callbacks=callbacks, note=note)
+
+
+def _search(settings, search, workers, progress):
+    """Runs the trials: this process and ``workers - 1`` helper processes on the same study."""
     context = multiprocessing.get_context("spawn")
     helpers = [context.Process(target=_worker_main, args=(settings, index), daemon=False)
                for index in range(1, workers)]
     for helper in helpers:
         helper.start()
     try:
-        found, metric, direction = work(settings, 0, progress)
+        work(settings, 0, progress, search)
     finally:
         for helper in helpers:
             helper.join()
     failed_workers = [h.exitcode for h in helpers if h.exitcode]
     if failed_workers:
         logger.warning("%d worker process(es) exited with an error", len(failed_workers))
-    found = _study(settings, direction)  # every worker's trials
-    return _write_results(found, settings, workload, metric, direction, run_dir, retrain, optuna)
 
 
-def _write_results(study, settings, workload, metric, direction, run_dir, retrain, optuna):
+def _write_results(study, settings, search, run_dir, *, retrain, callbacks, note):
+    optuna = _optuna()
     states = optuna.trial.TrialState
     trials = study.get_trials(deepcopy=False)
-    complete = [t for t in trials if t.state == states.COMPLETE and t.value is not None and math.isfinite(t.value)]
-    if not complete:
+    best = _best_trial(trials, search.direction)
+    if best is None:
         errors = [t.user_attrs["error"] for t in trials if "error" in t.user_attrs]
         raise KerasDoctorError(
             f"No trial of study {settings.study_name!r} completed (pruned: "
             f"{sum(t.state == states.PRUNED for t in trials)}, failed: {sum(t.state == states.FAIL for t in trials)})"
             + (f"; the last one failed with {errors[-1]}" if errors else "")
             + ". Run more trials, or check the workload with keras-doctor check.")
-    best = (max if direction == "maximize" else min)(complete, key=lambda t: t.value)
     _write_trials(run_dir / "trials.csv", trials)
     importance = {}
-    if len(complete) >= 2:
+    if len(_complete(trials)) >= 2:
         try:
             importance = {k: float(v) for k, v in optuna.importance.get_param_importances(study).items()}
         except (RuntimeError, ValueError) as error:
@@ -367,17 +447,28 @@ def _write_results(study, settings, workload, metric, direction, run_dir, retrai
     write_json(run_dir / "best_params.json", best.params)
     write_json(run_dir / "importance.json", importance)
     result = TuneResult(
-        study=settings.study_name, storage=masked(settings.storage_url), metric=metric, direction=direction,
-        best_params=dict(best.params), best_value=float(best.value),
+        study=settings.study_name, storage=masked(settings.storage_url), metric=search.metric,
+        direction=search.direction, best_params=dict(best.params), best_value=float(best.value),
         n_complete=sum(t.state == states.COMPLETE for t in trials),
         n_pruned=sum(t.state == states.PRUNED for t in trials),
         n_failed=sum(t.state == states.FAIL for t in trials), run_dir=run_dir, importance=importance,
-        epochs_total=int(sum(t.user_attrs.get("epochs", 0) for t in trials)),
+        epochs_total=int(sum(t.user_attrs.get("epochs", 0) for t in trials)), note=note,
     )
     if retrain:
-        result.findings, result.best_model = _retrain(workload, best, settings, run_dir)
+        result.findings, result.best_model = _retrain(search, best, settings, run_dir, callbacks)
+        study.set_user_attr("best_model", {"trial": best.number, "path": str(Path(result.best_model).resolve())})
+    else:
+        result.best_model = _saved_best_model(study, best)
     write_json(run_dir / "summary.json", result.to_dict())
     return result
+
+
+def _saved_best_model(study, best):
+    """The model an earlier run saved for the best trial, when it is still there."""
+    saved = study.user_attrs.get("best_model") or {}
+    if saved.get("trial") == best.number and Path(saved.get("path", "")).is_file():
+        return saved["path"]
+    return None
 
 
 def _write_trials(path, trials):
@@ -392,25 +483,26 @@ def _write_trials(path, trials):
     os.replace(temporary, path)
 
 
-def _retrain(workload, best, settings, run_dir):
+def _retrain(search, best, settings, run_dir, callbacks=()):
     """Trains the best parameters again with the Monitor, saves the model and diagnoses the run."""
     import optuna
 
     from kerasdoctor.checkup import run_check
     from kerasdoctor.workload.loader import Workload
 
+    workload = search.workload
     data = workload.load_data(settings.seed)
 
     def build():
         hp = TrialHyperParameters(optuna.trial.FixedTrial(best.params))
-        model, _ = build_for(workload, hp, data, settings.seed + best.number)
+        model, _ = build_for(workload, hp, data, settings.seed + best.number, default_space=search.default_space)
         return model
 
     batch_size = int(best.params.get("batch_size", workload.fit["batch_size"]))
     fit = dict(workload.fit, batch_size=batch_size, epochs=settings.epochs or workload.fit["epochs"])
     again = Workload(workload.path, name=f"{workload.name}-best", build=build,
                      load=lambda: (data.train, data.validation), fit=fit, accepts_hp=False)
-    result = run_check(again, seed=settings.seed + best.number, out=run_dir / "best")
+    result = run_check(again, seed=settings.seed + best.number, out=run_dir / "best", callbacks=callbacks)
     path = run_dir / "best_model.keras"
     result.model.save(path)
     return result.findings, str(path)

@@ -1,6 +1,7 @@
 """Loads a workload: a Python file (build_model, load_data, FIT) or a .keras model with data."""
 
 import inspect
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -112,7 +113,12 @@ def _load_keras_model(path, unsafe):
             f"{path} is not a readable .keras file (not a zip archive). Save models with model.save('model.keras')."
         )
     try:
-        return keras.saving.load_model(path, safe_mode=not unsafe, compile=True)
+        with warnings.catch_warnings():
+            # Keras warns that it skips the saved optimizer variables when they do not match the
+            # optimizer it builds; usually the model was saved compiled but untrained, so there was no
+            # state to load. The weights load either way, and a run needs no earlier optimizer state.
+            warnings.filterwarnings("ignore", message=r"Skipping variable loading for optimizer", category=UserWarning)
+            return keras.saving.load_model(path, safe_mode=not unsafe, compile=True)
     except Exception as error:
         text = str(error)
         if "safe_mode" in text or "unsafe" in text.lower() or "lambda" in text.lower():
