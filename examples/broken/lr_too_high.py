@@ -1,8 +1,11 @@
 """BROKEN: a learning rate 100x too high.
 
 What is wrong: SGD with momentum at learning_rate=10.0 on an MLP whose sensible
-rate is about 0.1. The first updates overshoot, the loss explodes and turns
-into NaN within the first epoch.
+rate is about 0.1. The first updates overshoot: within the first epoch the loss
+jumps to several times its starting value (2.3) and the model ends up predicting
+one class for every digit, at chance, with many of its ReLU units dead. The loss
+stays finite (no NaN). `check` reports LEARNING_RATE_TOO_HIGH, with LOSS_DIVERGED
+and NOT_LEARNING under it.
 Fix: a learning rate near 0.1 (a learning-rate range test finds it), or gradient clipping.
 """
 
