@@ -129,3 +129,56 @@ def test_a_missing_chromium_skips_outside_ci_and_fails_in_ci(monkeypatch, ci, ou
     monkeypatch.setenv("CI", ci)
     with pytest.raises(outcome, match="apt-get install chromium chromium-driver"):
         browser_harness.start_browser()
+
+
+# Every verb writes its report.html; each is opened in the one browser of the session.
+
+def _verb(*args):
+    from tests.integration.test_cli import invoke
+
+    result = invoke(*args)
+    assert result.exit_code == 0, result.output
+    assert result.output.rstrip().splitlines()[-1].startswith("report: ")  # the last line names the report
+    return result
+
+
+def _names(found):
+    return {plot["name"] for plot in found}
+
+
+def test_the_check_verb_report_holds_its_plots_and_rebuilds_from_a_copied_folder(browser, artifacts, tmp_path):
+    import shutil
+
+    run = tmp_path / "run"
+    _verb("check", EXAMPLES / "broken" / "deep_sigmoid.py", "--epochs", "2", "--out", run)
+    found = assert_report_renders(browser, run / "report.html", artifacts / "check-verb-report.png")
+    assert {"loss", "metrics", "gradient_norm", "update_ratio", "saturated_units"} <= _names(found)
+    copy = tmp_path / "elsewhere" / "copied-run"
+    shutil.copytree(run, copy)
+    (copy / "report.html").unlink()
+    _verb("report", copy)
+    assert (copy / "report.html").read_text() == (run / "report.html").read_text()
+
+
+def test_the_lr_find_report_renders_its_curve(browser, artifacts, tmp_path):
+    run = tmp_path / "run"
+    _verb("lr-find", EXAMPLES / "digits_mlp.py", "--steps", "40", "--out", run)
+    found = assert_report_renders(browser, run / "report.html", artifacts / "lr-find-report.png")
+    assert "lr_find_curve" in _names(found)
+
+
+def test_the_compare_report_renders_the_variants_over_seeds(browser, artifacts, tmp_path):
+    run = tmp_path / "run"
+    _verb("compare", EXAMPLES / "breast_cancer_mlp.py", "--optimizers", "sgd,adam", "--seeds", "2",
+          "--epochs", "3", "--out", run)
+    found = assert_report_renders(browser, run / "report.html", artifacts / "compare-report.png")
+    assert {"compare_curves", "compare_best"} <= _names(found)
+
+
+def test_the_tune_report_renders_history_importance_and_the_best_run(browser, artifacts, tmp_path, write_workload):
+    from tests.integration.test_tune import TINY
+
+    run = tmp_path / "run"
+    _verb("tune", write_workload(TINY), "--trials", "3", "--storage", f"sqlite:///{tmp_path / 's.db'}", "--out", run)
+    found = assert_report_renders(browser, run / "report.html", artifacts / "tune-report.png")
+    assert {"tune_history", "tune_importance", "loss"} <= _names(found)

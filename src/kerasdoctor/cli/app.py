@@ -387,8 +387,9 @@ def tune(
             callbacks=[ProgressCallback(bars, "retrain best trial")],
             notify=lambda line: stderr.print(line, highlight=False, soft_wrap=True),
         )
-    summary = result.to_dict()
+    summary = _add_report(result.run_dir, result.to_dict())
     _json_or_render(summary, render_tune(summary), as_json)
+    _print_report_path(summary, as_json)
 
 
 @app.command()

@@ -346,6 +346,11 @@ class TuneResult:
     epochs_total: int = 0
     note: str | None = None  # what the user should know: the default space searched, nothing left to do
 
+    def _repr_html_(self):
+        from kerasdoctor.report.notebook import notebook_html
+
+        return notebook_html(self.run_dir)
+
     def to_dict(self):
         return to_jsonable({
             "study": self.study, "storage": self.storage, "metric": self.metric, "direction": self.direction,
