@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from kerasdoctor.errors import KerasDoctorError
-from kerasdoctor.report import html
 from kerasdoctor.report.html import check_body, render_report, report_kind, write_report
 from kerasdoctor.resources import rule_doc
 from kerasdoctor.runlog import to_jsonable
@@ -123,15 +122,6 @@ def test_the_explain_page_of_a_finding_is_folded_into_it(rich_page):
     assert f"<h2>{heading}</h2>" in article
 
 
-def test_a_tuning_page_falls_back_to_its_json_values_without_the_tuning_module(tmp_path, monkeypatch):
-    (tmp_path / "lr_find.json").write_text(json.dumps({"workload": "examples/tiny.py", "suggestion": 0.0123,
-                                                       "learning_rates": [1e-5, 1e-4]}))
-    monkeypatch.setattr(html.importlib.util, "find_spec", lambda name: None)
-    page = render_report(tmp_path)
-    assert "<title>keras-doctor lr-find: tiny</title>" in page
-    assert "<td>suggestion</td><td>0.0123</td>" in page and "learning_rates" not in page
-
-
 def test_the_header_names_the_run_and_its_metrics(rich_page):
     header = rich_page[rich_page.index("<section id=\"run\">"):rich_page.index("<section id=\"findings\">")]
     for text in ("examples/tiny.py", "jax", "3.0.0", "<td>seed</td><td>7</td>", "6 of 6", "val_accuracy",
@@ -240,3 +230,17 @@ def test_rendering_a_report_imports_no_keras(tmp_path):
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "False"
+
+
+def test_the_report_command_rebuilds_a_report_and_refuses_a_folder_without_a_run(tmp_path):
+    from typer.testing import CliRunner
+
+    from kerasdoctor.cli.app import app
+
+    run = run_folder(tmp_path / "run", rich_log(), FINDINGS)
+    built = CliRunner().invoke(app, ["report", str(run)])
+    assert built.exit_code == 0 and built.output.strip() == f"report: {run / 'report.html'}"
+    assert (run / "report.html").read_text() == render_report(run)
+    empty = CliRunner().invoke(app, ["report", str(tmp_path)])
+    assert empty.exit_code == 1 and "holds no keras-doctor run" in empty.output
+    assert not (tmp_path / "report.html").exists()

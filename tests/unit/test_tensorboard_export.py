@@ -174,3 +174,18 @@ def test_export_never_imports_keras(tmp_path):
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
     assert (run / "tensorboard" / "train").is_dir()
+
+
+def test_the_export_command_writes_the_events_and_says_how_to_view_them(tmp_path):
+    from typer.testing import CliRunner
+
+    from kerasdoctor.cli.app import app
+
+    run = _write_run(tmp_path, _graded_run())
+    result = CliRunner().invoke(app, ["export", "tensorboard", str(run), str(tmp_path / "events")])
+    assert result.exit_code == 0, result.output
+    assert f"tensorboard --logdir {tmp_path / 'events'}" in result.output
+    assert _scalars(tmp_path / "events" / "train", "gradient_norm/hidden_0")[110] == pytest.approx(0.25)
+    missing = CliRunner().invoke(app, ["export", "tensorboard", str(tmp_path / "nosuch")])
+    assert missing.exit_code == 1 and "it does not exist" in missing.output
+    assert "Traceback" not in missing.output

@@ -6,7 +6,6 @@ Which page a folder gets depends on the files in it: ``compare.json`` (compare),
 (lr-find), ``summary.json`` with ``trials.csv`` or ``best_params.json`` (tune), ``runlog.jsonl`` (check).
 """
 
-import importlib.util
 import json
 import re
 from pathlib import Path
@@ -59,9 +58,7 @@ def render_report(run_dir):
     data = read_json(run_dir / file_name)
     name = data.get("workload") or data.get("study")
     title = f"keras-doctor {kind}: {Path(str(name)).stem if name else run_dir.name}"
-    if importlib.util.find_spec("kerasdoctor.report.html_tuning") is None:
-        return document(title, _data_section(kind, file_name, data))
-    from kerasdoctor.report import html_tuning
+    from kerasdoctor.report import html_tuning  # it calls check_body: imported here, not at the top
 
     return document(title, getattr(html_tuning, function)(run_dir, data))
 
@@ -88,13 +85,6 @@ def _contents(body):
         return ""
     items = "".join(f"<li><a href=\"#{anchor}\">{title}</a></li>" for anchor, title in entries)
     return f"<nav class=\"contents\"><strong>Contents</strong><ol>{items}</ol></nav>"
-
-
-def _data_section(kind, file_name, data):
-    """The page of a run this version cannot draw in full: the top-level values of its JSON."""
-    rows = [(key, number(value)) for key, value in data.items() if not isinstance(value, (dict, list))]
-    return section("summary", "Summary", note(f"This page shows the values of {file_name} only.") + table(
-        ("field", "value"), rows))
 
 
 def read_json(path):
