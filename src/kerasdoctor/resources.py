@@ -32,10 +32,10 @@ def rule_doc(code):
 
 
 def rule_codes():
-    """[(code, first sentence of its page)] for every page, sorted."""
+    """[(code, the first paragraph of its page, on one line)] for every page, sorted."""
     codes = []
     for path in sorted(rule_docs_dir().glob("*.md")):
-        lines = [line.strip() for line in path.read_text(encoding="utf-8").splitlines()]
-        summary = next((line for line in lines[1:] if line and not line.startswith("#")), "")
-        codes.append((path.stem, summary))
+        blocks = path.read_text(encoding="utf-8").split("\n\n")
+        paragraph = next((b for b in blocks[1:] if b.strip() and not b.lstrip().startswith("#")), "")
+        codes.append((path.stem, " ".join(line.strip() for line in paragraph.splitlines())))
     return codes

@@ -131,7 +131,7 @@ def test_the_header_names_the_run_and_its_metrics(rich_page):
 
 def test_a_run_without_findings_says_no_problem_was_found(tmp_path):
     page = render_report(run_folder(tmp_path, rich_log(), findings=[]))
-    assert "No problem found by the rules that ran." in page
+    assert "No problems found by the rules that ran." in page
     assert "class=\"finding" not in page
 
 

@@ -156,7 +156,7 @@ def _check(workload_path, *, data, unsafe, epochs, batch_size, out, seed, as_jso
         print(json.dumps(summary))
     else:
         for renderable in render_check(summary, result.log):
-            stdout.print(renderable)
+            _show(renderable)
             stdout.print()
         _print_report_path(summary, as_json)
     if result.error:
@@ -225,7 +225,7 @@ def clean(
 
     old = old_run_folders(RUNS_ROOT, keep)
     if not old:
-        stdout.print(Text(f"nothing to clean in {RUNS_ROOT} (keeping the {keep} newest run folders)"))
+        stdout.print(Text(f"nothing to clean in {RUNS_ROOT} (keeping the {keep} newest run folder{'' if keep == 1 else 's'})"))
         return
     for folder in old:
         if not dry_run:
@@ -233,12 +233,18 @@ def clean(
         stdout.print(Text(f"{'would remove' if dry_run else 'removed'} {folder}"), soft_wrap=True)
 
 
+def _show(renderable):
+    # A line of text is left to the terminal to wrap, so a path in it can be copied from a log of
+    # any width; tables keep rich's layout.
+    stdout.print(renderable, soft_wrap=isinstance(renderable, Text))
+
+
 def _json_or_render(summary, renderables, as_json):
     if as_json:
         print(json.dumps(summary))
     else:
         for renderable in renderables:
-            stdout.print(renderable)
+            _show(renderable)
 
 
 @app.command("lr-find")
@@ -447,5 +453,6 @@ def export_tensorboard_command(
     from kerasdoctor.report import export_tensorboard
 
     folder = export_tensorboard(_run_folder(run_dir), out)
-    stdout.print(f"TensorBoard events: {folder}\nview them with: tensorboard --logdir {folder}",
+    stdout.print(f"TensorBoard events: {folder}\nview them with: tensorboard --logdir {folder} "
+                 "(pip install tensorboard)",
                  highlight=False, soft_wrap=True)

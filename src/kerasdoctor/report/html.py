@@ -197,7 +197,7 @@ def _verdict(findings, summary):
     if summary.get("error"):
         return f"<p class=\"verdict error\">{escape(summary['error'])}</p>"
     if not problems:
-        return "<p class=\"verdict ok\">No problem found by the rules that ran.</p>"
+        return "<p class=\"verdict ok\">No problems found by the rules that ran.</p>"
     counts = ", ".join(_count(sum(f["severity"] == s for f in problems), s) for s in ("error", "warning")
                        if any(f["severity"] == s for f in problems))
     return (f"<p class=\"verdict {problems[0]['severity']}\">{_count(len(problems), 'problem')} found ({counts}); "
@@ -217,7 +217,7 @@ def _run_header(log, summary, findings):
 def _findings_html(findings, judged_now, id_prefix):
     intro = note("findings.json is missing: these findings were judged now from the log.") if judged_now else ""
     if not findings:
-        return intro + "<p class=\"verdict ok\">No problem found by the rules that ran.</p>"
+        return intro + "<p class=\"verdict ok\">No problems found by the rules that ran.</p>"
     return intro + "".join(_finding_html(finding, index == 0 and len(findings) > 1, id_prefix)
                            for index, finding in enumerate(findings))
 

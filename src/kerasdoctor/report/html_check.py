@@ -61,15 +61,20 @@ def _mark_findings(axes, findings, to_x):
     at = {}
     for finding in findings:
         at.setdefault(_finding_x(finding, to_x), {})[finding["code"]] = finding
+    for x in at:
+        axes.axvline(x, linewidth=0)  # the axes widen to every marker before the labels are placed
     low, high = axes.get_xlim()
     previous, beside = None, 0
     for x, found in sorted(at.items()):
         worst = max(found.values(), key=lambda f: SEVERITIES.index(f["severity"]))
         axes.axvline(x, color=SEVERITY_COLORS[worst["severity"]], linestyle="--", linewidth=1)
         beside = beside if previous is not None and x - previous < 0.02 * (high - low) else 0
+        # Labels sit left of their line, or right of it near the left edge, off the tick labels.
+        side = 1 if x - low < 0.1 * (high - low) else -1
         for finding in found.values():
             label = axes.annotate(finding["code"], (x, 0.97), xycoords=axes.get_xaxis_transform(),
-                                  xytext=(-2 - 9 * beside, 0), textcoords="offset points", rotation=90, ha="right",
+                                  xytext=(side * (2 + 9 * beside), 0), textcoords="offset points", rotation=90,
+                                  ha="left" if side > 0 else "right",
                                   va="top", fontsize=7, color=SEVERITY_COLORS[finding["severity"]],
                                   bbox=dict(facecolor="white", edgecolor="none", alpha=0.7, pad=0.5))
             label.set_gid(f"finding-{finding['code']}")

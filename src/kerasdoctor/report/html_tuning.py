@@ -250,9 +250,10 @@ def compare_body(run_dir, data):
                           + f"<p class=\"caption\">{plots.escape(SECONDS_NOTE)}</p>")
     runs = data.get("runs") or {}
     if any(_epoch_stats(r) for r in runs.values()):
-        spread = "min-max over the seeds" if (data.get("seeds") or 1) > 1 else "a single seed: no spread"
+        spread = ("the band its min-max over the seeds" if (data.get("seeds") or 1) > 1
+                  else "one seed per variant, so no band")
         curves = plots.plot("compare_curves", f"{metric} per epoch, per variant", _curves_figure(data, metric),
-                            f"The line is the mean over seeds, the band its {spread}; the dashed line the target.")
+                            f"The line is the mean over seeds, {spread}; the dashed line the target.")
     else:
         curves = plots.note(f"No {metric} curve: no run recorded a finite value.")
     if any(_finite(run.get("best")) for r in runs.values() for run in r):

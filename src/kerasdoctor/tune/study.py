@@ -47,7 +47,8 @@ def _optuna():
     try:
         import optuna
     except ImportError:
-        raise KerasDoctorError('Tuning needs Optuna: pip install "keras-doctor[tune]" (or pip install optuna).') from None
+        raise KerasDoctorError('Tuning needs Optuna: pip install "keras-doctor[tune]" (in a clone of keras-doctor: '
+                               'pip install ".[tune]"; or pip install optuna).') from None
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     return optuna
 
