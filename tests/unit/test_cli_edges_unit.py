@@ -228,3 +228,12 @@ def test_plotting_without_matplotlib_says_how_to_install_it(monkeypatch):
     result = LRFindResult([1e-3, 1e-2, 1e-1], [1.0, 0.5, 2.0], [1.0, 0.5, 2.0], 1e-2, 3e-3, 3e-2, "steep")
     with pytest.raises(KerasDoctorError, match="pip install matplotlib"):
         result.plot()
+
+
+def test_the_explain_list_shows_each_pages_whole_first_paragraph():
+    from kerasdoctor.resources import rule_codes
+
+    summaries = dict(rule_codes())
+    assert all(summary.endswith(".") for summary in summaries.values()), summaries
+    # This page's first paragraph spans two lines; the list used to stop mid-sentence.
+    assert summaries["LOSS_OSCILLATING"].endswith("when the run is long enough to tell.")
