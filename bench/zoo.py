@@ -30,6 +30,10 @@ THREE_X_COUNT = 50
 # persistent at 78 models, LEARNING_RATE_TOO_HIGH's falling-loss condition at 191); the rest
 # were built afterwards and are reported apart as not looked at.
 LOOKED_AT = 191
+# Models with a seed from this one on were built after the second round of rule changes (LOSS_OSCILLATING
+# must show in the epoch-level curves, SATURATED_ACTIVATIONS only while the loss stays high), made
+# while reading seeds below LOOKED_AT; nobody has read them. Reported apart as built after.
+BUILT_AFTER = 400
 
 
 def _train(args):
@@ -142,12 +146,17 @@ def score():
     unseen = [r for r in base if r["seed"] >= LOOKED_AT]
     if unseen:
         unseen_rate, unseen_healthy = _score_rows(unseen, "budget_x1_not_looked_at")
+    new = [r for r in base if r["seed"] >= BUILT_AFTER]
+    if new:
+        new_rate, new_healthy = _score_rows(new, "budget_x1_built_after")
     tasks = Counter(r["spec"]["task"] for r in base)
     print("tasks: " + ", ".join(f"{task} {count}" for task, count in sorted(tasks.items())))
     _prefix_curve(base)
     line = f"summary: false alarms {rate:.3f} on {healthy} healthy of {len(base)} zoo models"
     if unseen:
         line += f" ({unseen_rate:.3f} on the {unseen_healthy} healthy not looked at)"
+    if new:
+        line += f" ({new_rate:.3f} on the {new_healthy} healthy built after the last rule change)"
     tripled = _load_rows(_cache(3))
     if tripled:
         rate3, healthy3 = _score_rows(tripled, "budget_x3")
