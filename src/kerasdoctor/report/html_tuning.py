@@ -195,6 +195,16 @@ def _epoch_stats(runs):
     return stats
 
 
+def _counted_axes(figure, axes, xlabel, ylabel):
+    """Labels, whole numbers along x (epochs, trials), the legend outside and a light grid."""
+    axes.set_xlabel(xlabel)
+    axes.set_ylabel(ylabel)
+    axes.xaxis.get_major_locator().set_params(integer=True)
+    _legend(axes)
+    axes.grid(True, alpha=0.3)
+    return figure
+
+
 def _curves_figure(data, metric):
     figure, axes = plots.new_figure(7.0, 3.6)
     for color, (variant, runs) in enumerate((data.get("runs") or {}).items()):
@@ -206,12 +216,7 @@ def _curves_figure(data, metric):
         axes.fill_between(epochs, low, high, color=f"C{color % 10}", alpha=0.2, lw=0)
     if _finite(data.get("target")):
         axes.axhline(_float(data["target"]), color="0.3", ls="--", lw=1, label=f"target {_number(data['target'])}")
-    axes.set_xlabel("epoch")
-    axes.set_ylabel(metric)
-    axes.xaxis.get_major_locator().set_params(integer=True)
-    _legend(axes)
-    axes.grid(True, alpha=0.3)
-    return figure
+    return _counted_axes(figure, axes, "epoch", metric)
 
 
 def _strip_figure(data, metric):
@@ -291,12 +296,7 @@ def _history_figure(trials, direction, metric):
         axes.step(numbers, list(best), where="post", color="C1", lw=2, label="best so far")
     if pruned:
         axes.plot(*zip(*pruned), "x", color="0.45", ms=7, mew=1.5, label="pruned (value when stopped)")
-    axes.set_xlabel("trial number")
-    axes.set_ylabel(metric)
-    axes.xaxis.get_major_locator().set_params(integer=True)
-    _legend(axes)
-    axes.grid(True, alpha=0.3)
-    return figure
+    return _counted_axes(figure, axes, "trial number", metric)
 
 
 def _importance_figure(importance, count):
