@@ -20,9 +20,19 @@ from pathlib import Path
 
 import numpy as np
 
+from kerasdoctor.errors import KerasDoctorError
+
 SCHEMA_VERSION = 2
 READABLE_SCHEMAS = (1, 2)
 _NON_FINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+
+
+class RunLogError(KerasDoctorError, ValueError):
+    """A RunLog file that cannot be read: not a RunLog, damaged, or of an unknown schema.
+
+    A ``KerasDoctorError`` (one clear line for the user) and, for readers written before it
+    existed, a ``ValueError``.
+    """
 
 
 def to_jsonable(value):
@@ -59,6 +69,85 @@ def _from_jsonable(value):
     return value
 
 
+def _clip(text, limit=60):
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _short(line):
+    """A damaged line as one bounded line of text."""
+    return repr(_clip(line.decode("utf-8", errors="replace")))
+
+
+def _read_line(line):
+    return json.loads(line.decode("utf-8"))
+
+
+def _is_number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _is_int(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number_or_none(value):
+    return value is None or _is_number(value)
+
+
+def _is_table(value):
+    """A dict of named rows, each a dict of fields (a probe's variables and layers)."""
+    return isinstance(value, dict) and all(isinstance(row, dict) for row in value.values())
+
+
+def _is_list_of(kind):
+    return lambda value: isinstance(value, list) and all(isinstance(item, kind) for item in value)
+
+
+# The fields each record type must hold (required) or may hold (optional), and the JSON kind each
+# reader relies on. Rules read a loaded log without checking types again; other fields are free.
+_REQUIRED = {
+    "epoch": {"epoch": _is_int, "step": _is_int, "logs": lambda logs: isinstance(logs, dict) and all(
+        _is_number_or_none(value) for value in logs.values())},
+    "probe": {"step": _is_int, "epoch": _is_int, "variables": _is_table},
+    "data": {"split": lambda value: isinstance(value, str)},
+    "note": {"message": lambda value: isinstance(value, str)},
+}
+_OPTIONAL = {
+    "epoch": {"learning_rate": _is_number_or_none, "seconds": _is_number_or_none},
+    "probe": {"loss": _is_number_or_none, "layers": _is_table,
+              "seconds": _is_number_or_none},
+    "data": {"samples": _is_int, "x": lambda value: isinstance(value, dict),
+             "y": lambda value: isinstance(value, dict)},
+    "model": {"layers": _is_list_of(dict), "variables": _is_list_of(str),
+              "loss": lambda value: value is None or isinstance(value, (dict, str)),
+              "optimizer": lambda value: value is None or isinstance(value, dict)},
+    "end": {"step": _is_int},
+}
+
+
+def _damaged_field(record):
+    """The name of the first field of ``record`` that its readers could not use, or None."""
+    kind = record["type"]
+    for name, valid in _REQUIRED.get(kind, {}).items():
+        if name not in record or not valid(record[name]):
+            return name
+    for name, valid in _OPTIONAL.get(kind, {}).items():
+        if name in record and not valid(record[name]):
+            return name
+    return None
+
+
+def _check_header(path, records):
+    if not records or records[0].get("type") != "header":
+        raise RunLogError(f"{path} is not a keras-doctor RunLog: its first line is not a header record.")
+    schema = records[0].get("schema")
+    if type(schema) is not int or schema not in READABLE_SCHEMAS:
+        raise RunLogError(
+            f"{path} has RunLog schema {_clip(json.dumps(schema))}; this keras-doctor reads "
+            f"schemas {', '.join(map(str, READABLE_SCHEMAS))}. Upgrade keras-doctor to read it."
+        )
+
+
 class RunLog:
     """An ordered list of records, optionally mirrored to a JSONL file.
 
@@ -91,27 +180,36 @@ class RunLog:
 
     @classmethod
     def load(cls, path):
-        """Reads a RunLog file; a torn last line (a crash mid-write) is skipped."""
+        """Reads a RunLog file; a torn last line (a crash mid-write) is skipped.
+
+        Raises ``RunLogError`` (a ``KerasDoctorError`` and a ``ValueError``) with one line that
+        names the file, and the line, when the file is not a readable RunLog.
+        """
         path = Path(path)
-        lines = path.read_text(encoding="utf-8").splitlines()
-        records = []
+        lines = [line for line in path.read_bytes().split(b"\n") if line.strip()]
+        read = []
         for number, line in enumerate(lines, start=1):
-            if not line.strip():
-                continue
             try:
-                records.append(_from_jsonable(json.loads(line)))
-            except json.JSONDecodeError:
+                record = _read_line(line)
+            except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
                 if number == len(lines):
                     break
-                raise ValueError(f"{path}:{number} is not a JSON line.") from None
-        if not records or records[0].get("type") != "header":
-            raise ValueError(f"{path} is not a keras-doctor RunLog (no header line).")
-        schema = records[0].get("schema")
-        if schema not in READABLE_SCHEMAS:
-            raise ValueError(
-                f"{path} has RunLog schema {schema}; this keras-doctor reads "
-                f"schemas {', '.join(map(str, READABLE_SCHEMAS))}. Upgrade keras-doctor to read it."
-            )
+                raise RunLogError(f"{path}:{number} is not a JSON line. Received: {_short(line)}") from None
+            if not isinstance(record, dict) or not isinstance(record.get("type"), str):
+                raise RunLogError(
+                    f"{path}:{number} is not a RunLog record: every line must be a JSON object with a "
+                    f"string 'type'. Received: {_short(line)}"
+                )
+            read.append((number, line, _from_jsonable(record)))
+        records = [record for _, _, record in read]
+        _check_header(path, records)
+        for number, line, record in read:
+            field = _damaged_field(record)
+            if field is not None:
+                raise RunLogError(
+                    f"{path}:{number} is a damaged {_clip(record['type'])!r} record: its field {_clip(field)!r} "
+                    f"is missing or of the wrong type. Received: {_short(line)}"
+                )
         log = cls(records=records)
         log.path = path
         return log

@@ -2,16 +2,27 @@
 
 from dataclasses import dataclass
 
+import math
+import reprlib
+
 import numpy as np
 from sklearn.model_selection import train_test_split
 
 from kerasdoctor.errors import KerasDoctorError
+from kerasdoctor.workload.source import describe_error
 
 VALIDATION_FRACTION = 0.2
 SHAPE_HELP = (
     "load_data() must return (x_train, y_train), (x_val, y_val), or (x, y) "
     "for keras-doctor to split, with NumPy arrays (x may be a dict of arrays)."
 )
+
+
+def _short(value):
+    """A one-line, bounded repr of a user's value for an error message."""
+    shortener = reprlib.Repr()
+    shortener.maxstring = shortener.maxother = 60
+    return " ".join(shortener.repr(value).split())
 
 
 @dataclass
@@ -35,11 +46,21 @@ def _is_pair(value):
     return isinstance(value, (tuple, list)) and len(value) == 2
 
 
+def _inputs(value, name):
+    """x: one array, or a flat dict of arrays (a multi-input model)."""
+    if not isinstance(value, dict):
+        return _as_array(value, name)
+    if not value:
+        raise KerasDoctorError(f"{name} is an empty dict. {SHAPE_HELP}")
+    return {key: _as_array(item, f"{name}[{_short(key)}]") for key, item in value.items()}
+
+
 def _as_array(value, name):
     if isinstance(value, dict):
-        if not value:
-            raise KerasDoctorError(f"{name} is an empty dict. {SHAPE_HELP}")
-        return {key: _as_array(item, f"{name}[{key!r}]") for key, item in value.items()}
+        raise KerasDoctorError(
+            f"{name} must be an array: only x may be a dict, of arrays. {SHAPE_HELP} "
+            f"Received: {name} of type dict"
+        )
     if hasattr(value, "element_spec") or hasattr(value, "__next__"):
         raise KerasDoctorError(
             f"{name} is a {type(value).__name__}; keras-doctor needs in-memory arrays. "
@@ -47,12 +68,12 @@ def _as_array(value, name):
         )
     try:
         array = np.asarray(value)
-    except (ValueError, TypeError) as error:
+    except Exception as error:  # a foreign tensor may fail with its own error type
         raise KerasDoctorError(
-            f"{name} cannot be turned into an array ({error}). {SHAPE_HELP}"
+            f"{name} cannot be turned into an array ({describe_error(error)}). {SHAPE_HELP}"
         ) from None
     if array.ndim == 0:
-        raise KerasDoctorError(f"{name} must be an array of samples. Received: {name}={value!r}")
+        raise KerasDoctorError(f"{name} must be an array of samples. Received: {name}={_short(value)}")
     if array.dtype == object:
         raise KerasDoctorError(
             f"{name} holds Python objects of mixed shapes or types. {SHAPE_HELP} "
@@ -70,7 +91,7 @@ def _check_lengths(x, y, x_name, y_name):
         lengths = {key: len(value) for key, value in x.items()}
         if len(set(lengths.values())) > 1:
             raise KerasDoctorError(
-                f"The arrays in {x_name} have different numbers of samples. Received: {lengths}"
+                f"The arrays in {x_name} have different numbers of samples. Received: {_short(lengths)}"
             )
     n_x, n_y = _length(x), len(y)
     if n_x == 0:
@@ -103,9 +124,15 @@ def _stratify_labels(y):
     else:
         return None
     _, counts = np.unique(labels, return_counts=True)
-    if len(counts) > 100 or counts.min() < 2:
+    if len(counts) > 100 or counts.min() < 2 or not _each_part_holds_every_class(len(labels), len(counts)):
         return None
     return labels
+
+
+def _each_part_holds_every_class(samples, classes):
+    """A stratified split needs room for one sample of every class in both parts."""
+    validation = math.ceil(samples * VALIDATION_FRACTION)
+    return min(validation, samples - validation) >= classes
 
 
 def split(x, y, seed):
@@ -127,12 +154,12 @@ def validate(result, seed=0):
         )
     first, second = result
     if _is_pair(first) and _is_pair(second):
-        x_train, y_train = _as_array(first[0], "x_train"), _as_array(first[1], "y_train")
-        x_val, y_val = _as_array(second[0], "x_val"), _as_array(second[1], "y_val")
+        x_train, y_train = _inputs(first[0], "x_train"), _as_array(first[1], "y_train")
+        x_val, y_val = _inputs(second[0], "x_val"), _as_array(second[1], "y_val")
         _check_lengths(x_train, y_train, "x_train", "y_train")
         _check_lengths(x_val, y_val, "x_val", "y_val")
         return Data(x_train, y_train, x_val, y_val, "given")
-    x, y = _as_array(first, "x"), _as_array(second, "y")
+    x, y = _inputs(first, "x"), _as_array(second, "y")
     _check_lengths(x, y, "x", "y")
     if len(y) < 5:
         raise KerasDoctorError(
