@@ -23,6 +23,11 @@ def __getattr__(name):
         from kerasdoctor.checkup import check
 
         return check
+    if name == "autolog":
+        _backend.require()
+        from kerasdoctor.autologging import autolog
+
+        return autolog
     if name == "lr_find":
         _backend.require()
         from kerasdoctor.tune.lr_find import lr_find
@@ -40,5 +45,5 @@ def __getattr__(name):
     raise AttributeError(f"module 'kerasdoctor' has no attribute {name!r}")
 
 
-__all__ = ["KerasDoctorError", "Monitor", "RunLog", "__version__", "check", "initializers", "losses", "lr_find",
+__all__ = ["KerasDoctorError", "Monitor", "RunLog", "__version__", "autolog", "check", "initializers", "losses", "lr_find",
            "optimizers", "report", "schedules", "tune"]

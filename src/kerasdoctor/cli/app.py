@@ -194,6 +194,35 @@ def check(
            out=out, seed=seed, as_json=as_json, fail_on=fail_on)
 
 
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True,
+                                "allow_interspersed_args": False})
+@guarded
+def run(
+    ctx: typer.Context,
+    script: Path = typer.Argument(..., help="Your training script; the arguments after it are its own."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Folder for the run folders, one per fit "
+                                       "(default: .keras-doctor/runs/<time>-<name> each)."),
+    seed: int = typer.Option(0, "--seed", help="Seed for the probe rows (the script seeds its own training)."),
+    json_out: Optional[Path] = typer.Option(None, "--json-out", help="Write {\"fits\": [...], \"exit_code\": N} here."),
+    fail_on: FailOn = FAIL_ON,
+):
+    """Run SCRIPT unmodified, as python would, with keras-doctor watching every fit.
+
+    Options for keras-doctor go before SCRIPT; what follows SCRIPT is the script's argv.
+    Exit code: the script's own when it is not 0, else 3 when --fail-on is met, else 0.
+    """
+    _backend.require()
+    from kerasdoctor.autologging.script import run_script
+
+    threshold = None if fail_on is FailOn.never else fail_on.value
+    code, session = run_script(script, ctx.args, out=out, fail_on=threshold, seed=seed)
+    if json_out is not None:
+        from kerasdoctor.files import write_json
+
+        write_json(json_out, {"fits": [r.to_dict() for r in session.results], "exit_code": code})
+    raise typer.Exit(code)
+
+
 @app.command()
 @guarded
 def demo(

@@ -1,0 +1,129 @@
+"""What a watched ``fit`` trains on: its input kind, a probe batch and bounded data statistics.
+
+One reader per input kind. Each takes the fit's bound arguments and returns a ``FitData``, or
+None when the input kind is not supported yet (that fit then runs unwatched). A reader never
+consumes or changes the user's data: it copies the rows it reads.
+"""
+
+import math
+from dataclasses import dataclass
+
+import keras
+import numpy as np
+
+from kerasdoctor.monitor.datastats import overlap, summarize
+
+# Data statistics look at this many rows of each split at most (seeded), so a large
+# in-memory set does not hold up the start of training.
+MAX_STATS_ROWS = 10_000
+
+
+@dataclass
+class FitData:
+    kind: str
+    probe: tuple  # (x, y), at most probe_rows rows
+    labels: object  # the training labels, for the class distribution (or None)
+    records: list  # ("data", fields) records: train, val and overlap statistics
+    split: str | None  # how the validation data was had
+
+
+def _is_array(value):
+    return hasattr(value, "shape") and hasattr(value, "__array__") and len(getattr(value, "shape", ())) > 0
+
+
+def _is_arrays(structure):
+    leaves = keras.tree.flatten(structure)
+    return bool(leaves) and all(_is_array(leaf) for leaf in leaves)
+
+
+def _count(structure):
+    return int(keras.tree.flatten(structure)[0].shape[0])
+
+
+def _take(structure, rows):
+    return keras.tree.map_structure(lambda a: np.asarray(a)[rows], structure)
+
+
+def _head(structure, count):
+    return keras.tree.map_structure(lambda a: a[:count], structure)
+
+
+def _tail(structure, start):
+    return keras.tree.map_structure(lambda a: a[start:], structure)
+
+
+def _rows(count, size, seed):
+    """Sorted, seeded row indices: ``size`` of ``count`` (all of them when fewer)."""
+    if count <= size:
+        return np.arange(count)
+    rows = np.random.default_rng(seed).choice(count, size=size, replace=False)
+    rows.sort()
+    return rows
+
+
+def _statistics(x, y, seed):
+    """``summarize`` on at most MAX_STATS_ROWS rows; ``samples`` stays the true count."""
+    count = _count(x)
+    rows = _rows(count, MAX_STATS_ROWS, seed)
+    sample_x = _take(x, rows)
+    labels = None if y is None or isinstance(y, dict) else np.asarray(y)
+    fields = summarize(sample_x, labels[rows] if labels is not None and len(rows) < count else labels)
+    fields["samples"] = count
+    if len(rows) < count:
+        fields["sampled_rows"] = int(len(rows))
+    return fields, sample_x
+
+
+def _validation_arrays(arguments):
+    """(x_val, y_val, split) from validation_data or validation_split, or Nones."""
+    data = arguments.get("validation_data")
+    if isinstance(data, (tuple, list)) and len(data) in (2, 3) and _is_arrays(tuple(data[:2])):
+        return data[0], data[1], "validation_data"
+    split = arguments.get("validation_split") or 0.0
+    if split and data is None:
+        # The rows Keras holds out: the last ones, split where keras.Model.fit splits.
+        x, y = arguments["x"], arguments["y"]
+        start = int(math.ceil(_count(x) * (1.0 - split)))
+        return _tail(x, start), _tail(y, start), f"validation_split={split}"
+    return None, None, None
+
+
+def array_data(arguments, *, probe_rows, seed):
+    """x and y as NumPy arrays (or tensors, a list or a dict of them)."""
+    x, y = arguments.get("x"), arguments.get("y")
+    if y is None or not _is_arrays(x) or not _is_arrays(y):
+        return None
+    x_val, y_val, split = _validation_arrays(arguments)
+    if split and split.startswith("validation_split"):
+        train = int(math.ceil(_count(x) * (1.0 - arguments["validation_split"])))
+        x, y = _head(x, train), _head(y, train)
+    rows = _rows(_count(x), probe_rows, seed)
+    train_stats, train_sample = _statistics(x, y, seed)
+    records = [dict(split="train", **train_stats)]
+    if x_val is not None:
+        val_stats, val_sample = _statistics(x_val, y_val, seed)
+        records.append(dict(split="val", **val_stats))
+        records.append(dict(split="overlap", **overlap(train_sample, val_sample)))
+    labels = y if _is_array(y) else None  # one output: its class distribution is known
+    return FitData("arrays", (_take(x, rows), _take(y, rows)), labels, records, split)
+
+
+READERS = (array_data,)
+
+
+def describe_kind(x):
+    """A few words on an input we cannot read yet, for the note that says so."""
+    if x is None:
+        return "no x"
+    if _is_arrays(x):
+        return "arrays without labels (y)"
+    return f"a {type(x).__module__}.{type(x).__name__}"
+
+
+def read_fit_data(arguments, *, probe_rows, seed):
+    """The first reader that knows the fit's input kind; None when none does."""
+    for reader in READERS:
+        data = reader(arguments, probe_rows=probe_rows, seed=seed)
+        if data is not None:
+            return data
+    return None

@@ -1,0 +1,204 @@
+"""`keras-doctor run SCRIPT` and `kerasdoctor.autolog()`: unmodified scripts that train on arrays."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+import kerasdoctor
+from kerasdoctor.cli.app import app
+
+pytestmark = pytest.mark.integration
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+TINY_FIT = """
+import sys
+import keras
+import numpy as np
+
+keras.utils.set_random_seed(0)
+rng = np.random.default_rng(1)
+x = rng.normal(size=(256, 8)).astype("float32")
+y = (x[:, 0] + x[:, 1] > 0).astype("int32")
+
+
+def train(name):
+    model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(16, activation="relu"),
+                              keras.layers.Dropout(0.2), keras.layers.Dense(2, activation="softmax")],
+                             name=name)
+    model.compile(keras.optimizers.Adam(1e-2), "sparse_categorical_crossentropy", metrics=["accuracy"])
+    history = model.fit(x, y, epochs=2, batch_size=32, validation_split=0.25, verbose=0)
+    assert len(history.history["loss"]) == 2
+    return model
+"""
+
+
+def _script(folder, body, name="train.py"):
+    path = Path(folder) / name
+    path.write_text(textwrap.dedent(body))
+    return path
+
+
+def invoke(*args):
+    return CliRunner().invoke(app, [str(a) for a in args])
+
+
+def test_run_passes_the_script_its_own_argv_and_keeps_its_exit_code(tmp_path):
+    script = _script(tmp_path, """
+        import sys
+        from pathlib import Path
+        Path(sys.argv[1]).write_text(" ".join(sys.argv[2:]))
+        sys.exit(4)
+    """)
+    result = invoke("run", script, tmp_path / "argv.txt", "--epochs", "3", "--fail-on", "x")
+    assert result.exit_code == 4, result.output
+    assert (tmp_path / "argv.txt").read_text() == "--epochs 3 --fail-on x"
+
+
+def test_run_exits_1_with_the_traceback_when_the_script_raises(tmp_path):
+    script = _script(tmp_path, """
+        def load():
+            raise ValueError("the data file is missing")
+        load()
+    """)
+    result = invoke("run", script)
+    assert result.exit_code == 1
+    assert "Traceback (most recent call last)" in result.stderr
+    assert "ValueError: the data file is missing" in result.stderr and "in load" in result.stderr
+
+
+def test_a_script_with_two_fits_writes_two_run_folders_and_json_out_lists_both(tmp_path):
+    script = _script(tmp_path, TINY_FIT + """
+train("first")
+train("second")
+print("trained")
+""")
+    json_out = tmp_path / "fits.json"
+    result = invoke("run", "--out", tmp_path / "runs", "--json-out", json_out, script)
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "trained\n"
+    payload = json.loads(json_out.read_text())
+    assert payload["exit_code"] == 0 and len(payload["fits"]) == 2
+    folders = sorted((tmp_path / "runs").iterdir())
+    assert [f.name for f in folders] == ["01-train-first", "02-train-second"]
+    for fit, folder in zip(payload["fits"], folders):
+        assert Path(fit["run_dir"]) == folder and fit["metrics"]["epochs"] == 2
+        assert {"runlog.jsonl", "findings.json", "summary.json", "report.html"} <= {p.name for p in folder.iterdir()}
+        log = kerasdoctor.RunLog.load(folder / "runlog.jsonl")
+        assert log.data("train")["samples"] == 192 and log.data("val")["samples"] == 64
+        assert log.data("probe")["samples"] == 128
+        assert any("grad_norm" in row for p in log.probes for row in p["variables"].values())
+
+
+def test_run_finds_what_check_finds_for_a_learning_rate_far_too_high_and_fails_on_it(tmp_path):
+    workload = tmp_path / "lr_workload.py"
+    workload.write_text((EXAMPLES / "broken" / "lr_too_high.py").read_text().replace(
+        "FIT = {\"epochs\": 5, \"batch_size\": 32}", "FIT = {\"epochs\": 3, \"batch_size\": 32}").replace(
+        "    return (x / 16.0).astype(\"float32\"), y.astype(\"int32\")",
+        "    x, y = (x / 16.0).astype(\"float32\"), y.astype(\"int32\")\n"
+        "    return (x[:1400], y[:1400]), (x[1400:], y[1400:])"))
+    script = _script(tmp_path, """
+        import keras
+        import lr_workload
+
+        keras.utils.set_random_seed(0)
+        (x, y), validation = lr_workload.load_data()
+        model = lr_workload.build_model()
+        model.fit(x, y, validation_data=validation, epochs=3, batch_size=32, verbose=0)
+    """)
+    checked = invoke("check", workload, "--json", "--out", tmp_path / "check")
+    assert checked.exit_code == 0, checked.output
+    expected = [f["code"] for f in json.loads(checked.stdout)["findings"]]
+    assert "LEARNING_RATE_TOO_HIGH" in expected
+    json_out = tmp_path / "fits.json"
+    result = invoke("run", "--fail-on", "warning", "--out", tmp_path / "runs", "--json-out", json_out, script)
+    assert result.exit_code == 3, result.output
+    assert [f["code"] for f in json.loads(json_out.read_text())["fits"][0]["findings"]] == expected
+    assert "LEARNING_RATE_TOO_HIGH" in result.stderr
+
+
+def _start(command, path, backend, cwd):
+    env = {**os.environ, "KERAS_BACKEND": backend}
+    return subprocess.Popen([*command, str(path)], cwd=cwd, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def _weights(process, path):
+    _, stderr = process.communicate(timeout=240)
+    assert process.returncode == 0, stderr[-3000:]
+    with np.load(path) as saved:
+        return [saved[name] for name in sorted(saved.files, key=lambda n: int(n.split("_")[1]))], stderr
+
+
+@pytest.mark.parametrize("backend", ["jax", "tensorflow", "torch"])
+def test_run_trains_to_the_same_weights_as_a_plain_python_run(tmp_path, backend):
+    script = _script(tmp_path, TINY_FIT + """
+model = train("seeded")
+np.savez(sys.argv[1], *model.get_weights())
+""")
+    plain = [sys.executable, str(script)]
+    watched_command = [sys.executable, "-m", "kerasdoctor", "run", "--out", str(tmp_path / "runs"), str(script)]
+    # The three runs are independent processes: started together, they share the wait for imports.
+    runs = {name: _start(command, tmp_path / f"{name}.npz", backend, tmp_path)
+            for name, command in (("plain1", plain), ("plain2", plain), ("watched", watched_command))}
+    (first, _), (second, _), (watched, stderr) = (_weights(runs[n], tmp_path / f"{n}.npz") for n in runs)
+    if not all(np.array_equal(a, b) for a, b in zip(first, second)):
+        pytest.skip(f"two plain runs of a seeded script differ on {backend}: nothing to compare with")
+    assert "fit of 'seeded'" in stderr and (tmp_path / "runs" / "01-train-seeded" / "findings.json").is_file()
+    assert len(watched) == len(first)
+    assert all(np.array_equal(a, b) for a, b in zip(first, watched))
+
+
+def test_an_internal_failure_is_one_note_and_the_script_goes_on(tmp_path, monkeypatch):
+    def broken(log, rules=None):
+        raise RuntimeError("a rule broke")
+
+    monkeypatch.setattr("kerasdoctor.diagnose.diagnose", broken)
+    script = _script(tmp_path, TINY_FIT + """
+train("watched")
+sys.exit(5)
+""")
+    result = invoke("run", "--out", tmp_path / "runs", "--fail-on", "info", script)
+    assert result.exit_code == 5, result.output
+    notes = [line for line in result.stderr.splitlines() if "internal error" in line]
+    assert notes == ["keras-doctor: note: keras-doctor stopped watching this fit after an internal error: "
+                     "RuntimeError: a rule broke"]
+
+
+def test_a_fit_on_an_input_kind_not_read_yet_runs_unwatched_with_one_note(tmp_path, capsys):
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+    model.compile("sgd", "mse")
+
+    def batches():
+        while True:
+            yield np.ones((8, 4), "float32"), np.ones((8, 1), "float32")
+
+    session = kerasdoctor.autolog(out=tmp_path / "runs")
+    try:
+        history = model.fit(batches(), steps_per_epoch=2, epochs=2, verbose=0)
+    finally:
+        kerasdoctor.autolog(disable=True)
+    assert len(history.history["loss"]) == 2 and session.results == []
+    notes = [line for line in capsys.readouterr().err.splitlines() if "unwatched" in line]
+    assert len(notes) == 1 and "generator" in notes[0]
+    assert not (tmp_path / "runs").exists()
+
+
+def test_autolog_disable_restores_keras_model_fit():
+    original = keras.Model.fit
+    kerasdoctor.autolog()
+    assert keras.Model.fit is not original
+    kerasdoctor.autolog(disable=True)
+    assert keras.Model.fit is original and "fit" not in keras.Model.__dict__
+
+
+def test_autolog_refuses_an_unknown_schedule():
+    with pytest.raises(ValueError, match="Received: schedule='sometimes'"):
+        kerasdoctor.autolog(schedule="sometimes")
