@@ -7,12 +7,12 @@ import sys
 import textwrap
 from pathlib import Path
 
+import kerasdoctor  # noqa: I001  (first: it picks the backend before Keras is imported)
 import keras
 import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-import kerasdoctor
 from kerasdoctor.cli.app import app
 
 pytestmark = pytest.mark.integration
@@ -60,6 +60,20 @@ def test_run_passes_the_script_its_own_argv_and_keeps_its_exit_code(tmp_path):
     result = invoke("run", script, tmp_path / "argv.txt", "--epochs", "3", "--fail-on", "x")
     assert result.exit_code == 4, result.output
     assert (tmp_path / "argv.txt").read_text() == "--epochs 3 --fail-on x"
+
+
+def test_debug_after_the_script_is_the_scripts_own_and_before_it_keras_doctors(tmp_path):
+    script = _script(tmp_path, """
+        import sys
+        from pathlib import Path
+        Path(sys.argv[1]).write_text(" ".join(sys.argv[2:]))
+    """)
+    result = invoke("run", script, tmp_path / "argv.txt", "--debug", "-v")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "argv.txt").read_text() == "--debug -v"
+    result = invoke("run", "--debug", script, tmp_path / "argv.txt", "-v")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "argv.txt").read_text() == "-v"
 
 
 def test_run_exits_1_with_the_traceback_when_the_script_raises(tmp_path):

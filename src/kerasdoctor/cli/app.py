@@ -20,13 +20,27 @@ from kerasdoctor.errors import KerasDoctorError
 
 class _Commands(TyperGroup):
     """Reads ``--debug`` anywhere before ``--`` (``keras-doctor check --debug x.py``): it is moved
-    in front of the command, where the app's option takes it."""
+    in front of the command, where the app's option takes it. For a command that hands what follows
+    its argument to someone else (``run SCRIPT ARGS``), only before that argument."""
 
     def parse_args(self, ctx, args):
-        end = args.index("--") if "--" in args else len(args)
+        end = self._end_of_own_args(ctx, args)
         if "--debug" in args[:end]:
             args = ["--debug"] + [a for i, a in enumerate(args) if i >= end or a != "--debug"]
         return super().parse_args(ctx, args)
+
+    def _end_of_own_args(self, ctx, args):
+        end = args.index("--") if "--" in args else len(args)
+        name = next((i for i, a in enumerate(args[:end]) if not a.startswith("-")), None)
+        command = self.get_command(ctx, args[name]) if name is not None else None
+        if command is None or command.context_settings.get("allow_interspersed_args", True):
+            return end
+        takes_value = {flag for param in command.params if not getattr(param, "is_flag", True)
+                       for flag in param.opts}
+        index = name + 1
+        while index < end and args[index].startswith("-"):  # the command's options, then its argument
+            index += 1 + (args[index] in takes_value)
+        return min(index, end)
 
 
 app = typer.Typer(
