@@ -25,6 +25,8 @@ CAUSES = {
     "BAD_LABELS:constant": frozenset({"NOT_LEARNING", "DYING_RELU", "FROZEN_OR_DEAD_LAYER", "SLOW_CONVERGENCE"}),
     "BAD_LABELS:imbalance": _STALLED,
     "BAD_LABELS:unseen_classes": frozenset({"OVERFITTING"}),
+    # A validation set missing classes judges accuracy and loss on the others only.
+    "BAD_LABELS:missing_in_validation": frozenset({"NOT_LEARNING", "OVERFITTING", "UNDERFITTING"}),
     "OUTPUT_LOSS_MISMATCH": _TRAINING | {"LEARNING_RATE_TOO_LOW"},
     "INPUT_NOT_NORMALIZED": _TRAINING,
     "POOR_INITIALIZATION": _TRAINING | {"LEARNING_RATE_TOO_LOW"},

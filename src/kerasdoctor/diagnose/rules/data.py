@@ -72,18 +72,25 @@ class BadInputs(Rule):
 
 
 class BadLabels(Rule):
-    """NaN/Inf labels, a single label value, or extreme class imbalance.
+    """NaN/Inf labels, a single label value, extreme class imbalance, or a validation set whose
+    classes do not match training's.
 
     Args:
         max_imbalance: the largest ratio of the most to the least common class
             count before it is reported (ignored when FIT passes class_weight).
+        min_expected_missing: a training class absent from validation is reported when the
+            validation set, drawn like training, would hold at least this many of it. At 5 a
+            random split misses such a class with a probability below 1%; an unshuffled
+            ``validation_split`` of data sorted by class misses it for sure.
     """
 
     code = "BAD_LABELS"
 
-    def __init__(self, max_imbalance=20.0):
+    def __init__(self, max_imbalance=20.0, min_expected_missing=5.0):
         _positive("max_imbalance", max_imbalance)
+        _positive("min_expected_missing", min_expected_missing)
         self.max_imbalance = max_imbalance
+        self.min_expected_missing = min_expected_missing
 
     def check(self, log):
         for split in SPLITS:
@@ -135,7 +142,33 @@ class BadLabels(Rule):
                     {"problem": "unseen_classes", "classes": unseen},
                     "Split with stratification (train_test_split(..., stratify=y)).",
                 )
+            return self._missing_in_validation(y, val)
         return None
+
+    def _missing_in_validation(self, y, val):
+        """Training classes the validation set lacks although it would hold several of each."""
+        counts, samples = y.get("counts"), (val.get("shape") or [0])[0]
+        if not counts or not samples:
+            return None
+        total = sum(counts)
+        expected = {c: n / total * samples for c, n in zip(y["classes"], counts) if c not in set(val["classes"])}
+        missing = sorted(c for c, e in expected.items() if e >= self.min_expected_missing)
+        if not missing:
+            return None
+        return Finding(
+            self.code, "warning", None,
+            f"The validation set holds none of classes {missing}, which make up "
+            f"{sum(counts[y['classes'].index(c)] for c in missing) / total:.0%} of training: a split drawn "
+            f"like training would hold about {sum(expected[c] for c in missing):.0f} of its {samples} "
+            "samples from them. Validation accuracy then measures the other classes only. "
+            "fit's validation_split takes the last samples without shuffling, so data sorted by class "
+            "gives this.",
+            {"problem": "missing_in_validation", "classes": missing, "validation_samples": samples,
+             "expected": {str(c): expected[c] for c in missing},
+             "min_expected_missing": self.min_expected_missing},
+            "Shuffle x and y together before fit (p = np.random.permutation(len(x)); x, y = x[p], y[p]), "
+            "or split with train_test_split(..., stratify=y) and pass validation_data.",
+        )
 
 
 class InputNotNormalized(Rule):
