@@ -216,3 +216,24 @@ def test_autolog_disable_restores_keras_model_fit():
 def test_autolog_refuses_an_unknown_schedule():
     with pytest.raises(ValueError, match="Received: schedule='sometimes'"):
         kerasdoctor.autolog(schedule="sometimes")
+
+
+def test_a_symptom_is_marked_as_such_in_the_summary_on_stderr(tmp_path):
+    # Sorted by class, so fit's validation_split (the last quarter, unshuffled) holds one class.
+    script = _script(tmp_path, """
+        import keras
+        import numpy as np
+
+        keras.utils.set_random_seed(0)
+        x = np.random.default_rng(0).normal(size=(240, 4)).astype("float32")
+        y = np.repeat(np.arange(3), 80).astype("int32")
+        x[:, 0] += y
+        model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(16, activation="relu"),
+                                  keras.layers.Dense(3, activation="softmax")])
+        model.compile(keras.optimizers.Adam(1e-2), "sparse_categorical_crossentropy", metrics=["accuracy"])
+        model.fit(x, y, epochs=4, batch_size=16, validation_split=0.25, verbose=0)
+    """)
+    result = invoke("run", "--out", tmp_path / "runs", script)
+    assert result.exit_code == 0, result.output
+    assert "BAD_LABELS: The validation set holds none of classes [0, 1]" in result.output
+    assert "NOT_LEARNING (symptom of BAD_LABELS)" in result.output

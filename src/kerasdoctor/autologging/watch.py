@@ -81,6 +81,7 @@ def summary_lines(result, model_name):
     head = f"fit of '{model_name}' ({epochs} epochs, {result.backend}): "
     head += f"{count} finding{'s' if count != 1 else ''}" if count else "no findings"
     lines = [head]
-    lines += [f"  {f.severity:<8} {f.code}: {f.message}" for f in result.findings]
+    lines += [f"  {f.severity:<8} {f.code}" + (f" (symptom of {f.caused_by})" if f.caused_by else "")
+              + f": {f.message}" for f in result.findings]
     lines.append(f"  run folder: {result.run_dir}" + (f" (report: {result.report})" if result.report else ""))
     return lines
