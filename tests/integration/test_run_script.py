@@ -76,6 +76,14 @@ def test_debug_after_the_script_is_the_scripts_own_and_before_it_keras_doctors(t
     assert (tmp_path / "argv.txt").read_text() == "-v"
 
 
+def test_a_script_that_does_not_compile_gets_pythons_syntax_error_without_keras_doctors_frames(tmp_path):
+    script = _script(tmp_path, "def broken(:\n    pass\n")
+    result = invoke("run", script)
+    assert result.exit_code == 1
+    assert "SyntaxError" in result.output and "line 1" in result.output
+    assert "runpy" not in result.output and "kerasdoctor" not in result.output
+
+
 def test_run_exits_1_with_the_traceback_when_the_script_raises(tmp_path):
     script = _script(tmp_path, """
         def load():

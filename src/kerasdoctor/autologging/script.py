@@ -22,11 +22,12 @@ def _exit_status(code):
 
 
 def _print_traceback(error, script):
-    """The traceback as Python prints it for a script: from the script's first frame on."""
+    """The traceback as Python prints it for a script: from the script's first frame on. A script
+    that does not compile has no frame of its own: Python prints the error alone, and so does this."""
     tb = error.__traceback__
     while tb is not None and Path(tb.tb_frame.f_code.co_filename).resolve() != script:
         tb = tb.tb_next
-    traceback.print_exception(type(error), error, tb or error.__traceback__)
+    traceback.print_exception(type(error), error, tb)
     sys.stderr.flush()
 
 
