@@ -10,8 +10,10 @@ import shutil
 import time
 from pathlib import Path
 
+from kerasdoctor.errors import KerasDoctorError
+from kerasdoctor.report.html import REPORT_NAME, report_kind
+
 RUN_NAME = re.compile(r"(\d{8}-\d{6})-[A-Za-z0-9_.-]+")
-RUN_FILES = ("runlog.jsonl", "summary.json", "lr_find.json", "compare.json", "report.html")
 
 
 def _stamp(path):
@@ -29,7 +31,16 @@ def _stamp(path):
 def is_run_folder(path):
     path = Path(path)
     return (path.is_dir() and not path.is_symlink() and _stamp(path) is not None
-            and any((path / name).is_file() for name in RUN_FILES))
+            and (_holds_a_run(path) or (path / REPORT_NAME).is_file()))
+
+
+def _holds_a_run(path):
+    """Whether the folder holds the files of a run, as the report reads them."""
+    try:
+        report_kind(path)
+    except KerasDoctorError:
+        return False
+    return True
 
 
 def old_run_folders(root, keep):
