@@ -17,6 +17,7 @@ from kerasdoctor.monitor.datastats import overlap, summarize
 from kerasdoctor.monitor.describe import describe_model
 from kerasdoctor.runlog import RunLog, to_jsonable
 from kerasdoctor.vocabulary import direction
+from kerasdoctor.workload.pipelines import sample_statistics
 from kerasdoctor.workload.source import describe_error
 
 logger = logging.getLogger(__name__)
@@ -93,12 +94,34 @@ def summarize_metrics(log):
     }
 
 
-def _probe_rows(data, seed):
-    count = len(data.y_train)
+def _probe_rows(x, y, seed):
+    count = len(keras.tree.flatten(y)[0])
     rows = np.random.default_rng(seed).choice(count, size=min(PROBE_SIZE, count), replace=False)
     rows.sort()
-    take = lambda x: {k: v[rows] for k, v in x.items()} if isinstance(x, dict) else x[rows]
-    return take(data.x_train), data.y_train[rows]
+    return keras.tree.map_structure(lambda a: a[rows], (x, y))
+
+
+def _data_records(log, data, seed):
+    """The data statistics and the probe batch: of the arrays, or of a sample of each pipeline."""
+    if not data.is_pipeline:
+        log.append("data", split="train", **summarize(*data.train))
+        log.append("data", split="val", **summarize(*data.validation))
+        log.append("data", split="overlap", **overlap(data.x_train, data.x_val))
+        return _probe_rows(data.x_train, data.y_train, seed)
+    train = data.sample("train", seed)
+    if train.y is None:
+        raise KerasDoctorError("The training pipeline from load_data() yields inputs without labels (y): "
+                               "batches must be (x, y) or (x, y, sample_weight).")
+    log.append("data", split="train", **sample_statistics(train))
+    if isinstance(data.validation, tuple):
+        log.append("data", split="val", **summarize(*data.validation))
+        val_x = data.validation[0]
+    else:
+        val = data.sample("validation", seed)
+        log.append("data", split="val", **sample_statistics(val))
+        val_x = val.x
+    log.append("data", split="overlap", **overlap(train.x, val_x))
+    return _probe_rows(train.x, train.y, seed)
 
 
 def run_check(workload, *, epochs=None, batch_size=None, out=None, seed=0, callbacks=(), every_n_steps=None):
@@ -114,21 +137,21 @@ def run_check(workload, *, epochs=None, batch_size=None, out=None, seed=0, callb
     data = workload.load_data(seed)
     model = workload.build_model()
     backend = keras.backend.backend()
+    if data.is_pipeline:
+        fit.pop("batch_size")  # the pipeline makes its own batches
     with run_folder(workload.name, out) as run_dir:  # past this block the folder holds the log
         log = RunLog(run_dir / "runlog.jsonl")
         log.append("run", workload=str(workload.path), backend=backend, keras=keras.__version__,
-                   seed=seed, fit=fit, split=data.split)
-        log.append("data", split="train", **summarize(*data.train))
-        log.append("data", split="val", **summarize(*data.validation))
-        log.append("data", split="overlap", **overlap(data.x_train, data.x_val))
+                   seed=seed, fit=fit, split=data.split,
+                   input_kind=data.kind if data.is_pipeline else "arrays")
+        probe = _data_records(log, data, seed)
     # A diagnostic run: a fixed probe schedule (a function of the step count only, compiled
     # before the first step), so the same seed gives the same findings however busy the machine.
-    monitor = Monitor(_probe_rows(data, seed), log=log, schedule="fixed", every_n_steps=every_n_steps)
+    monitor = Monitor(probe, log=log, schedule="fixed", every_n_steps=every_n_steps)
     started = time.perf_counter()
     try:
         model.fit(
-            data.x_train, data.y_train,
-            validation_data=data.validation,
+            **data.fit_arguments(),
             verbose=0,
             callbacks=[monitor, StopOnNonFinite(log), *callbacks],
             **fit,

@@ -146,9 +146,9 @@ def test_run_finds_what_check_finds_for_a_learning_rate_far_too_high_and_fails_o
     assert "LEARNING_RATE_TOO_HIGH" in result.stderr
 
 
-def _start(command, path, backend, cwd):
+def _start(command, path, backend, cwd, *args):
     env = {**os.environ, "KERAS_BACKEND": backend}
-    return subprocess.Popen([*command, str(path)], cwd=cwd, env=env, stdout=subprocess.PIPE,
+    return subprocess.Popen([*command, str(path), *args], cwd=cwd, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
 
 
@@ -159,21 +159,76 @@ def _weights(process, path):
         return [saved[name] for name in sorted(saved.files, key=lambda n: int(n.split("_")[1]))], stderr
 
 
-@pytest.mark.parametrize("backend", ["jax", "tensorflow", "torch"])
-def test_run_trains_to_the_same_weights_as_a_plain_python_run(tmp_path, backend):
-    script = _script(tmp_path, TINY_FIT + """
-model = train("seeded")
+PIPELINE_FIT = """
+import sys
+import keras
+import numpy as np
+
+keras.utils.set_random_seed(0)
+rng = np.random.default_rng(1)
+x = rng.normal(size=(256, 8)).astype("float32")
+y = (x[:, 0] + x[:, 1] > 0).astype("int32")
+kind = sys.argv[2]
+
+
+class Noisy(keras.utils.PyDataset):
+    def __len__(self):
+        return 6
+
+    def __getitem__(self, index):
+        rows = slice(index * 32, (index + 1) * 32)  # augmented with the global NumPy random state
+        return x[rows] + np.random.normal(scale=0.05, size=x[rows].shape).astype("float32"), y[rows]
+
+
+def batches():
+    while True:
+        for start in range(0, 192, 32):
+            yield x[start:start + 32], y[start:start + 32]
+
+
+fit = {"validation_data": (x[192:], y[192:])}
+if kind == "arrays":
+    train, fit = x[:192], dict(fit, y=y[:192], batch_size=32)
+elif kind == "tf.data":
+    import tensorflow as tf
+    train = tf.data.Dataset.from_tensor_slices((x[:192], y[:192])).batch(32).prefetch(2)
+    fit["validation_data"] = tf.data.Dataset.from_tensor_slices((x[192:], y[192:])).batch(32)
+elif kind == "PyDataset":
+    train = Noisy()
+elif kind == "generator":
+    train, fit = batches(), dict(fit, steps_per_epoch=6)
+elif kind == "DataLoader":
+    import torch
+    torch.manual_seed(0)
+    rows = torch.utils.data.TensorDataset(torch.from_numpy(x[:192]), torch.from_numpy(y[:192]))
+    train = torch.utils.data.DataLoader(rows, batch_size=32, shuffle=True)
+model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(16, activation="relu"),
+                          keras.layers.Dropout(0.2), keras.layers.Dense(2, activation="softmax")], name="seeded")
+model.compile(keras.optimizers.Adam(1e-2), "sparse_categorical_crossentropy", metrics=["accuracy"])
+model.fit(train, epochs=2, verbose=0, **fit)
 np.savez(sys.argv[1], *model.get_weights())
-""")
+"""
+
+
+# One pipeline per backend keeps CI short; the unit tests of workload.pipelines cover the rest.
+@pytest.mark.parametrize("backend, kind", [
+    ("jax", "arrays"), ("jax", "generator"), ("tensorflow", "tf.data"), ("torch", "PyDataset"),
+    ("torch", "DataLoader"),
+])
+def test_run_trains_to_the_same_weights_as_a_plain_python_run(tmp_path, backend, kind):
+    script = _script(tmp_path, PIPELINE_FIT)
     plain = [sys.executable, str(script)]
     watched_command = [sys.executable, "-m", "kerasdoctor", "run", "--out", str(tmp_path / "runs"), str(script)]
     # The three runs are independent processes: started together, they share the wait for imports.
-    runs = {name: _start(command, tmp_path / f"{name}.npz", backend, tmp_path)
+    runs = {name: _start(command, tmp_path / f"{name}.npz", backend, tmp_path, kind)
             for name, command in (("plain1", plain), ("plain2", plain), ("watched", watched_command))}
     (first, _), (second, _), (watched, stderr) = (_weights(runs[n], tmp_path / f"{n}.npz") for n in runs)
     if not all(np.array_equal(a, b) for a, b in zip(first, second)):
         pytest.skip(f"two plain runs of a seeded script differ on {backend}: nothing to compare with")
-    assert "fit of 'seeded'" in stderr and (tmp_path / "runs" / "01-train-seeded" / "findings.json").is_file()
+    assert "fit of 'seeded'" in stderr and "unwatched" not in stderr
+    log = kerasdoctor.RunLog.load(tmp_path / "runs" / "01-train-seeded" / "runlog.jsonl")
+    assert log.of_type("run")[0]["input_kind"] == kind and log.data("probe")["samples"] == 128
+    assert log.data("val") is not None and any("grad_norm" in r for p in log.probes for r in p["variables"].values())
     assert len(watched) == len(first)
     assert all(np.array_equal(a, b) for a, b in zip(first, watched))
 
@@ -194,22 +249,52 @@ sys.exit(5)
                      "RuntimeError: a rule broke"]
 
 
-def test_a_fit_on_an_input_kind_not_read_yet_runs_unwatched_with_one_note(tmp_path, capsys):
+def _finite_batches(count, labelled=True):
+    rng = np.random.default_rng(0)
+    for _ in range(count):
+        x = rng.normal(size=(8, 4)).astype("float32")
+        yield (x, x[:, :1] * 2.0) if labelled else (x,)
+
+
+def _linear(weights=None):
     model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
-    model.compile("sgd", "mse")
+    model.compile(keras.optimizers.SGD(0.05), "mse")
+    if weights is not None:
+        model.set_weights(weights)
+    return model
 
-    def batches():
-        while True:
-            yield np.ones((8, 4), "float32"), np.ones((8, 1), "float32")
 
+def test_autolog_watches_a_generator_fit_and_training_gets_every_batch_once_in_order(tmp_path):
+    # Exactly as many batches as training takes: one lost or repeated would end the fit early
+    # ("ran out of data") or change the weights, since SGD's result depends on the batch order.
+    plain = _linear()
+    start = plain.get_weights()
+    plain.fit(_finite_batches(12), steps_per_epoch=3, epochs=4, verbose=0)
+    watched = _linear(start)
     session = kerasdoctor.autolog(out=tmp_path / "runs")
     try:
-        history = model.fit(batches(), steps_per_epoch=2, epochs=2, verbose=0)
+        history = watched.fit(_finite_batches(12), steps_per_epoch=3, epochs=4, verbose=0)
+    finally:
+        kerasdoctor.autolog(disable=True)
+    assert len(history.history["loss"]) == 4 and len(session.results) == 1
+    log = session.results[0].log
+    assert log.data("train")["sampled_batches"] == 8 and log.data("train")["sampled_rows"] == 64
+    assert all(np.array_equal(a, b) for a, b in zip(plain.get_weights(), watched.get_weights()))
+
+
+def test_a_fit_on_an_input_keras_doctor_cannot_read_runs_unwatched_with_one_note(tmp_path, capsys):
+    # Batches without labels: a model trained by its own add_loss terms gives the probe no y.
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2),
+                              keras.layers.ActivityRegularization(l2=0.1)])
+    model.compile("sgd")
+    session = kerasdoctor.autolog(out=tmp_path / "runs")
+    try:
+        history = model.fit(_finite_batches(4, labelled=False), steps_per_epoch=2, epochs=2, verbose=0)
     finally:
         kerasdoctor.autolog(disable=True)
     assert len(history.history["loss"]) == 2 and session.results == []
     notes = [line for line in capsys.readouterr().err.splitlines() if "unwatched" in line]
-    assert len(notes) == 1 and "generator" in notes[0]
+    assert len(notes) == 1 and "inputs without labels" in notes[0]
     assert not (tmp_path / "runs").exists()
 
 

@@ -17,6 +17,7 @@ import keras
 
 from kerasdoctor.autologging.inputs import describe_kind, read_fit_data
 from kerasdoctor.autologging.watch import Watch, say, summary_lines
+from kerasdoctor.errors import KerasDoctorError
 from kerasdoctor.monitor import Monitor
 
 _MISSING = object()
@@ -57,8 +58,12 @@ def _error_line(error):
     return f"{type(error).__name__}: {lines[-1] if lines else ''}"
 
 
-def _start(session, model, arguments):
-    """A Watch for this fit, or None (with one note) when it runs unwatched."""
+def _start(session, model, arguments, replace):
+    """A Watch for this fit, or None (with one note) when it runs unwatched.
+
+    ``replace`` gets the fit arguments to pass instead of the user's (a generator's replay),
+    even when watching fails after reading began.
+    """
     callbacks = arguments.get("callbacks")
     if callbacks is not None and not isinstance(callbacks, (list, tuple)):
         _note("this fit runs unwatched: its callbacks are not a list. Received: "
@@ -66,10 +71,14 @@ def _start(session, model, arguments):
         return None
     if any(isinstance(c, Monitor) for c in callbacks or ()):
         return None  # the script watches this fit itself
-    data = read_fit_data(arguments, probe_rows=session.probe_rows, seed=session.seed)
+    try:
+        data = read_fit_data(arguments, probe_rows=session.probe_rows, seed=session.seed, replace=replace)
+    except KerasDoctorError as error:
+        _note(f"this fit runs unwatched: {error}")
+        return None
     if data is None:
-        _note(f"this fit runs unwatched: keras-doctor reads in-memory arrays (x and y) for now. "
-              f"Received: x={describe_kind(arguments.get('x'))}")
+        _note("this fit runs unwatched: keras-doctor reads arrays with labels, tf.data.Dataset, "
+              f"keras.utils.PyDataset, torch DataLoader and generators. Received: x={describe_kind(arguments.get('x'))}")
         return None
     _state["fits"] += 1
     return Watch(model, arguments, data, index=_state["fits"], schedule=session.schedule,
@@ -101,9 +110,13 @@ def _watched(original):
             return original(self, *args, **kwargs)
         bound = _guarded(lambda: signature.bind(self, *args, **kwargs))
         arguments = {} if bound is None else {**_defaults(signature), **bound.arguments}
-        watch = _guarded(_start, session, self, arguments) if bound is not None else None
-        if watch is None:
+        replace = {}
+        watch = _guarded(_start, session, self, arguments, replace) if bound is not None else None
+        if bound is None:
             return original(self, *args, **kwargs)
+        bound.arguments.update(replace)
+        if watch is None:
+            return original(*bound.args, **bound.kwargs)
         bound.arguments["callbacks"] = [watch.monitor, *(arguments.get("callbacks") or ())]
         _inside.active = True
         try:
@@ -138,10 +151,12 @@ def autolog(*, disable=False, schedule="fixed", out=None, fail_on=None, probe_ro
     """Watches every ``keras.Model.fit`` of the process with keras-doctor.
 
     Each fit gets a ``kerasdoctor.Monitor`` whose probe batch is a seeded slice of the fit's own
-    ``x`` and ``y`` (copied: the data is neither changed nor consumed), and at its end the
-    findings are printed on stderr and a run folder is written (``runlog.jsonl``,
-    ``findings.json``, ``summary.json`` as ``check`` writes them, and ``report.html``).
-    Input kinds keras-doctor cannot read yet run unwatched, with one note.
+    data (copied: arrays; the first batches of a ``tf.data.Dataset``, a torch ``DataLoader`` or
+    a generator, or a few batches of a ``PyDataset``; see ``kerasdoctor.workload.pipelines``
+    for how each is read without changing what training sees), and at its end the findings are
+    printed on stderr and a run folder is written (``runlog.jsonl``, ``findings.json``,
+    ``summary.json`` as ``check`` writes them, and ``report.html``). A fit whose input
+    keras-doctor cannot read runs unwatched, with one note.
 
     Args:
         disable: restore ``keras.Model.fit`` and stop watching.

@@ -1,8 +1,11 @@
 """What a watched ``fit`` trains on: its input kind, a probe batch and bounded data statistics.
 
-One reader per input kind. Each takes the fit's bound arguments and returns a ``FitData``, or
-None when the input kind is not supported yet (that fit then runs unwatched). A reader never
-consumes or changes the user's data: it copies the rows it reads.
+One reader per input kind: in-memory arrays, and the pipelines of ``workload.pipelines``
+(``tf.data``, ``PyDataset``, torch ``DataLoader``, generators). Each takes the fit's bound
+arguments and returns a ``FitData``, or None when the input is not its kind; one that cannot
+read its kind raises ``KerasDoctorError`` with the reason (that fit then runs unwatched). A
+reader never changes what training sees: it copies the rows it reads, and where reading
+advances the input (a generator) it puts in ``replace`` what ``fit`` must get instead.
 """
 
 import math
@@ -11,7 +14,9 @@ from dataclasses import dataclass
 import keras
 import numpy as np
 
+from kerasdoctor.errors import KerasDoctorError
 from kerasdoctor.monitor.datastats import overlap, summarize
+from kerasdoctor.workload.pipelines import pipeline_kind, read_sample, sample_statistics
 
 # Data statistics look at this many rows of each split at most (seeded), so a large
 # in-memory set does not hold up the start of training.
@@ -88,7 +93,7 @@ def _validation_arrays(arguments):
     return None, None, None
 
 
-def array_data(arguments, *, probe_rows, seed):
+def array_data(arguments, *, probe_rows, seed, replace):
     """x and y as NumPy arrays (or tensors, a list or a dict of them)."""
     x, y = arguments.get("x"), arguments.get("y")
     if y is None or not _is_arrays(x) or not _is_arrays(y):
@@ -108,11 +113,48 @@ def array_data(arguments, *, probe_rows, seed):
     return FitData("arrays", (_take(x, rows), _take(y, rows)), labels, records, split)
 
 
-READERS = (array_data,)
+def _read_pipeline(arguments, name, *, seed, replace):
+    """A ``Sample`` of the pipeline in ``arguments[name]``; a generator's replay goes in ``replace``."""
+    try:
+        sample = read_sample(arguments[name], seed=seed)
+    except KerasDoctorError as error:
+        if getattr(error, "replacement", None) is not None:
+            replace[name] = error.replacement
+        raise KerasDoctorError(f"{name}: {error}") from None
+    if sample.replacement is not None:
+        replace[name] = sample.replacement
+    return sample
+
+
+def pipeline_data(arguments, *, probe_rows, seed, replace):
+    """A tf.data.Dataset, PyDataset, torch DataLoader or generator as x (labels inside its batches)."""
+    kind = pipeline_kind(arguments.get("x"))
+    if kind is None:
+        return None
+    sample = _read_pipeline(arguments, "x", seed=seed, replace=replace)
+    if sample.y is None:
+        raise KerasDoctorError(f"the {kind} yields inputs without labels (y); keras-doctor's probe needs both.")
+    records = [dict(split="train", **sample_statistics(sample))]
+    validation, split = arguments.get("validation_data"), None
+    if pipeline_kind(validation) is not None:
+        val = _read_pipeline(arguments, "validation_data", seed=seed, replace=replace)
+        val_x, val_fields, split = val.x, sample_statistics(val), "validation_data"
+    elif isinstance(validation, (tuple, list)) and len(validation) in (2, 3) and _is_arrays(tuple(validation[:2])):
+        val_fields, val_x = _statistics(validation[0], validation[1], seed)
+        split = "validation_data"
+    if split:
+        records.append(dict(split="val", **val_fields))
+        records.append(dict(split="overlap", **overlap(sample.x, val_x)))
+    rows = _rows(sample.rows, probe_rows, seed)
+    labels = sample.y if _is_array(sample.y) else None
+    return FitData(kind, (_take(sample.x, rows), _take(sample.y, rows)), labels, records, split)
+
+
+READERS = (array_data, pipeline_data)
 
 
 def describe_kind(x):
-    """A few words on an input we cannot read yet, for the note that says so."""
+    """A few words on an input we cannot read, for the note that says so."""
     if x is None:
         return "no x"
     if _is_arrays(x):
@@ -120,10 +162,13 @@ def describe_kind(x):
     return f"a {type(x).__module__}.{type(x).__name__}"
 
 
-def read_fit_data(arguments, *, probe_rows, seed):
-    """The first reader that knows the fit's input kind; None when none does."""
+def read_fit_data(arguments, *, probe_rows, seed, replace):
+    """The first reader that knows the fit's input kind; None when none does.
+
+    ``replace`` gets what ``fit`` must be given instead of an input that reading advanced.
+    """
     for reader in READERS:
-        data = reader(arguments, probe_rows=probe_rows, seed=seed)
+        data = reader(arguments, probe_rows=probe_rows, seed=seed, replace=replace)
         if data is not None:
             return data
     return None

@@ -9,13 +9,17 @@ import numpy as np
 from sklearn.model_selection import train_test_split
 
 from kerasdoctor.errors import KerasDoctorError
+from kerasdoctor.workload import pipelines
 from kerasdoctor.workload.source import describe_error
 
 VALIDATION_FRACTION = 0.2
 SHAPE_HELP = (
-    "load_data() must return (x_train, y_train), (x_val, y_val), or (x, y) "
-    "for keras-doctor to split, with NumPy arrays (x may be a dict of arrays)."
+    "load_data() must return (x_train, y_train), (x_val, y_val), or (x, y) to split, with NumPy "
+    "arrays (x may be a dict of arrays), or (train, validation) pipelines (tf.data, PyDataset, "
+    "DataLoader, a generator function)."
 )
+# A generator factory whose one pass goes on longer than this is taken as infinite.
+MAX_COUNTED_BATCHES = 100_000
 
 
 def _short(value):
@@ -33,6 +37,8 @@ class Data:
     y_val: np.ndarray
     split: str  # "given", "stratified" or "random"
 
+    is_pipeline = False
+
     @property
     def train(self):
         return self.x_train, self.y_train
@@ -40,6 +46,96 @@ class Data:
     @property
     def validation(self):
         return self.x_val, self.y_val
+
+    def fit_arguments(self):
+        """What ``fit`` trains and validates on."""
+        return {"x": self.x_train, "y": self.y_train, "validation_data": self.validation}
+
+
+@dataclass
+class PipelineData:
+    """Training and validation pipelines: each fit gets them afresh (a generator factory is
+    called again, and its one pass repeated for every epoch)."""
+
+    train: object  # a tf.data.Dataset, PyDataset, torch DataLoader or generator factory
+    validation: object  # the same kinds, or (x_val, y_val) arrays
+    steps: dict  # steps_per_epoch / validation_steps counted for generator factories
+    split: str = "given"
+    is_pipeline = True
+
+    @property
+    def kind(self):
+        return pipelines.pipeline_kind(self.train) or "generator factory"
+
+    def fit_arguments(self):
+        """What ``fit`` trains and validates on; a generator factory's passes, one per epoch."""
+        arguments = {"x": _fresh(self.train), "validation_data": _fresh(self.validation), **self.steps}
+        return arguments
+
+    def sample(self, which, seed=0):
+        """A ``pipelines.Sample`` of the ``"train"`` or ``"validation"`` pipeline."""
+        try:
+            return pipelines.read_sample(getattr(self, which), seed=seed)
+        except KerasDoctorError as error:
+            raise KerasDoctorError(f"The {which} pipeline from load_data(): {error}") from None
+        except Exception as error:  # the user's pipeline code failed: one clear line
+            raise KerasDoctorError(
+                f"Reading the {which} pipeline from load_data() failed: {describe_error(error)}") from None
+
+
+def _fresh(source):
+    if isinstance(source, tuple) or pipelines.pipeline_kind(source) is not None:
+        return source
+    return _epochs(source)
+
+
+def _epochs(factory):
+    while True:
+        yield from pipelines.fresh_generator(factory, "the generator factory from load_data()")
+
+
+def _count_batches(factory, name):
+    count = 0
+    for _ in pipelines.fresh_generator(factory, f"the {name} generator factory from load_data()"):
+        count += 1
+        if count > MAX_COUNTED_BATCHES:
+            raise KerasDoctorError(
+                f"The {name} generator from load_data() yields more than {MAX_COUNTED_BATCHES:,} batches "
+                "in one pass (infinite?). Set FIT['steps_per_epoch'] (and FIT['validation_steps']).")
+    if count == 0:
+        raise KerasDoctorError(f"The {name} generator factory from load_data() made a generator that yields no batches.")
+    return count
+
+
+def _is_source(value):
+    """A pipeline, or a generator factory (a function that returns a fresh generator)."""
+    return pipelines.pipeline_kind(value) is not None or (callable(value) and not hasattr(value, "shape"))
+
+
+def _pipelines(first, second, fit):
+    """``PipelineData`` from (train, validation) pipelines; one clear error for anything else."""
+    for value, name in ((first, "train"), (second, "validation")):
+        if pipelines.pipeline_kind(value) == "generator":
+            raise KerasDoctorError(
+                f"load_data() returned a generator as its {name} data: each fit needs a fresh one. "
+                "Return the generator function itself (a factory: `return make_batches, ...` "
+                "without calling it).")
+    if not _is_source(second) and not (_is_pair(second) and not _is_source(second[0])):
+        raise KerasDoctorError(
+            "load_data() returned a training pipeline without validation data, and keras-doctor cannot "
+            f"split a pipeline. Return (train, validation). {SHAPE_HELP} "
+            f"Received: validation of type {type(second).__name__}")
+    if not _is_source(second):
+        x_val, y_val = _inputs(second[0], "x_val"), _as_array(second[1], "y_val")
+        _check_lengths(x_val, y_val, "x_val", "y_val")
+        second = (x_val, y_val)
+    steps = {}
+    fit = fit or {}
+    if pipelines.pipeline_kind(first) is None:
+        steps["steps_per_epoch"] = fit.get("steps_per_epoch") or _count_batches(first, "training")
+    if _is_source(second) and pipelines.pipeline_kind(second) is None:
+        steps["validation_steps"] = fit.get("validation_steps") or _count_batches(second, "validation")
+    return PipelineData(first, second, steps)
 
 
 def _is_pair(value):
@@ -146,13 +242,20 @@ def split(x, y, seed):
     return Data(take_rows(x, train), y[train], take_rows(x, val), y[val], kind)
 
 
-def validate(result, seed=0):
-    """Turns load_data()'s return value into ``Data`` or raises one clear error."""
+def validate(result, seed=0, fit=None):
+    """Turns load_data()'s return value into ``Data`` (arrays) or ``PipelineData``, or raises
+    one clear error. ``fit`` (the workload's FIT) may give a generator factory's step counts."""
+    if _is_source(result):
+        raise KerasDoctorError(
+            f"load_data() returned one {type(result).__name__}, and keras-doctor cannot split a "
+            f"pipeline into training and validation data. {SHAPE_HELP}")
     if not _is_pair(result):
         raise KerasDoctorError(
             f"{SHAPE_HELP} Received: an object of type {type(result).__name__}"
         )
     first, second = result
+    if _is_source(first):
+        return _pipelines(first, second, fit)
     if _is_pair(first) and _is_pair(second):
         x_train, y_train = _inputs(first[0], "x_train"), _as_array(first[1], "y_train")
         x_val, y_val = _inputs(second[0], "x_val"), _as_array(second[1], "y_val")

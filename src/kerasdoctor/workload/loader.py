@@ -13,10 +13,11 @@ from kerasdoctor.workload import data as data_module
 from kerasdoctor.workload.source import call_user, describe_error, run_file
 
 DEFAULT_FIT = {"epochs": 10, "batch_size": 32}
-FIT_KEYS = {"epochs", "batch_size", "shuffle", "class_weight", "steps_per_epoch", "validation_freq"}
+FIT_KEYS = {"epochs", "batch_size", "shuffle", "class_weight", "steps_per_epoch", "validation_steps", "validation_freq"}
 CONTRACT = (
     "A workload file defines build_model(hp=None) returning a compiled keras.Model, "
-    "load_data() returning (x_train, y_train), (x_val, y_val) or (x, y), and optionally "
+    "load_data() returning (x_train, y_train), (x_val, y_val) or (x, y) (or training and "
+    "validation pipelines), and optionally "
     "FIT = {'epochs': ..., 'batch_size': ...}."
 )
 
@@ -79,7 +80,7 @@ class Workload:
         return _check_model(model, "build_model()")
 
     def load_data(self, seed=0):
-        return data_module.validate(call_user(self._load, self.path, "load_data()"), seed)
+        return data_module.validate(call_user(self._load, self.path, "load_data()"), seed, self.fit)
 
 
 def _accepts_argument(function):
