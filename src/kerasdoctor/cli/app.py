@@ -325,7 +325,7 @@ def lr_find_command(
         model = loaded.build_model()
         with make_progress(stderr) as progress:
             task = progress.add_task("lr-find sweep", total=steps, status="")
-            result = lr_find(model, arrays.x_train, arrays.y_train, batch_size=batch, start_lr=start, end_lr=end,
+            result = lr_find(model, *arrays.training_inputs, batch_size=batch, start_lr=start, end_lr=end,
                              num_steps=steps, rule=rule, seed=seed,
                              progress=lambda done, total: progress.update(task, completed=done))
             found = result.to_dict()

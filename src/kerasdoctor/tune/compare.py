@@ -168,7 +168,7 @@ def find_rates(workload, chosen, *, seed=0, progress=None):
     for name in names:
         keras.utils.set_random_seed(seed)
         model = recompile(workload.build_model(), optimizer=name)
-        found[name] = lr_find(model, data.x_train, data.y_train, batch_size=workload.fit["batch_size"], seed=seed)
+        found[name] = lr_find(model, *data.training_inputs, batch_size=workload.fit["batch_size"], seed=seed)
         if progress is not None:
             progress(Variant(optimizer=name).label)
     return [dataclasses.replace(v, found_rate=found[v.optimizer].suggestion) if v.learning_rate == AUTO else v
@@ -181,8 +181,10 @@ def _train(workload, chosen, seeds, epochs, run_dir, step):
         row = Row(variant.label, variant.rate_source)
         for seed in range(seeds):
             data = workload.load_data(seed)
-            x_batch = data.x_train[:256] if not isinstance(data.x_train, dict) else {
-                k: v[:256] for k, v in data.x_train.items()}
+            if data.is_pipeline and variant.batch_size is not None:
+                raise KerasDoctorError("--batch-sizes needs arrays: load_data() returns a pipeline, "
+                                       "which makes its own batches.")
+            x_batch = data.input_head(seed=seed)
 
             def build(variant=variant, x_batch=x_batch, seed=seed):
                 return variant.apply(workload.build_model(), x_batch, seed)

@@ -15,6 +15,7 @@ import numpy as np
 
 from kerasdoctor.errors import KerasDoctorError
 from kerasdoctor.runlog import to_jsonable
+from kerasdoctor.workload import pipelines
 from kerasdoctor.workload.data import take_rows
 from kerasdoctor.workload.source import describe_error
 from kerasdoctor.tune.suggest import SUGGESTIONS, zero_lag
@@ -176,24 +177,35 @@ class _SweepCallback(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
-def _run_sweep(model, x, y, rows, sweep):
+def _run_sweep(model, batches, sweep):
     """Trains one batch per step with the sweep's rates.
 
-    Through ``fit`` (a PyDataset of the sweep's batches): the compiled train step is the one a
-    later ``fit`` at the same batch size uses, so the sweep costs no extra compilation. With
-    ``steps_per_execution`` > 1 a callback sees one batch in N, so that case steps with
-    ``train_on_batch``.
+    Through ``fit`` (a PyDataset of the sweep's batches, or a generator of a pipeline's): the
+    compiled train step is the one a later ``fit`` at the same batch size uses, so the sweep
+    costs no extra compilation. With ``steps_per_execution`` > 1 a callback sees one batch in
+    N, so that case steps with ``train_on_batch``.
     """
     if getattr(model, "steps_per_execution", 1) == 1:
         history = getattr(model, "history", None)
-        model.fit(_SweepBatches(x, y, rows), epochs=1, verbose=0, shuffle=False, callbacks=[_SweepCallback(sweep)])
+        steps = {} if isinstance(batches, keras.utils.PyDataset) else {"steps_per_epoch": sweep.num_steps}
+        model.fit(batches, epochs=1, verbose=0, shuffle=False, callbacks=[_SweepCallback(sweep)], **steps)
         model.history = history
         return
-    for step, batch_rows in enumerate(rows):
+    for step, batch in zip(range(sweep.num_steps), batches):
         model.optimizer.learning_rate = sweep.rate(step)
-        logs = model.train_on_batch(take_rows(x, batch_rows), y[batch_rows], return_dict=True)
+        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(tuple(batch) if isinstance(batch, list) else batch)
+        logs = model.train_on_batch(x, y, sample_weight=sample_weight, return_dict=True)
         if sweep.record(step, float(logs["loss"])):
             return
+
+
+def _first_inputs(x, y):
+    """One sample's inputs (to build a model without an Input), and the pipeline to sweep over
+    (a generator read for it is replayed)."""
+    if y is not None:
+        return ({k: v[:1] for k, v in x.items()} if isinstance(x, dict) else x[:1]), x
+    sample = pipelines.read_sample(x, max_batches=1, max_rows=1)
+    return keras.tree.map_structure(lambda a: a[:1], sample.x), (sample.replacement or x)
 
 
 def _check_arguments(start_lr, end_lr, num_steps, smoothing, diverge_factor, rule):
@@ -223,15 +235,19 @@ def _optimizer_of(model):
 
 
 def lr_find(
-    model, x, y, *, batch_size=32, start_lr=1e-7, end_lr=10.0, num_steps=100, smoothing=0.9,
+    model, x, y=None, *, batch_size=32, start_lr=1e-7, end_lr=10.0, num_steps=100, smoothing=0.9,
     diverge_factor=4.0, rule="steep", seed=0, progress=None,
 ):
     """Runs a learning-rate range test on ``model`` and restores it afterwards.
 
     Args:
         model: a compiled Keras model with a constant learning rate.
-        x, y: training data (arrays, or a dict of arrays for x).
-        batch_size: the batch size of the sweep (use the one you will train with).
+        x, y: training data (arrays, or a dict of arrays for x); or ``x`` a pipeline with ``y``
+            None: a ``tf.data.Dataset``, ``keras.utils.PyDataset``, torch ``DataLoader``, a
+            generator or a function that returns one. The sweep then takes the pipeline's
+            batches in order, pass after pass (a generator: its one pass), at the pipeline's
+            own batch size; a smaller last batch of a pass slightly misweighs that step's loss.
+        batch_size: the batch size of the sweep (use the one you will train with); arrays only.
         start_lr, end_lr: the range swept, exponentially.
         num_steps: the largest number of steps (one batch each).
         smoothing: the factor of the exponential moving average of the loss (0: none).
@@ -247,10 +263,13 @@ def lr_find(
     """
     _check_arguments(start_lr, end_lr, num_steps, smoothing, diverge_factor, rule)
     optimizer = _optimizer_of(model)
-    if len(y) < batch_size:
+    if y is None and pipelines.pipeline_kind(x) is None and not callable(x):
+        raise KerasDoctorError("lr_find needs labels y with arrays x, or x a pipeline (tf.data.Dataset, "
+                               f"PyDataset, DataLoader, a generator). Received: x of type {type(x).__name__}, y=None")
+    if y is not None and len(y) < batch_size:
         batch_size = len(y)
+    first, x = _first_inputs(x, y) if not model.built or y is None else (None, x)
     if not model.built:  # a Sequential without an Input: its weights exist after a first call
-        first = {k: v[:1] for k, v in x.items()} if isinstance(x, dict) else x[:1]
         model.predict_on_batch(first)
     weights = [np.array(w, copy=True) for w in model.get_weights()]
     if not optimizer.built:
@@ -260,7 +279,9 @@ def lr_find(
     factor = (end_lr / start_lr) ** (1.0 / (num_steps - 1))
     sweep = _Sweep(start_lr, factor, smoothing, diverge_factor, num_steps, progress)
     try:
-        _run_sweep(model, x, y, _batch_rows(len(y), batch_size, num_steps, seed), sweep)
+        batches = (pipelines.repeat_batches(x) if y is None
+                   else _SweepBatches(x, y, _batch_rows(len(y), batch_size, num_steps, seed)))
+        _run_sweep(model, batches, sweep)
     except Exception as error:  # shapes that do not fit the model, a broken loss, ...
         raise KerasDoctorError(
             f"Training a batch failed during the learning-rate sweep: {describe_error(error)}. "
@@ -273,12 +294,18 @@ def lr_find(
         optimizer.learning_rate = original_lr
         model.reset_metrics()
         model.stop_training = False
-    return _result(sweep.rates, sweep.smooth, sweep.raw, rule, sweep.stopped, smoothing)
+    ran_out = not sweep.stopped and len(sweep.raw) < num_steps and all(map(math.isfinite, sweep.raw))
+    return _result(sweep.rates, sweep.smooth, sweep.raw, rule, sweep.stopped, smoothing, ran_out=ran_out)
 
 
-def _result(rates, smooth, raw, rule, stopped, smoothing):
+def _result(rates, smooth, raw, rule, stopped, smoothing, ran_out=False):
     # The sweep stops at the first non-finite loss, so only the last point can be one.
-    finite = len(raw) - (0 if math.isfinite(raw[-1]) else 1)
+    finite = len(raw) - (0 if raw and math.isfinite(raw[-1]) else 1)
+    if finite < 3 and ran_out:
+        raise KerasDoctorError(
+            f"The learning-rate sweep ran out of batches after {len(raw)} step(s): the pipeline (a "
+            "generator is one pass) must yield at least 3 batches; pass a generator function to sweep "
+            "pass after pass.")
     if finite < 3:
         raise KerasDoctorError(
             "The learning-rate sweep produced fewer than 3 finite losses: the loss is NaN from the "
@@ -324,8 +351,9 @@ def confirm(build, data, rates, *, epochs=2, batch_size=32, seed=0, progress=Non
         model = recompile(build(), learning_rate=rate)
         callbacks = [] if progress is None else [keras.callbacks.LambdaCallback(
             on_epoch_end=lambda epoch, logs, done=index * epochs, rate=rate: progress(done + epoch + 1, total, rate))]
-        history = model.fit(data.x_train, data.y_train, validation_data=data.validation, epochs=epochs,
-                            batch_size=batch_size, verbose=0, callbacks=callbacks).history
+        batching = {} if data.is_pipeline else {"batch_size": batch_size}
+        history = model.fit(**data.fit_arguments(), epochs=epochs, verbose=0, callbacks=callbacks,
+                            **batching).history
         if metric is None:
             metric, direction = objective(history)
             best = max if direction == "max" else min

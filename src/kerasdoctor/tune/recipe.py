@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass
 import keras
 import numpy as np
 
+from kerasdoctor.errors import KerasDoctorError
 from kerasdoctor.schedules import OneCycle, ScheduleCallback
 from kerasdoctor.tune.lr_find import lr_find
 from kerasdoctor.workload.data import take_rows
@@ -105,6 +106,9 @@ def recommend(build, data, *, epochs, seed=0, min_steps=20, max_batch=256, model
     afterwards, and its compiled step reused by ``TrainingRecipe.fit``); by default a fresh
     ``build()``.
     """
+    if data.is_pipeline:
+        raise KerasDoctorError("recommend chooses a batch size, so it needs arrays; a pipeline makes its own "
+                               "batches: run lr_find on it for the learning rate.")
     samples = len(data.y_train)
     batch_size = min(choose_batch_size(samples, min_steps=min_steps, max_batch=max_batch), samples)
     if model is None:

@@ -40,7 +40,7 @@ DEFAULT_SPACE = {
     "initializer": ["glorot_uniform", "he_normal", "lecun_normal"],
 }
 DEFAULT_SPACE_NOTE = ("{build} defines no hyperparameter: searching the default space "
-                      "(learning_rate, optimizer, initializer, batch_size).")
+                      "(learning_rate, optimizer, initializer, and batch_size when load_data() returns arrays).")
 
 
 def _optuna():
@@ -100,14 +100,15 @@ class TrialFailed(Exception):
     """A trial whose model could not be built or trained: Optuna records it as failed (FAIL)."""
 
 
-def apply_default_space(model, hp, x_batch, seed):
+def apply_default_space(model, hp, x_batch, seed, *, batch_sizes=True):
     """The space used when build_model defines no hyperparameter: learning rate, optimizer,
-    initializer (batch size in fit)."""
+    initializer (and batch size in fit, unless ``batch_sizes`` is False: a pipeline makes its own batches)."""
     low, high = DEFAULT_SPACE["learning_rate"]
     learning_rate = hp.Float("learning_rate", low, high, sampling="log", default=1e-3)
     optimizer = hp.Choice("optimizer", DEFAULT_SPACE["optimizer"], default="adam")
     initializer = hp.Choice("initializer", DEFAULT_SPACE["initializer"], default="glorot_uniform")
-    hp.Choice("batch_size", DEFAULT_SPACE["batch_size"], default=32)
+    if batch_sizes:
+        hp.Choice("batch_size", DEFAULT_SPACE["batch_size"], default=32)
     reinitialize(model, initializer, x_batch=x_batch, seed=seed)
     return recompile(model, optimizer=optimizer, learning_rate=learning_rate)
 
@@ -116,13 +117,9 @@ def build_for(workload, hp, data, seed, *, default_space=False):
     """A fresh model for ``hp`` (in the default space when ``default_space``) and the batch size to train it with."""
     model = workload.build_model(hp)  # a build_model() without hp is called without it
     if default_space:
-        model = apply_default_space(model, hp, _head(data.x_train), seed)
+        model = apply_default_space(model, hp, data.input_head(seed=seed), seed, batch_sizes=not data.is_pipeline)
     batch_size = hp.values.get("batch_size", workload.fit["batch_size"])
     return model, int(batch_size)
-
-
-def _head(x, count=256):
-    return {k: v[:count] for k, v in x.items()} if isinstance(x, dict) else x[:count]
 
 
 class _Reporter(keras.callbacks.Callback):
@@ -199,8 +196,8 @@ def make_objective(search, data, epochs, seed):
         started = time.perf_counter()
         try:
             model, batch_size = build_for(workload, hp, data, seed + trial.number, default_space=search.default_space)
-            model.fit(data.x_train, data.y_train, validation_data=data.validation, epochs=epochs,
-                      batch_size=batch_size, verbose=0, callbacks=[reporter])
+            batching = {} if data.is_pipeline else {"batch_size": batch_size}
+            model.fit(**data.fit_arguments(), epochs=epochs, verbose=0, callbacks=[reporter], **batching)
         except KerasDoctorError:  # the workload or the objective is wrong for every trial: stop
             raise
         except Exception as error:  # this trial's settings cannot train: it fails, the study goes on

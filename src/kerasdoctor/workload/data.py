@@ -47,6 +47,15 @@ class Data:
     def validation(self):
         return self.x_val, self.y_val
 
+    @property
+    def training_inputs(self):
+        """(x, y) for ``lr_find``."""
+        return self.x_train, self.y_train
+
+    def input_head(self, count=256, seed=0):
+        """The first ``count`` training inputs (for data-dependent initializers)."""
+        return take_rows(self.x_train, slice(0, count))
+
     def fit_arguments(self):
         """What ``fit`` trains and validates on."""
         return {"x": self.x_train, "y": self.y_train, "validation_data": self.validation}
@@ -66,6 +75,15 @@ class PipelineData:
     @property
     def kind(self):
         return pipelines.pipeline_kind(self.train) or "generator factory"
+
+    @property
+    def training_inputs(self):
+        """(pipeline, None) for ``lr_find``, which sweeps over the pipeline's batches."""
+        return self.train, None
+
+    def input_head(self, count=256, seed=0):
+        """The first ``count`` inputs of a sample of the training pipeline."""
+        return take_rows(self.sample("train", seed).x, slice(0, count))
 
     def fit_arguments(self):
         """What ``fit`` trains and validates on; a generator factory's passes, one per epoch."""
@@ -200,9 +218,11 @@ def _check_lengths(x, y, x_name, y_name):
 
 
 def take_rows(x, index):
-    """Rows of an array, or of every array of a dict of arrays (a multi-input x)."""
+    """Rows of an array, or of every array of a dict (or list) of arrays (a multi-input x)."""
     if isinstance(x, dict):
         return {key: value[index] for key, value in x.items()}
+    if isinstance(x, (list, tuple)):
+        return type(x)(value[index] for value in x)
     return x[index]
 
 
