@@ -1,4 +1,8 @@
-"""Runs the Monitor contract suite on JAX, TensorFlow and PyTorch, one process each."""
+"""Runs every file of tests/backends on JAX, TensorFlow and PyTorch, one process each.
+
+Among them the Monitor's contract, on a Dense model (test_monitor_contract) and on an
+LSTM, an attention block and two-headed models (test_monitor_architectures).
+"""
 
 import os
 import re

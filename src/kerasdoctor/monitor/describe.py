@@ -1,5 +1,6 @@
 """Static facts about a compiled model: layers, activations, initializers, loss, optimizer."""
 
+import collections
 import logging
 
 import keras
@@ -58,7 +59,36 @@ def _config(layer):
         return {}, note
 
 
-def describe_layer(layer):
+def variable_names(model):
+    """The names under which the model's trainable variables are recorded, in their order.
+
+    A variable's path, except where two variables share one (two nested models that each
+    hold a layer of the same name): those are prefixed with the top-level layer that holds
+    them, and numbered if that still leaves them alike.
+    """
+    variables = model.trainable_variables
+    repeated = {path for path, count in collections.Counter(v.path for v in variables).items() if count > 1}
+    holders = {}
+    for layer in model.layers if repeated else []:
+        for variable in layer.trainable_variables:
+            holders.setdefault(id(variable), layer.name)
+    names, taken = [], set()
+    for variable in variables:
+        name = variable.path
+        if name in repeated and id(variable) in holders:
+            name = f"{holders[id(variable)]}/{name}"
+        unique, number = name, 1
+        while unique in taken:
+            number += 1
+            unique = f"{name}#{number}"
+        names.append(unique)
+        taken.add(unique)
+    return names
+
+
+def describe_layer(layer, names=None):
+    """The static facts of one layer; ``names`` maps id(variable) to its recorded name."""
+    names = names or {}
     config, note = _config(layer)
     inner = _inner(layer) if not isinstance(layer, keras.Model) else None
     if inner and not note:  # a wrapper: its settings are the wrapped layer's
@@ -74,7 +104,7 @@ def describe_layer(layer):
         "params": _count(layer.weights),
         "trainable": bool(layer.trainable),
         "output_shape": _output_shape(layer),
-        "variables": [v.path for v in layer.trainable_variables],
+        "variables": [names.get(id(v), v.path) for v in layer.trainable_variables],
     }
     if note:
         record["note"] = note
@@ -155,8 +185,9 @@ def output_activation(model):
 
 
 def describe_model(model):
+    names = dict(zip((id(v) for v in model.trainable_variables), variable_names(model)))
     layers = [
-        describe_layer(layer)
+        describe_layer(layer, names)
         for layer in model.layers
         if type(layer).__name__ != "InputLayer"
     ]

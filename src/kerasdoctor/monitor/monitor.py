@@ -9,7 +9,7 @@ import keras
 import numpy as np
 
 from kerasdoctor.monitor.datastats import summarize, summarize_labels
-from kerasdoctor.monitor.describe import describe_model
+from kerasdoctor.monitor.describe import describe_model, variable_names
 from kerasdoctor.monitor.probe import ProbeProgram
 from kerasdoctor.monitor.schedule import AdaptiveSchedule, FixedSchedule
 from kerasdoctor.runlog import RunLog
@@ -294,7 +294,7 @@ class Monitor(keras.callbacks.Callback):
 
     def _setup(self, model, step):
         self._ready = True
-        self._variable_names = [v.path for v in model.trainable_variables]
+        self._variable_names = variable_names(model)
         self.log.append(
             "model", **describe_model(model), variables=self._variable_names,
             backend=keras.backend.backend(), schedule=self.schedule,

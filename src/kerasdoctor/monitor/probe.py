@@ -12,7 +12,7 @@ import keras
 import numpy as np
 
 from kerasdoctor import _backends
-from kerasdoctor.monitor.describe import describe_layer
+from kerasdoctor.monitor.describe import describe_layer, variable_names
 from kerasdoctor.monitor.signals import activation_signals, variable_signals
 from kerasdoctor.vocabulary import SATURATING
 
@@ -26,27 +26,58 @@ def _saturation_kind(layer):
     return activation if activation in SATURATING else None
 
 
+def _layer_output(layer):
+    """The tensor a top-level layer returns in the model's graph, or None.
+
+    Read through ``keras.Operation.output`` (the first call's output): a nested
+    Functional model overrides ``output`` with the tensors of its own inner graph.
+    Of several outputs (an LSTM's ``return_state``, attention scores) the first is
+    the layer's output proper; one that is not a float tensor has no activation
+    statistics.
+    """
+    try:
+        output = keras.Operation.output.fget(layer)
+    except (AttributeError, ValueError):
+        return None
+    if isinstance(output, (list, tuple)) and output:
+        output = output[0]
+    if keras.tree.is_nested(output) or "float" not in str(getattr(output, "dtype", None)):
+        return None
+    return output
+
+
 def _probed_layers(model):
-    """Top-level layers with one float tensor output, for a graph model; else ([], reason)."""
+    """(graph, probed layers, None) for a graph model; (None, [], why activations are skipped) else.
+
+    The graph returns the model's outputs, then the output of each top-level layer.
+    """
     try:
         inputs, outputs = model.inputs, model.outputs
     except (AttributeError, ValueError):
         inputs = outputs = None
     if not inputs or not outputs:
         return None, [], "activations are skipped: the model is subclassed (no symbolic graph)"
-    layers = []
-    for layer in model.layers:
-        if type(layer).__name__ == "InputLayer":
-            continue
-        try:
-            output = layer.output
-        except (AttributeError, ValueError):
-            continue
-        if keras.tree.is_nested(output) or "float" not in str(output.dtype):
-            continue
-        layers.append((layer, output))
-    graph = keras.Model(inputs, list(outputs) + [out for _, out in layers])
+    layers = [(layer, _layer_output(layer)) for layer in model.layers if type(layer).__name__ != "InputLayer"]
+    layers = [(layer, output) for layer, output in layers if output is not None]
+    try:
+        graph = keras.Model(inputs, list(outputs) + [output for _, output in layers])
+    except (ValueError, TypeError, AttributeError) as error:  # e.g. a layer first called in another model
+        lines = str(error).strip().splitlines() or [""]
+        return None, [], ("activations are skipped: the outputs of the model's layers do not form one graph "
+                          f"with its inputs (a layer first called in another model?): {lines[0]}")
     return graph, [layer for layer, _ in layers], None
+
+
+def _output_structure(model):
+    """The structure of what the model's call returns (a dict of named heads stays a dict)."""
+    outputs = model.outputs
+    try:
+        structure = model.output  # a Functional model's own structure
+    except (AttributeError, ValueError):
+        structure = None
+    if structure is None or len(keras.tree.flatten(structure)) != len(outputs):
+        return outputs[0] if len(outputs) == 1 else list(outputs)
+    return structure
 
 
 class ProbeProgram:
@@ -59,6 +90,8 @@ class ProbeProgram:
         self.graph, self.layers, self.skipped = _probed_layers(model)
         self.kinds = [_saturation_kind(layer) for layer in self.layers]
         self.num_outputs = len(model.outputs) if self.graph is not None else 0
+        self.output_structure = _output_structure(model) if self.graph is not None else None
+        self.names = variable_names(model)
         self.x = keras.tree.map_structure(keras.ops.convert_to_tensor, x)
         self.y = keras.tree.map_structure(keras.ops.convert_to_tensor, y)
         self._step = None
@@ -81,8 +114,9 @@ class ProbeProgram:
                 y_pred, activations = self.model(x, training=True), []
             else:
                 outputs = self.graph(x, training=True)
-                y_pred = outputs[: self.num_outputs]
-                y_pred = y_pred[0] if self.num_outputs == 1 else y_pred
+                # compute_loss gets y_pred as training gives it: a user's own
+                # compute_loss may read a head by name.
+                y_pred = keras.tree.pack_sequence_as(self.output_structure, outputs[: self.num_outputs])
                 activations = outputs[self.num_outputs :]
             loss = self.model.compute_loss(x=x, y=y, y_pred=y_pred, training=True)
         return loss, activations
@@ -90,7 +124,8 @@ class ProbeProgram:
     def run(self, previous, state=None):
         """Probes ``state`` (default: the current values) and returns signal rows.
 
-        Returns (loss, {variable path: row}, {layer name: row}, weights as NumPy).
+        Returns (loss, {variable name: row}, {layer name: row}, weights as NumPy);
+        a variable's name is its path unless another shares it (``variable_names``).
         ``previous`` holds the weights of the last probe, for the update ratio.
         """
         trainable, non_trainable = state if state is not None else self.snapshot()
@@ -99,8 +134,8 @@ class ProbeProgram:
         gradients = [keras.ops.convert_to_numpy(g) for g in gradients]
         previous = weights if previous is None else previous
         variables = {
-            v.path: variable_signals(g, w, p)
-            for v, g, w, p in zip(self.trainable, gradients, weights, previous)
+            name: variable_signals(g, w, p)
+            for name, g, w, p in zip(self.names, gradients, weights, previous)
         }
         layers = {
             layer.name: activation_signals(keras.ops.convert_to_numpy(a), kind)

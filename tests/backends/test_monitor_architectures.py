@@ -1,0 +1,243 @@
+"""The Monitor's contract on an LSTM, an attention block and two-headed models.
+
+The gradient norms, loss and activation statistics the Monitor records at step 0
+are checked against central finite differences of a float64 NumPy forward pass
+with the same weights (``architecture_references``), and training with and
+without the Monitor must end in the same weights. Variants cover heads that are
+nested models holding layers of the same name, a model's own compute_loss,
+layers that return several tensors and a layer shared with another model.
+Like ``test_monitor_contract``, ``tests/integration/test_backends.py`` runs this
+file once per backend.
+"""
+
+import functools
+
+import numpy as np
+import pytest
+
+import kerasdoctor  # noqa: F401  (chooses the backend)
+import keras
+
+from kerasdoctor import Monitor
+from . import architecture_references as ref
+
+SAMPLES, STEPS = 16, 5
+LOSS_WEIGHTS = {"value": 0.5, "label": 2.0}
+
+
+def _lstm_model(dropout=0.0, return_state=False):
+    keras.utils.set_random_seed(1)
+    inputs = keras.Input((STEPS, 3))
+    hidden = keras.layers.LSTM(4, dropout=dropout, return_state=return_state, name="lstm")(inputs)
+    hidden = hidden[0] if return_state else hidden  # then also the last hidden and cell states
+    model = keras.Model(inputs, keras.layers.Dense(2, name="out")(hidden))
+    model.compile(optimizer=keras.optimizers.Adam(0.01), loss="mse")
+    return model
+
+
+def _lstm_data():
+    rng = np.random.default_rng(1)
+    return rng.normal(size=(SAMPLES, STEPS, 3)).astype("float32"), rng.normal(size=(SAMPLES, 2)).astype("float32")
+
+
+def _lstm_reference(params, x, y):
+    cell = "lstm/lstm_cell/"
+    hidden = ref.lstm(x, params[cell + "kernel"], params[cell + "recurrent_kernel"], params[cell + "bias"])
+    out = hidden @ params["out/kernel"] + params["out/bias"]
+    return ref.mean_squared_error(out, y), {"lstm": hidden, "out": out}
+
+
+def _attention_model(dropout=0.0, return_attention_scores=False):
+    keras.utils.set_random_seed(2)
+    inputs = keras.Input((STEPS, 4))
+    attention = keras.layers.MultiHeadAttention(num_heads=2, key_dim=3, dropout=dropout, name="mha")
+    attended = attention(inputs, inputs, return_attention_scores=return_attention_scores)
+    attended = attended[0] if return_attention_scores else attended
+    normed = keras.layers.LayerNormalization(name="norm")(keras.layers.Add(name="res")([inputs, attended]))
+    pooled = keras.layers.GlobalAveragePooling1D(name="pool")(normed)
+    model = keras.Model(inputs, keras.layers.Dense(2, name="out")(pooled))
+    model.compile(optimizer=keras.optimizers.Adam(0.01), loss="mse")
+    return model
+
+
+def _attention_data():
+    rng = np.random.default_rng(2)
+    return rng.normal(size=(SAMPLES, STEPS, 4)).astype("float32"), rng.normal(size=(SAMPLES, 2)).astype("float32")
+
+
+def _attention_reference(params, x, y):
+    projections = [(params[f"mha/{name}/kernel"], params[f"mha/{name}/bias"])
+                   for name in ("query", "key", "value", "attention_output")]
+    attended = ref.self_attention(x, *projections)
+    residual = x + attended
+    normed = ref.layer_norm(residual, params["norm/gamma"], params["norm/beta"])
+    pooled = normed.mean(axis=1)
+    out = pooled @ params["out/kernel"] + params["out/bias"]
+    layers = {"mha": attended, "res": residual, "norm": normed, "pool": pooled, "out": out}
+    return ref.mean_squared_error(out, y), layers
+
+
+def _two_headed_model(dropout=0.0):
+    # "value" comes first here but after "label" in sorted order, so a head matched
+    # to its loss or labels by position instead of by name gets the wrong ones.
+    keras.utils.set_random_seed(3)
+    inputs = keras.Input((4,))
+    trunk = keras.layers.Dense(6, activation="tanh", name="trunk")(inputs)
+    dropped = keras.layers.Dropout(dropout, name="drop")(trunk)
+    outputs = {"value": keras.layers.Dense(1, name="value")(dropped),
+               "label": keras.layers.Dense(3, activation="softmax", name="label")(dropped)}
+    model = keras.Model(inputs, outputs)
+    model.compile(optimizer=keras.optimizers.Adam(0.01), loss_weights=LOSS_WEIGHTS,
+                  loss={"value": "mse", "label": "sparse_categorical_crossentropy"})
+    return model
+
+
+def _two_headed_data():
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(SAMPLES, 4)).astype("float32")
+    return x, {"value": rng.normal(size=(SAMPLES, 1)).astype("float32"), "label": rng.integers(0, 3, size=SAMPLES)}
+
+
+def _two_headed_reference(params, x, y):
+    trunk = np.tanh(x @ params["trunk/kernel"] + params["trunk/bias"])
+    value = trunk @ params["value/kernel"] + params["value/bias"]
+    label = ref.softmax(trunk @ params["label/kernel"] + params["label/bias"])
+    loss = (LOSS_WEIGHTS["value"] * ref.mean_squared_error(value, y["value"])
+            + LOSS_WEIGHTS["label"] * ref.sparse_cross_entropy(label, y["label"]))
+    return loss, {"trunk": trunk, "drop": trunk, "value": value, "label": label}
+
+
+class LossOfNamedHeads(keras.Model):
+    """A two-headed model with its own compute_loss, which reads each head by name."""
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        value = keras.ops.mean(keras.ops.square(y_pred["value"] - y["value"]))
+        label = keras.ops.mean(keras.losses.sparse_categorical_crossentropy(y["label"], y_pred["label"]))
+        return LOSS_WEIGHTS["value"] * value + LOSS_WEIGHTS["label"] * label
+
+
+def _head(name, units, activation=None):
+    inputs = keras.Input((6,))
+    return keras.Model(inputs, keras.layers.Dense(units, activation=activation, name="proj")(inputs), name=name)
+
+
+def _nested_heads_model(dropout=0.0):
+    # Each head is a model that holds a layer named "proj": their variables share the path "proj/...".
+    keras.utils.set_random_seed(4)
+    inputs = keras.Input((4,))
+    trunk = keras.layers.Dense(6, activation="tanh", name="trunk")(inputs)
+    dropped = keras.layers.Dropout(dropout, name="drop")(trunk)
+    heads = {"value": _head("value", 1)(dropped), "label": _head("label", 3, "softmax")(dropped)}
+    model = LossOfNamedHeads(inputs, heads)
+    model.compile(optimizer=keras.optimizers.Adam(0.01))
+    return model
+
+
+def _nested_heads_reference(params, x, y):
+    # The same arithmetic as the two-headed model: "value/proj/kernel" is its "value/kernel".
+    return _two_headed_reference({path.replace("/proj/", "/"): w for path, w in params.items()}, x, y)
+
+
+def _paths(model):
+    return {v.path: v for v in model.trainable_variables}
+
+
+def _nested_heads_variables(model):
+    """The heads' variables are recorded under the name of the head that holds them."""
+    variables = {f"trunk/{v.name}": v for v in model.get_layer("trunk").trainable_variables}
+    for head in ("label", "value"):
+        variables.update({f"{head}/proj/{v.name}": v for v in model.get_layer(head).trainable_variables})
+    return variables
+
+
+# name: (build(dropout=...), data(), reference(params, x, y) -> (loss, {layer: output}),
+#        {recorded name: variable} of a built model)
+ARCHITECTURES = {
+    "lstm": (_lstm_model, _lstm_data, _lstm_reference, _paths),
+    "attention": (_attention_model, _attention_data, _attention_reference, _paths),
+    "two-heads": (_two_headed_model, _two_headed_data, _two_headed_reference, _paths),
+    "nested-heads": (_nested_heads_model, _two_headed_data, _nested_heads_reference, _nested_heads_variables),
+}
+# The same models, with layers that return several tensors: the first is the layer's output.
+SEVERAL_OUTPUTS = {
+    "lstm-return-state": (functools.partial(_lstm_model, return_state=True), _lstm_data, _lstm_reference, _paths),
+    "attention-scores": (functools.partial(_attention_model, return_attention_scores=True), _attention_data,
+                         _attention_reference, _paths),
+}
+
+
+def _float64(structure):
+    return keras.tree.map_structure(lambda a: a.astype("float64") if a.dtype.kind == "f" else a, structure)
+
+
+@pytest.mark.parametrize("name", [*ARCHITECTURES, *SEVERAL_OUTPUTS])
+def test_monitor_matches_finite_differences_of_a_float64_reference(name):
+    build, data, reference, recorded_variables = {**ARCHITECTURES, **SEVERAL_OUTPUTS}[name]
+    model = build()
+    x, y = data()
+    variables = recorded_variables(model)
+    params = {key: np.array(keras.ops.convert_to_numpy(v), dtype="float64") for key, v in variables.items()}
+    monitor = Monitor((x, y), every_n_steps=1)
+    model.fit(x, y, batch_size=SAMPLES // 2, epochs=1, shuffle=False, verbose=0, callbacks=[monitor])
+    x64, y64 = _float64(x), _float64(y)
+    loss, outputs = reference(params, x64, y64)
+    gradients = ref.finite_difference_gradients(lambda p: reference(p, x64, y64)[0], params)
+    first = next(p for p in monitor.log.probes if p["step"] == 0)
+    rows = first["variables"]
+    assert len(model.trainable_variables) == len(params)
+    assert sorted(rows) == sorted(params)  # every trainable variable, each under its own name
+    np.testing.assert_allclose(first["loss"], loss, rtol=1e-5)
+    for field, expected in (("grad_norm", gradients), ("weight_norm", params)):
+        recorded = [rows[key][field] for key in params]
+        np.testing.assert_allclose(recorded, [np.linalg.norm(expected[key]) for key in params], rtol=1e-4,
+                                   atol=1e-6, err_msg=f"{field} of {list(params)}")
+    layers = first["layers"]
+    assert set(layers) == set(outputs)
+    for layer, output in outputs.items():
+        np.testing.assert_allclose([layers[layer]["mean"], layers[layer]["std"]], [output.mean(), output.std()],
+                                   rtol=1e-4, atol=1e-6, err_msg=layer)
+    recorded_model = monitor.log.model
+    assert sorted(recorded_model["variables"]) == sorted(params)
+    assert sorted(v for layer in recorded_model["layers"] for v in layer["variables"]) == sorted(params)
+    assert not monitor.log.notes
+
+
+@pytest.mark.parametrize("name", ["lstm", "attention", "two-heads"])
+def test_training_with_and_without_the_monitor_gives_identical_weights(name):
+    build, data, _, _ = ARCHITECTURES[name]
+    x, y = data()
+    monitor = Monitor((x[:8], keras.tree.map_structure(lambda a: a[:8], y)), every_n_steps=1,
+                      compile_in_background=False)
+    weights = []
+    for callbacks in ([], [monitor]):
+        model = build(dropout=0.25)
+        initial = model.get_weights()
+        keras.utils.set_random_seed(11)
+        model.fit(x, y, batch_size=4, epochs=2, verbose=0, callbacks=callbacks)
+        weights.append(model.get_weights())
+    assert [p["step"] for p in monitor.log.probes] == list(range(9))  # and the trained weights
+    assert all("grad_norm" in row for p in monitor.log.probes for row in p["variables"].values())
+    assert not all(np.array_equal(a, b) for a, b in zip(initial, weights[0]))
+    for plain, monitored in zip(*weights):
+        np.testing.assert_array_equal(plain, monitored)
+
+
+def test_a_layer_first_called_in_another_model_costs_activations_but_not_gradients():
+    shared = keras.layers.Dense(3, name="shared")
+    elsewhere = keras.Input((4,))
+    keras.Model(elsewhere, shared(elsewhere))  # the shared layer's first call
+    inputs = keras.Input((4,))
+    model = keras.Model(inputs, keras.layers.Dense(2, name="out")(shared(inputs)))
+    model.compile(optimizer="sgd", loss="mse")
+    rng = np.random.default_rng(5)
+    x, y = rng.normal(size=(SAMPLES, 4)).astype("float32"), rng.normal(size=(SAMPLES, 2)).astype("float32")
+    (kernel, bias), (out_kernel, out_bias) = shared.get_weights(), model.get_layer("out").get_weights()
+    monitor = Monitor((x, y), every_n_steps=1)
+    model.fit(x, y, batch_size=SAMPLES, epochs=1, verbose=0, callbacks=[monitor])
+    first = monitor.log.probes[0]
+    assert sorted(first["variables"]) == ["out/bias", "out/kernel", "shared/bias", "shared/kernel"]
+    assert all(row["grad_norm"] > 0 for row in first["variables"].values())
+    expected = ref.mean_squared_error((x @ kernel + bias) @ out_kernel + out_bias, y)
+    np.testing.assert_allclose(first["loss"], expected, rtol=1e-5)
+    assert first["layers"] == {}
+    assert [note for note in monitor.log.notes if note.startswith("activations are skipped")]
