@@ -247,8 +247,8 @@ def test_a_real_process_prints_one_red_line_and_no_traceback(tmp_path):
     assert "Traceback" not in done.stderr
     assert [line for line in done.stderr.splitlines() if line.startswith("error:")] == [
         f"error: Workload file not found: {tmp_path / 'missing.py'}. A workload file defines build_model(hp=None) "
-        "returning a compiled keras.Model, load_data() returning (x_train, y_train), (x_val, y_val) or (x, y), "
-        "and optionally FIT = {'epochs': ..., 'batch_size': ...}."
+        "returning a compiled keras.Model, load_data() returning (x_train, y_train), (x_val, y_val) or (x, y) "
+        "(or training and validation pipelines), and optionally FIT = {'epochs': ..., 'batch_size': ...}."
     ]
     assert done.stdout == ""
 

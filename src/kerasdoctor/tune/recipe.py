@@ -106,7 +106,7 @@ def recommend(build, data, *, epochs, seed=0, min_steps=20, max_batch=256, model
     afterwards, and its compiled step reused by ``TrainingRecipe.fit``); by default a fresh
     ``build()``.
     """
-    if data.is_pipeline:
+    if getattr(data, "is_pipeline", False):
         raise KerasDoctorError("recommend chooses a batch size, so it needs arrays; a pipeline makes its own "
                                "batches: run lr_find on it for the learning rate.")
     samples = len(data.y_train)
