@@ -143,7 +143,7 @@ def run_check(workload, *, epochs=None, batch_size=None, out=None, seed=0, callb
         log = RunLog(run_dir / "runlog.jsonl")
         log.append("run", workload=str(workload.path), backend=backend, keras=keras.__version__,
                    seed=seed, fit=fit, split=data.split,
-                   input_kind=data.kind if data.is_pipeline else "arrays")
+                   input_kind=data.kind)
         probe = _data_records(log, data, seed)
     # A diagnostic run: a fixed probe schedule (a function of the step count only, compiled
     # before the first step), so the same seed gives the same findings however busy the machine.

@@ -38,6 +38,7 @@ class Data:
     split: str  # "given", "stratified" or "random"
 
     is_pipeline = False
+    kind = "arrays"
 
     @property
     def train(self):
