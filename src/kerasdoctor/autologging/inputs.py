@@ -121,6 +121,10 @@ def _read_pipeline(arguments, name, *, seed, replace):
         if getattr(error, "replacement", None) is not None:
             replace[name] = error.replacement
         raise KerasDoctorError(f"{name}: {error}") from None
+    except Exception as error:  # noqa: BLE001 - the user's pipeline code failed, not keras-doctor
+        lines = str(error).splitlines()
+        raise KerasDoctorError(f"{name}: reading its first batches raised {type(error).__name__}"
+                               + (f": {lines[0]}" if lines else "")) from None
     if sample.replacement is not None:
         replace[name] = sample.replacement
     return sample
