@@ -165,3 +165,40 @@ def test_pipelines_that_cannot_train_get_one_clear_message(write_workload, load,
     result = invoke("check", path)
     assert result.exit_code == 1, result.output
     assert message in result.output and "Traceback" not in result.output
+
+
+TWO_HEADS = """
+import keras
+import numpy as np
+
+FIT = {"epochs": 2, "batch_size": 32}
+
+
+def load_data():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(400, 8)).astype("float32")
+    return x, {"label": (x[:, 0] > 0).astype("int32"), "size": x[:, 1:2] * 2.0}
+
+
+def build_model(hp=None):
+    inputs = keras.Input((8,))
+    hidden = keras.layers.Dense(16, activation="relu")(inputs)
+    model = keras.Model(inputs, {"label": keras.layers.Dense(2, activation="softmax", name="label")(hidden),
+                                 "size": keras.layers.Dense(1, name="size")(hidden)})
+    model.compile(keras.optimizers.Adam(1e-2), loss={"label": "sparse_categorical_crossentropy", "size": "mse"},
+                  metrics={"label": ["accuracy"]})
+    return model
+"""
+
+
+def test_a_multi_output_workload_with_a_dict_of_labels_through_check_and_lr_find(write_workload, tmp_path):
+    path = write_workload(TWO_HEADS)
+    result = invoke("check", path, "--json", "--out", tmp_path / "run")
+    assert result.exit_code == 0, result.output
+    log = RunLog.load(tmp_path / "run" / "runlog.jsonl")
+    heads = log.data("train")["y_outputs"]
+    assert heads["label"]["encoding"] == "index" and heads["size"]["encoding"] == "continuous"
+    assert "val_label_accuracy" in log.epochs[-1]["logs"] and log.data("probe")["samples"] == 128
+    result = invoke("lr-find", path, "--json", "--out", tmp_path / "lr")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["suggestion"] > 0

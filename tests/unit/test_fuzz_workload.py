@@ -130,10 +130,12 @@ def _check(result):
         assert NAMES.search(message) and len(message) < 600, message
         return None
     for x, y in (data.train, data.validation):
-        assert isinstance(y, np.ndarray) and y.ndim >= 1
-        assert _length(x) == len(y) > 0
+        labels = list(y.values()) if isinstance(y, dict) else [y]  # a dict: one array per output
+        assert labels and all(isinstance(a, np.ndarray) and a.ndim >= 1 for a in labels)
+        assert _length(x) == len(labels[0]) > 0
+        assert {len(a) for a in labels} == {len(labels[0])}
         if isinstance(x, dict):
-            assert {len(value) for value in x.values()} == {len(y)}
+            assert {len(value) for value in x.values()} == {len(labels[0])}
     return data
 
 
@@ -217,7 +219,8 @@ def test_five_samples_of_two_classes_fall_back_to_a_random_split():
 
 
 @pytest.mark.parametrize("result, message", [
-    ((np.zeros((10, 2)), {"out": np.zeros(10)}), r"y must be an array: only x may be a dict.*Received: y of type dict"),
+    ((np.zeros((10, 2)), {"out": {"nested": np.zeros(10)}}), r"y\['out'\] must be an array.*Received: y\['out'\] of type dict"),
+    ((np.zeros((10, 2)), {"a": np.zeros(10), "b": np.zeros(9)}), r"The arrays in y have different numbers of samples"),
     (({"a": {"b": np.zeros((10, 2))}}, np.zeros(10)), r"x\['a'\] must be an array.*Received: x\['a'\] of type dict"),
     ((Unconvertible(), np.zeros(10)), r"x cannot be turned into an array \(RuntimeError: cannot convert\)"),
     (("q" * 500, np.zeros(10)), r"x must be an array of samples\. Received: x='q+\.\.\.q+'$"),

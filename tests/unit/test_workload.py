@@ -173,3 +173,18 @@ class TestSavedModels:
         data_path = self._npz(tmp_path, x=np.zeros((4, 3)))
         with pytest.raises(KerasDoctorError, match=r"lacks \['x_train', 'y_train'\]"):
             load_workload(model_path, data=data_path)
+
+
+def test_a_dict_of_labels_for_a_multi_output_model_is_split_row_for_row():
+    from kerasdoctor.workload.data import validate
+
+    x = np.arange(40, dtype="float32").reshape(20, 2)
+    y = {"digit": np.arange(20) % 2, "ink": np.arange(20, dtype="float32")}
+    data = validate((x, y), seed=0)
+    assert data.split == "random" and set(data.y_train) == {"digit", "ink"}
+    assert len(data.y_train["ink"]) == 16 and len(data.y_val["digit"]) == 4
+    # The rows stay together: each sample's labels follow its inputs.
+    np.testing.assert_array_equal(data.x_train[:, 0] / 2, data.y_train["ink"])
+    np.testing.assert_array_equal(data.y_val["digit"], data.y_val["ink"].astype(int) % 2)
+    given = validate(((x, y), (x[:4], {k: v[:4] for k, v in y.items()})))
+    assert given.split == "given" and given.fit_arguments()["y"] is given.y_train

@@ -138,7 +138,9 @@ def summarize(x, y=None):
         x_stats = _array_stats(x)
         samples = len(x)
     summary = {"samples": int(samples), "x": x_stats}
-    if y is not None and not isinstance(y, dict):
+    if isinstance(y, dict):  # a multi-output model: the labels of each output, by name
+        summary["y_outputs"] = {str(name): _label_stats(value) for name, value in y.items()}
+    elif y is not None:
         summary["y"] = _label_stats(y)
     return summary
 

@@ -16,7 +16,7 @@ import numpy as np
 from kerasdoctor.errors import KerasDoctorError
 from kerasdoctor.runlog import to_jsonable
 from kerasdoctor.workload import pipelines
-from kerasdoctor.workload.data import take_rows
+from kerasdoctor.workload.data import count_rows, take_rows
 from kerasdoctor.workload.source import describe_error
 from kerasdoctor.tune.suggest import SUGGESTIONS, zero_lag
 from kerasdoctor.vocabulary import objective
@@ -126,7 +126,7 @@ class _SweepBatches(keras.utils.PyDataset):
         return len(self.rows)
 
     def __getitem__(self, index):
-        return take_rows(self.x, self.rows[index]), self.y[self.rows[index]]
+        return take_rows(self.x, self.rows[index]), take_rows(self.y, self.rows[index])
 
 
 class _Sweep:
@@ -266,8 +266,8 @@ def lr_find(
     if y is None and pipelines.pipeline_kind(x) is None and not callable(x):
         raise KerasDoctorError("lr_find needs labels y with arrays x, or x a pipeline (tf.data.Dataset, "
                                f"PyDataset, DataLoader, a generator). Received: x of type {type(x).__name__}, y=None")
-    if y is not None and len(y) < batch_size:
-        batch_size = len(y)
+    if y is not None and count_rows(y) < batch_size:
+        batch_size = count_rows(y)
     first, x = _first_inputs(x, y) if not model.built or y is None else (None, x)
     if not model.built:  # a Sequential without an Input: its weights exist after a first call
         model.predict_on_batch(first)
@@ -280,7 +280,7 @@ def lr_find(
     sweep = _Sweep(start_lr, factor, smoothing, diverge_factor, num_steps, progress)
     try:
         batches = (pipelines.repeat_batches(x) if y is None
-                   else _SweepBatches(x, y, _batch_rows(len(y), batch_size, num_steps, seed)))
+                   else _SweepBatches(x, y, _batch_rows(count_rows(y), batch_size, num_steps, seed)))
         _run_sweep(model, batches, sweep)
     except Exception as error:  # shapes that do not fit the model, a broken loss, ...
         raise KerasDoctorError(

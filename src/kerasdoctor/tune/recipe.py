@@ -24,7 +24,7 @@ import numpy as np
 from kerasdoctor.errors import KerasDoctorError
 from kerasdoctor.schedules import OneCycle, ScheduleCallback
 from kerasdoctor.tune.lr_find import lr_find
-from kerasdoctor.workload.data import take_rows
+from kerasdoctor.workload.data import count_rows, take_rows
 
 BATCH_SIZES = (16, 32, 64, 128, 256, 512)
 MAX_VALIDATION_BATCH = 2048
@@ -77,18 +77,18 @@ class ShuffledBatches(keras.utils.PyDataset):
 
     def __init__(self, x, y, batch_size, seed=0):
         super().__init__()
-        if len(y) < batch_size:
-            raise ValueError(f"{len(y)} samples are fewer than one batch of {batch_size}.")
+        if count_rows(y) < batch_size:
+            raise ValueError(f"{count_rows(y)} samples are fewer than one batch of {batch_size}.")
         self.x, self.y, self.batch_size = x, y, batch_size
         self.rng = np.random.default_rng(seed)
-        self.order = self.rng.permutation(len(y))
+        self.order = self.rng.permutation(count_rows(y))
 
     def __len__(self):
         return len(self.y) // self.batch_size
 
     def __getitem__(self, index):
         rows = np.sort(self.order[index * self.batch_size:(index + 1) * self.batch_size])
-        return take_rows(self.x, rows), self.y[rows]
+        return take_rows(self.x, rows), take_rows(self.y, rows)
 
     def on_epoch_end(self):
         self.order = self.rng.permutation(len(self.y))
@@ -109,7 +109,7 @@ def recommend(build, data, *, epochs, seed=0, min_steps=20, max_batch=256, model
     if getattr(data, "is_pipeline", False):
         raise KerasDoctorError("recommend chooses a batch size, so it needs arrays; a pipeline makes its own "
                                "batches: run lr_find on it for the learning rate.")
-    samples = len(data.y_train)
+    samples = count_rows(data.y_train)
     batch_size = min(choose_batch_size(samples, min_steps=min_steps, max_batch=max_batch), samples)
     if model is None:
         keras.utils.set_random_seed(seed)

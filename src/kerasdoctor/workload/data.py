@@ -32,9 +32,9 @@ def _short(value):
 @dataclass
 class Data:
     x_train: object
-    y_train: np.ndarray
+    y_train: object  # an array, or a dict of arrays (a multi-output model)
     x_val: object
-    y_val: np.ndarray
+    y_val: object
     split: str  # "given", "stratified" or "random"
 
     is_pipeline = False
@@ -145,7 +145,7 @@ def _pipelines(first, second, fit):
             f"split a pipeline. Return (train, validation). {SHAPE_HELP} "
             f"Received: validation of type {type(second).__name__}")
     if not _is_source(second):
-        x_val, y_val = _inputs(second[0], "x_val"), _as_array(second[1], "y_val")
+        x_val, y_val = _inputs(second[0], "x_val"), _inputs(second[1], "y_val")
         _check_lengths(x_val, y_val, "x_val", "y_val")
         second = (x_val, y_val)
     steps = {}
@@ -162,7 +162,7 @@ def _is_pair(value):
 
 
 def _inputs(value, name):
-    """x: one array, or a flat dict of arrays (a multi-input model)."""
+    """x or y: one array, or a flat dict of arrays (a multi-input or multi-output model)."""
     if not isinstance(value, dict):
         return _as_array(value, name)
     if not value:
@@ -173,7 +173,7 @@ def _inputs(value, name):
 def _as_array(value, name):
     if isinstance(value, dict):
         raise KerasDoctorError(
-            f"{name} must be an array: only x may be a dict, of arrays. {SHAPE_HELP} "
+            f"{name} must be an array: x and y may be dicts of arrays, not of dicts. {SHAPE_HELP} "
             f"Received: {name} of type dict"
         )
     if hasattr(value, "element_spec") or hasattr(value, "__next__"):
@@ -197,18 +197,24 @@ def _as_array(value, name):
     return array
 
 
-def _length(x):
-    return len(next(iter(x.values()))) if isinstance(x, dict) else len(x)
+def count_rows(x):
+    """The number of samples of an array, or of a dict or list of arrays."""
+    if isinstance(x, dict):
+        return len(next(iter(x.values())))
+    if isinstance(x, (list, tuple)):
+        return len(x[0])
+    return len(x)
 
 
 def _check_lengths(x, y, x_name, y_name):
-    if isinstance(x, dict):
-        lengths = {key: len(value) for key, value in x.items()}
-        if len(set(lengths.values())) > 1:
-            raise KerasDoctorError(
-                f"The arrays in {x_name} have different numbers of samples. Received: {_short(lengths)}"
-            )
-    n_x, n_y = _length(x), len(y)
+    for value, name in ((x, x_name), (y, y_name)):
+        if isinstance(value, dict):
+            lengths = {key: len(item) for key, item in value.items()}
+            if len(set(lengths.values())) > 1:
+                raise KerasDoctorError(
+                    f"The arrays in {name} have different numbers of samples. Received: {_short(lengths)}"
+                )
+    n_x, n_y = count_rows(x), count_rows(y)
     if n_x == 0:
         raise KerasDoctorError(f"{x_name} is empty: load_data() returned no samples.")
     if n_x != n_y:
@@ -228,7 +234,10 @@ def take_rows(x, index):
 
 
 def _stratify_labels(y):
-    """Class labels to stratify on, or None when y is not a classification target."""
+    """Class labels to stratify on, or None when y is not a classification target (or is
+    several targets, a dict)."""
+    if isinstance(y, dict):
+        return None
     if y.ndim == 2 and y.shape[1] > 1:
         labels = np.argmax(y, axis=1)
     elif y.ndim <= 1 or (y.ndim == 2 and y.shape[1] == 1):
@@ -254,13 +263,13 @@ def _each_part_holds_every_class(samples, classes):
 
 def split(x, y, seed):
     """A seeded split: stratified for class labels, random otherwise."""
-    indices = np.arange(len(y))
+    indices = np.arange(count_rows(y))
     labels = _stratify_labels(y)
     train, val = train_test_split(
         indices, test_size=VALIDATION_FRACTION, random_state=seed, stratify=labels
     )
     kind = "stratified" if labels is not None else "random"
-    return Data(take_rows(x, train), y[train], take_rows(x, val), y[val], kind)
+    return Data(take_rows(x, train), take_rows(y, train), take_rows(x, val), take_rows(y, val), kind)
 
 
 def validate(result, seed=0, fit=None):
@@ -278,16 +287,16 @@ def validate(result, seed=0, fit=None):
     if _is_source(first):
         return _pipelines(first, second, fit)
     if _is_pair(first) and _is_pair(second):
-        x_train, y_train = _inputs(first[0], "x_train"), _as_array(first[1], "y_train")
-        x_val, y_val = _inputs(second[0], "x_val"), _as_array(second[1], "y_val")
+        x_train, y_train = _inputs(first[0], "x_train"), _inputs(first[1], "y_train")
+        x_val, y_val = _inputs(second[0], "x_val"), _inputs(second[1], "y_val")
         _check_lengths(x_train, y_train, "x_train", "y_train")
         _check_lengths(x_val, y_val, "x_val", "y_val")
         return Data(x_train, y_train, x_val, y_val, "given")
-    x, y = _inputs(first, "x"), _as_array(second, "y")
+    x, y = _inputs(first, "x"), _inputs(second, "y")
     _check_lengths(x, y, "x", "y")
-    if len(y) < 5:
+    if count_rows(y) < 5:
         raise KerasDoctorError(
-            f"x holds {len(y)} samples, too few to split off a validation set. "
+            f"x holds {count_rows(y)} samples, too few to split off a validation set. "
             "Return more data, or return (x_train, y_train), (x_val, y_val)."
         )
     return split(x, y, seed)
