@@ -5,6 +5,7 @@ kerasdoctor.testing.faults and scores the findings against the injected fault.
 
     python bench/diagnose.py                  # all cases, 2 processes
     python bench/diagnose.py --held-out no    # only the bases the rules were developed on
+    python bench/diagnose.py --families new   # only the newer families (recurrent, attention, ...)
     python bench/diagnose.py --rescore bench-results/diagnose/cases.jsonl   # re-diagnose saved logs
     python bench/diagnose.py --path both      # also each case in a plain fit with a default Monitor
 
@@ -144,6 +145,8 @@ def _report(rows, label):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--held-out", choices=("yes", "no", "all"), default="all")
+    parser.add_argument("--families", choices=("all", "classic", "new"), default="all",
+                        help="the classic bases, the newer families' bases, or both")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--cases", default="", help="comma-separated case names (default: all)")
     parser.add_argument("--out", default=str(ROOT / "bench-results" / "diagnose"))
@@ -163,13 +166,16 @@ def main(argv=None):
     out = Path(args.out)
     if args.rescore:
         raw = [json.loads(line) for line in open(args.rescore)]
+        if args.families != "all":
+            names = {c.name for c in cases(family=args.families)}
+            raw = [row for row in raw if row["case"] in names]
         for row in raw:  # a crashed run's log up to the crash
             saved = Path(row.get("out") or Path(args.rescore).parent / "runs" / row["case"]) / "runlog.jsonl"
             if row["runlog"] is None and saved.is_file():
                 row["runlog"] = str(saved)
     else:
         held = {"yes": True, "no": False, "all": None}[args.held_out]
-        names = [c.name for c in cases(held_out=held)]
+        names = [c.name for c in cases(held_out=held, family=args.families)]
         if args.cases:
             wanted = set(args.cases.split(","))
             names = [n for n in names if n in wanted]

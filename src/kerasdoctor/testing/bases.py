@@ -36,6 +36,11 @@ class Recipe:
     loss: object = "default"
     frozen_hidden: bool = False
     from_logits: bool = False
+    # The newer families' knobs (testing.families); the classic bases ignore them.
+    cell: str = "lstm"
+    backbone: str = "trainable"  # or "frozen" (at random initialization) or "pretrained_frozen"
+    head_losses: tuple = ()  # (head, loss) pairs that replace a two-headed model's defaults
+    head_activations: tuple = ()  # (head, activation) pairs, likewise
 
     def changed(self, **changes):
         return replace(self, **changes)
@@ -55,9 +60,13 @@ class Base:
     classes: int = 1
     held_out: bool = False
     integer_inputs: bool = False
+    family: str = "classic"
+    builder: object = None  # (base, recipe) -> compiled model; None: a Sequential of trunk and head
+    faults: tuple | None = None  # the faults that apply, by name; None: every classic one that applies
+    heads: tuple = ()  # a two-headed model's (class head, regression head) names
 
     def build(self, recipe):
-        return build_model(self, recipe)
+        return (self.builder or build_model)(self, recipe)
 
 
 def _optimizer(recipe):
@@ -290,3 +299,8 @@ BASES = {
              {"epochs": 6, "batch_size": 64}, Recipe(hidden=(64,)), classes=10, held_out=True),
     )
 }
+
+# The newer families live in their own module, which builds on the helpers above.
+from kerasdoctor.testing.families import FAMILY_BASES  # noqa: E402
+
+BASES.update((base.name, base) for base in FAMILY_BASES)

@@ -30,6 +30,7 @@ class Fault:
     change: object
     applies: object = lambda base: True
     description: str = ""
+    classic: bool = True  # applied to the classic bases; False: only where a base lists it
 
 
 def _recipe(**changes):
@@ -129,6 +130,12 @@ def _imbalance(base, recipe, data, fit, rng):
     return recipe, ((x[keep], y[keep]), validation), fit
 
 
+def _head_override(field, head_index, value):
+    def change(base, recipe, data, fit, rng):
+        return recipe.changed(**{field: ((base.heads[head_index], value),)}), data, fit
+    return change
+
+
 FAULTS = {
     fault.name: fault
     for fault in (
@@ -169,6 +176,15 @@ FAULTS = {
               description="half the validation set copied from the training set"),
         Fault("extreme_imbalance", ("BAD_LABELS",), _imbalance, _classification,
               description="3% of every class but the largest kept"),
+        # The newer families' own faults (testing.families lists which base gets which).
+        Fault("simple_rnn_long_range", ("VANISHING_GRADIENTS",), _recipe(cell="simple_rnn"), classic=False,
+              description="a SimpleRNN (tanh) where the class is told only 50 steps back"),
+        Fault("head_wrong_loss", ("OUTPUT_LOSS_MISMATCH",), _head_override("head_losses", 1, "binary_crossentropy"),
+              classic=False, description="binary cross-entropy on the linear regression head"),
+        Fault("head_wrong_activation", ("OUTPUT_LOSS_MISMATCH",), _head_override("head_activations", 0, "sigmoid"),
+              classic=False, description="sigmoid on the multi-class head"),
+        Fault("frozen_random_backbone", ("FROZEN_OR_DEAD_LAYER",), _recipe(backbone="frozen"), classic=False,
+              description="the nested backbone frozen at its random initialization"),
     )
 }
 
@@ -176,7 +192,17 @@ HEALTHY_VARIANTS = {
     "sgd_momentum": lambda recipe: recipe.changed(optimizer="sgd", learning_rate=0.05, momentum=0.9),
     "he_normal": lambda recipe: recipe.changed(kernel_initializer="he_normal"),
     "tanh": lambda recipe: recipe.changed(activation="tanh"),
+    # A backbone trained on the same training split, then frozen under a new head: intended.
+    "pretrained_frozen_backbone": lambda recipe: recipe.changed(backbone="pretrained_frozen"),
 }
+# Which bases each healthy variant runs on: the classic variants on four classic bases.
+VARIANT_BASES = {
+    "sgd_momentum": ("digits_cnn", "breast_cancer_mlp", "mnist1d_conv1d", "blobs_mlp"),
+    "he_normal": ("digits_cnn", "breast_cancer_mlp", "mnist1d_conv1d", "blobs_mlp"),
+    "tanh": ("digits_cnn", "breast_cancer_mlp", "mnist1d_conv1d", "blobs_mlp"),
+    "pretrained_frozen_backbone": ("digits_backbone_cnn", "mnist1d_backbone_conv1d"),
+}
+FAMILIES = ("all", "classic", "new")
 
 
 @dataclass(frozen=True)
@@ -200,6 +226,10 @@ class Case:
     def held_out(self):
         return BASES[self.base].held_out
 
+    @property
+    def family(self):
+        return BASES[self.base].family
+
     def workload(self):
         """A Workload (the same object `check` runs) with the fault applied."""
         base = BASES[self.base]
@@ -220,20 +250,35 @@ class Case:
                         load=load, fit=fit, accepts_hp=False)
 
 
-def cases(*, held_out=None, seeds=(0,), healthy_seeds=(0, 1)):
-    """Every faulty case (each applicable fault on each base, per seed) and the healthy ones."""
+def faults_of(base):
+    """The faults applied to ``base``: those it lists, else every classic one that applies."""
+    if base.faults is not None:
+        return [FAULTS[name] for name in base.faults]
+    return [fault for fault in FAULTS.values() if fault.classic and fault.applies(base)]
+
+
+def _selected(base, held_out, family):
+    if held_out is not None and base.held_out != held_out:
+        return False
+    return family in (None, "all") or (base.family == "classic") == (family == "classic")
+
+
+def cases(*, held_out=None, family=None, seeds=(0,), healthy_seeds=(0, 1)):
+    """Every faulty case (each applicable fault on each base, per seed) and the healthy ones.
+
+    ``family``: "classic" (the first eleven bases), "new" (the newer families), or None/"all".
+    """
     for name, base in BASES.items():
-        if held_out is not None and base.held_out != held_out:
+        if not _selected(base, held_out, family):
             continue
-        for fault in FAULTS.values():
-            if fault.applies(base):
-                for seed in seeds:
-                    yield Case(name, fault.name, seed)
+        for fault in faults_of(base):
+            for seed in seeds:
+                yield Case(name, fault.name, seed)
         for seed in healthy_seeds:
             yield Case(name, None, seed)
-    for name in ("digits_cnn", "breast_cancer_mlp", "mnist1d_conv1d", "blobs_mlp"):
-        if held_out is None or BASES[name].held_out == held_out:
-            for variant in HEALTHY_VARIANTS:
+    for variant, names in VARIANT_BASES.items():
+        for name in names:
+            if _selected(BASES[name], held_out, family):
                 yield Case(name, None, 0, variant)
 
 
