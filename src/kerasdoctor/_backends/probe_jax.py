@@ -14,12 +14,13 @@ def snapshot(variables):
 
 
 def compile_probe(program, example):
-    def step(trainable, non_trainable, x, y):
-        def loss_fn(values):
-            return program.loss_and_activations(values, non_trainable, x, y)
+    def step(trainable, non_trainable, sequence_zeros, x, y):
+        def loss_fn(values, zeros):
+            return program.loss_and_activations(values, non_trainable, zeros, x, y)
 
-        (loss, activations), gradients = jax.value_and_grad(loss_fn, has_aux=True)(trainable)
-        return loss, gradients, activations
+        (loss, activations), (gradients, sequence) = jax.value_and_grad(loss_fn, argnums=(0, 1), has_aux=True)(
+            trainable, sequence_zeros)
+        return loss, gradients, activations, sequence
 
     lowered = jax.jit(step).lower(*example)
     try:

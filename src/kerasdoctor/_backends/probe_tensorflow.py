@@ -9,12 +9,13 @@ def snapshot(variables):
 
 def compile_probe(program, example):
     @tf.function
-    def step(trainable, non_trainable, x, y):
+    def step(trainable, non_trainable, sequence_zeros, x, y):
         with tf.GradientTape() as tape:
-            tape.watch(trainable)
-            loss, activations = program.loss_and_activations(trainable, non_trainable, x, y)
-        gradients = tape.gradient(loss, trainable)
+            tape.watch([trainable, sequence_zeros])
+            loss, activations = program.loss_and_activations(trainable, non_trainable, sequence_zeros, x, y)
+        gradients, sequence = tape.gradient(loss, [trainable, sequence_zeros])
         gradients = [tf.zeros_like(w) if g is None else tf.convert_to_tensor(g) for g, w in zip(gradients, trainable)]
-        return loss, gradients, list(activations)
+        sequence = [tf.zeros_like(z) if g is None else tf.convert_to_tensor(g) for g, z in zip(sequence, sequence_zeros)]
+        return loss, gradients, list(activations), sequence
 
     return step.get_concrete_function(*example)

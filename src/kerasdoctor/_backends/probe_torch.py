@@ -14,15 +14,17 @@ def _devices():
 def compile_probe(program, example):
     del example  # eager
 
-    def step(trainable, non_trainable, x, y):
+    def step(trainable, non_trainable, sequence_zeros, x, y):
         # Keras's unseeded torch dropout draws from torch's global generator:
         # fork it so that probing leaves training's random stream untouched.
         with torch.random.fork_rng(devices=_devices()):
             leaves = [w.detach().clone().requires_grad_(True) for w in trainable]
+            zeros = [z.detach().clone().requires_grad_(True) for z in sequence_zeros]
             with torch.enable_grad():
-                loss, activations = program.loss_and_activations(leaves, non_trainable, x, y)
-                gradients = torch.autograd.grad(loss, leaves, allow_unused=True)
-            gradients = [torch.zeros_like(w) if g is None else g for g, w in zip(gradients, trainable)]
-            return loss.detach(), gradients, [a.detach() for a in activations]
+                loss, activations = program.loss_and_activations(leaves, non_trainable, zeros, x, y)
+                found = torch.autograd.grad(loss, leaves + zeros, allow_unused=True)
+            found = [torch.zeros_like(w) if g is None else g for g, w in zip(found, leaves + zeros)]
+            gradients, sequence = found[: len(leaves)], found[len(leaves) :]
+            return loss.detach(), gradients, [a.detach() for a in activations], sequence
 
     return step

@@ -391,13 +391,16 @@ class Monitor(keras.callbacks.Callback):
         self._schedule.cost(seconds)
 
     def _gradient_record(self, state):
-        loss, variables, layers, weights = self._program.run(self._previous, state)
+        loss, variables, layers, weights, through_time = self._program.run(self._previous, state)
         first = self._previous is None
         self._previous = weights
         for row in variables.values():
             update = row.pop("update_norm")
             row["update_ratio"] = None if first else update / max(row["weight_norm"], 1e-12)
-        return {"loss": loss, "variables": variables, "layers": layers}
+        record = {"loss": loss, "variables": variables, "layers": layers}
+        if through_time is not None:
+            record["gradient_through_time"] = through_time
+        return record
 
     def _weight_record(self, model, state=None):
         values = state[0] if state is not None else [v.value for v in model.trainable_variables]

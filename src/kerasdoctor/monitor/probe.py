@@ -14,6 +14,7 @@ import numpy as np
 from kerasdoctor import _backends
 from kerasdoctor.monitor.describe import describe_layer, variable_names
 from kerasdoctor.monitor.signals import activation_signals, variable_signals
+from kerasdoctor.monitor.through_time import find_recurrent, gradient_row
 from kerasdoctor.vocabulary import SATURATING
 
 logger = logging.getLogger(__name__)
@@ -80,6 +81,56 @@ def _output_structure(model):
     return structure
 
 
+class _SequenceTap:
+    """Adds a zero to the input sequence of a model's first recurrent layer, so that the
+    gradient with respect to that zero is the loss's gradient through time
+    (``through_time``); the model computes what it computes without it.
+
+    Past the model's inputs, the graph is cut at the sequence: a prefix computes it, and
+    the rest of the graph takes it as one more input. The rest returns each tensor once (a
+    tensor both input and output, or twice an output, would be copied by Keras outside the
+    graph); an output that is the sequence itself is handed back from the prefix.
+    """
+
+    def __init__(self, inputs, outputs, found, x):
+        self.layer, sequence, self.order = found
+        self.inputs = list(inputs)
+        self.position = next((i for i, tensor in enumerate(inputs) if tensor is sequence), None)
+        distinct = list({id(output): output for output in outputs if output is not sequence}.values())
+        # Where each output is found: -1 for the sequence, else its place in the rest's outputs.
+        self.places = [-1 if output is sequence else next(i for i, d in enumerate(distinct) if d is output)
+                       for output in outputs]
+        if self.position is None:
+            self.prefix = keras.Model(self.inputs, sequence)
+            self.rest = keras.Model(self.inputs + [sequence], distinct)
+            specs = [keras.KerasTensor(a.shape, a.dtype) for a in self._flat(x)]
+            shape = self.prefix.compute_output_spec(specs).shape
+        else:
+            self.prefix, self.rest = None, keras.Model(self.inputs, distinct)
+            shape = self._flat(x)[self.position].shape
+        self.zeros = [keras.ops.zeros(shape, dtype=sequence.dtype)]
+
+    def _flat(self, x):
+        """``x`` as the list of the model's inputs, in order (a dict is read by input name)."""
+        if isinstance(x, dict):
+            return [x[tensor.name] for tensor in self.inputs]
+        return list(x) if isinstance(x, (list, tuple)) else [x]
+
+    def __call__(self, x, zeros):
+        inputs = self._flat(x)
+        if self.prefix is None:
+            inputs[self.position] = inputs[self.position] + zeros[0]
+            sequence, rest = None, self.rest(inputs, training=True)
+        else:
+            sequence = self.prefix(inputs, training=True)
+            rest = self.rest(inputs + [sequence + zeros[0]], training=True)
+        rest = keras.tree.flatten(rest)
+        return [sequence if place < 0 else rest[place] for place in self.places]
+
+    def row(self, gradients):
+        return gradient_row(keras.ops.convert_to_numpy(gradients[0]), self.layer, self.order)
+
+
 class ProbeProgram:
     """Loss, per-variable and per-layer signals for one model and one probe batch."""
 
@@ -92,9 +143,29 @@ class ProbeProgram:
         self.num_outputs = len(model.outputs) if self.graph is not None else 0
         self.output_structure = _output_structure(model) if self.graph is not None else None
         self.names = variable_names(model)
+        self.tap = self._sequence_tap(x)
         self.x = keras.tree.map_structure(keras.ops.convert_to_tensor, x)
         self.y = keras.tree.map_structure(keras.ops.convert_to_tensor, y)
         self._step = None
+
+    def _sequence_tap(self, x):
+        """The through-time tap of a graph model with a recurrent layer, else None."""
+        found = find_recurrent(self.model) if self.graph is not None else None
+        if found is None:
+            return None
+        outputs = list(self.model.outputs) + [_layer_output(layer) for layer in self.layers]
+        try:
+            return _SequenceTap(self.model.inputs, outputs, found, x)
+        except (ValueError, TypeError, AttributeError, KeyError) as error:
+            lines = str(error).strip().splitlines() or [""]
+            self.skipped = (self.skipped or "") + (
+                f"the gradient through time of {found[0].name} is skipped: {lines[0]}")
+            return None
+
+    @property
+    def sequence_zeros(self):
+        """What the backends differentiate besides the weights: [] without a recurrent layer."""
+        return [] if self.tap is None else self.tap.zeros
 
     def snapshot(self):
         """Copies of the current (trainable, non-trainable) values."""
@@ -103,9 +174,10 @@ class ProbeProgram:
     def compile(self, state):
         """Compiles the probe step for values shaped like ``state`` (may take seconds)."""
         trainable, non_trainable = state
-        self._step = _backends.compile_probe(self, (trainable, non_trainable, self.x, self.y))
+        example = (trainable, non_trainable, self.sequence_zeros, self.x, self.y)
+        self._step = _backends.compile_probe(self, example)
 
-    def loss_and_activations(self, trainable_values, non_trainable_values, x, y):
+    def loss_and_activations(self, trainable_values, non_trainable_values, sequence_zeros, x, y):
         mapping = list(zip(self.trainable, trainable_values))
         mapping += list(zip(self.non_trainable, non_trainable_values))
         # collect_losses: add_loss and activity-regularizer terms count, as in training.
@@ -113,7 +185,7 @@ class ProbeProgram:
             if self.graph is None:
                 y_pred, activations = self.model(x, training=True), []
             else:
-                outputs = self.graph(x, training=True)
+                outputs = self.graph(x, training=True) if self.tap is None else self.tap(x, sequence_zeros)
                 # compute_loss gets y_pred as training gives it: a user's own
                 # compute_loss may read a head by name.
                 y_pred = keras.tree.pack_sequence_as(self.output_structure, outputs[: self.num_outputs])
@@ -124,12 +196,13 @@ class ProbeProgram:
     def run(self, previous, state=None):
         """Probes ``state`` (default: the current values) and returns signal rows.
 
-        Returns (loss, {variable name: row}, {layer name: row}, weights as NumPy);
-        a variable's name is its path unless another shares it (``variable_names``).
+        Returns (loss, {variable name: row}, {layer name: row}, weights as NumPy, the
+        gradient through time or None); a variable's name is its path unless another
+        shares it (``variable_names``).
         ``previous`` holds the weights of the last probe, for the update ratio.
         """
         trainable, non_trainable = state if state is not None else self.snapshot()
-        loss, gradients, activations = self._step(trainable, non_trainable, self.x, self.y)
+        loss, gradients, activations, sequence = self._step(trainable, non_trainable, self.sequence_zeros, self.x, self.y)
         weights = [np.asarray(keras.ops.convert_to_numpy(w)) for w in trainable]
         gradients = [keras.ops.convert_to_numpy(g) for g in gradients]
         previous = weights if previous is None else previous
@@ -141,4 +214,5 @@ class ProbeProgram:
             layer.name: activation_signals(keras.ops.convert_to_numpy(a), kind)
             for layer, a, kind in zip(self.layers, activations, self.kinds)
         }
-        return float(keras.ops.convert_to_numpy(loss)), variables, layers, weights
+        through_time = None if self.tap is None else self.tap.row(sequence)
+        return float(keras.ops.convert_to_numpy(loss)), variables, layers, weights, through_time
