@@ -2,10 +2,11 @@ import pytest
 
 from kerasdoctor.diagnose import diagnose, rank
 from kerasdoctor.diagnose.base import Finding
+from kerasdoctor.diagnose.rules.activations import FrozenOrDeadLayer
 from kerasdoctor.diagnose.rules.loss_diverged import LossDiverged
 from kerasdoctor.diagnose.rules.nan_or_inf import NanOrInf
 
-from .synthetic import clean_data, make_log
+from .synthetic import LogBuilder, clean_data, dense, make_log
 
 NAN = float("nan")
 
@@ -81,3 +82,33 @@ def test_finding_rejects_an_unknown_severity():
 def test_finding_to_dict_has_the_public_fields():
     assert set(Finding("X", "info", 1, "m", {"a": 1}, "f").to_dict()) == {
         "code", "severity", "step", "message", "evidence", "fix", "caused_by"}
+
+
+# FROZEN_OR_DEAD_LAYER: frozen layers judged by whether the model fits.
+
+def _frozen_run(losses):
+    layers = [dense("backbone", 64, trainable=False, params=4800), dense("output", 10, "softmax")]
+    builder = LogBuilder(layers=layers).data()
+    for epoch, loss in enumerate(losses):
+        builder.epoch(epoch, loss, val_loss=loss)
+    return builder.log
+
+
+def test_frozen_layers_are_a_warning_when_the_model_stalls_far_from_a_fit():
+    finding = FrozenOrDeadLayer().check(_frozen_run([2.29, 2.25, 2.2, 2.18]))
+    assert finding.severity == "warning" and finding.evidence["problem"] == "frozen_stalled"
+    assert finding.evidence["layers"] == ["backbone"] and finding.evidence["loss_to_trivial"] > 0.9
+
+
+def test_frozen_layers_stay_information_when_the_model_fits_through_them():
+    finding = FrozenOrDeadLayer().check(_frozen_run([1.2, 0.6, 0.4, 0.3]))
+    assert finding.severity == "info" and finding.evidence["problem"] == "frozen"
+
+
+def test_frozen_layers_are_not_judged_by_the_loss_before_min_epochs():
+    assert FrozenOrDeadLayer().check(_frozen_run([2.3, 2.3])).severity == "info"
+
+
+def test_frozen_or_dead_layer_refuses_a_stalled_loss_outside_zero_to_one():
+    with pytest.raises(ValueError, match="stalled_loss"):
+        FrozenOrDeadLayer(stalled_loss=1.5)

@@ -38,6 +38,7 @@ class Recipe:
     from_logits: bool = False
     # The newer families' knobs (testing.families); the classic bases ignore them.
     cell: str = "lstm"
+    bidirectional: bool = False
     backbone: str = "trainable"  # or "frozen" (at random initialization) or "pretrained_frozen"
     head_losses: tuple = ()  # (head, loss) pairs that replace a two-headed model's defaults
     head_activations: tuple = ()  # (head, activation) pairs, likewise

@@ -53,15 +53,20 @@ RECURRENT_CELLS = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU, "simple_r
 def build_recurrent(base, recipe):
     inputs = _input(base)
     cell = RECURRENT_CELLS[recipe.cell](32, name=recipe.cell)
+    if recipe.bidirectional:
+        cell = keras.layers.Bidirectional(cell, name=f"bidirectional_{recipe.cell}")
     return _compiled(base, recipe, inputs, cell(inputs))
 
 
-def load_long_range(seed, steps=50, samples=4000):
-    """A class that only the first step tells: the sign of step 0, then ``steps - 1`` steps of noise."""
+def load_long_range(seed, steps=100, samples=4000):
+    """A class told only at the first of ``steps`` steps: channel 0 holds +-1 at step 0 and
+    zeros after it, channel 1 unit Gaussian noise at every step. A forward recurrent layer must
+    carry the class through all the steps; a bidirectional one reads it last on its way back."""
     rng = np.random.default_rng(seed)
-    x = rng.normal(size=(samples, steps, 1)).astype("float32")
+    x = np.zeros((samples, steps, 2), dtype="float32")
+    x[..., 1] = rng.normal(size=(samples, steps))
     sign = rng.integers(0, 2, samples)
-    x[:, 0, 0] = np.where(sign == 1, 2.0, -2.0)
+    x[:, 0, 0] = np.where(sign == 1, 1.0, -1.0)
     return _split(x, sign.astype("float32"), seed)
 
 
@@ -102,6 +107,17 @@ def build_text_conv(base, recipe):
     return _compiled(base, recipe, inputs, keras.layers.GlobalMaxPooling1D(name="pool")(x), separate_relu=True)
 
 
+def build_text_two_conv(base, recipe):
+    inputs = _input(base)
+    x = keras.layers.Embedding(IMDB_VOCABULARY, 32, name="embedding")(inputs)
+    for index, filters in enumerate((32, 64)):
+        x = keras.layers.Conv1D(filters, 3, kernel_initializer=recipe.kernel_initializer,
+                                bias_initializer=recipe.bias_initializer, name=f"conv_{index}")(x)
+        x = keras.layers.ReLU(name=f"conv_{index}_relu")(x)
+        x = keras.layers.MaxPooling1D(2, name=f"pool_{index}")(x)
+    return _compiled(base, recipe, inputs, keras.layers.GlobalMaxPooling1D(name="pool")(x), separate_relu=True)
+
+
 def build_text_pool(base, recipe):
     inputs = _input(base)
     x = keras.layers.Embedding(IMDB_VOCABULARY, 32, name="embedding")(inputs)
@@ -110,29 +126,13 @@ def build_text_pool(base, recipe):
 
 # Two heads ----------------------------------------------------------------------------------
 
-class Batches(keras.utils.PyDataset):
-    """Fixed batches of (x, {head: y}), in order: a two-headed model's targets are a dict, which
-    keras-doctor takes from a pipeline."""
-
-    def __init__(self, x, y, batch_size=32):
-        super().__init__()
-        self.x, self.y, self.batch_size = x, y, batch_size
-
-    def __len__(self):
-        return -(-len(self.x) // self.batch_size)
-
-    def __getitem__(self, index):
-        rows = slice(index * self.batch_size, (index + 1) * self.batch_size)
-        return self.x[rows], {name: values[rows] for name, values in self.y.items()}
-
-
-def _two_head_batches(data, targets, class_head, value_head):
-    """Arrays and per-sample regression ``targets`` (train, validation) -> (train, validation) Batches."""
+def _two_head_data(data, targets, class_head, value_head):
+    """Arrays and per-sample regression ``targets`` (train, validation) -> the same with a dict of
+    labels by head; the regression targets standardized on the training split."""
     (x, y), (x_val, y_val) = data
     mean, std = targets[0].mean(), targets[0].std()
     scaled = [((t - mean) / std).astype("float32") for t in targets]
-    return (Batches(x, {class_head: y, value_head: scaled[0]}),
-            Batches(x_val, {class_head: y_val, value_head: scaled[1]}))
+    return (x, {class_head: y, value_head: scaled[0]}), (x_val, {class_head: y_val, value_head: scaled[1]})
 
 
 def build_two_heads(base, recipe):
@@ -153,7 +153,7 @@ def build_two_heads(base, recipe):
 def load_digits_two_heads(seed):
     # The second head: how much ink a digit holds.
     (x, y), (x_val, y_val) = load_digits_flat(seed)
-    return _two_head_batches(((x, y), (x_val, y_val)), (x.sum(axis=1), x_val.sum(axis=1)), "digit", "ink")
+    return _two_head_data(((x, y), (x_val, y_val)), (x.sum(axis=1), x_val.sum(axis=1)), "digit", "ink")
 
 
 def load_blobs_two_heads(seed):
@@ -163,7 +163,7 @@ def load_blobs_two_heads(seed):
     distance = np.linalg.norm(x - centers[y], axis=1)
     (rows, y_train), (rows_val, y_val) = _split(np.arange(len(y)), y.astype("int32"), seed)
     x_train, x_val = _scaled(x[rows], x[rows_val])
-    return _two_head_batches(((x_train, y_train), (x_val, y_val)), (distance[rows], distance[rows_val]),
+    return _two_head_data(((x_train, y_train), (x_val, y_val)), (distance[rows], distance[rows_val]),
                              "cluster", "spread")
 
 
@@ -174,9 +174,9 @@ def _backbone(base, recipe):
     pool = (keras.layers.GlobalAveragePooling2D if len(base.input_shape) == 3
             else keras.layers.GlobalAveragePooling1D)
     inputs = keras.Input(base.input_shape)
-    x = conv(16, 3, padding="same", activation=recipe.activation, kernel_initializer=recipe.kernel_initializer,
+    x = conv(32, 3, padding="same", activation=recipe.activation, kernel_initializer=recipe.kernel_initializer,
              bias_initializer=recipe.bias_initializer, name="conv_0")(inputs)
-    x = conv(32, 3, strides=2, padding="same", activation=recipe.activation,
+    x = conv(64, 3, strides=2, padding="same", activation=recipe.activation,
              kernel_initializer=recipe.kernel_initializer, bias_initializer=recipe.bias_initializer, name="conv_1")(x)
     return keras.Model(inputs, pool(name="pool")(x), name="backbone")
 
@@ -198,10 +198,10 @@ def build_backbone(base, recipe):
 
 FAMILY_BASES = (
     # Developed: the rules may be read and changed against these.
-    Base("long_range_lstm", BINARY, load_long_range, None, (50, 1), {"epochs": 8, "batch_size": 64},
-         Recipe(hidden=(), cell="lstm"), family="recurrent", builder=build_recurrent,
+    Base("long_range_bilstm", BINARY, load_long_range, None, (100, 2), {"epochs": 5, "batch_size": 64},
+         Recipe(hidden=(), cell="lstm", bidirectional=True), family="recurrent", builder=build_recurrent,
          faults=("simple_rnn_long_range", "lr_too_high")),
-    Base("imdb_transformer", BINARY, load_imdb_short, None, (TEXT_LENGTH,), {"epochs": 3, "batch_size": 64},
+    Base("imdb_transformer", BINARY, load_imdb_short, None, (TEXT_LENGTH,), {"epochs": 2, "batch_size": 64},
          Recipe(hidden=(32,), learning_rate=1e-3), integer_inputs=True, family="attention",
          builder=build_transformer, faults=("lr_too_high", "lr_too_low")),
     Base("digits_two_heads", MULTICLASS, load_digits_two_heads, None, (64,), {"epochs": 15, "batch_size": 32},
@@ -211,8 +211,13 @@ FAMILY_BASES = (
          Recipe(hidden=(32,)), integer_inputs=True, family="text", builder=build_text_conv,
          faults=("dying_relu", "lr_too_high")),
     Base("digits_backbone_cnn", MULTICLASS, load_digits_images, None, (8, 8, 1), {"epochs": 10, "batch_size": 32},
-         Recipe(hidden=(64,)), classes=10, family="backbone", builder=build_backbone,
+         Recipe(hidden=(64,), learning_rate=3e-3), classes=10, family="backbone", builder=build_backbone,
          faults=("frozen_random_backbone", "dying_relu")),
+    # Moved here from the held-out group after its first run: at 3 epochs its validation loss
+    # rose in the last epoch (a real overfit, reported as such); it trains 2 now.
+    Base("imdb_pool_relu", BINARY, load_imdb_short, None, (TEXT_LENGTH,), {"epochs": 2, "batch_size": 64},
+         Recipe(hidden=(32, 16), learning_rate=3e-3), integer_inputs=True, family="text",
+         builder=build_text_pool, faults=("dying_relu",)),
     # Held out: added with the developed ones above, never read while changing a rule.
     Base("mnist1d_gru", MULTICLASS, load_mnist1d, None, (40, 1), {"epochs": 10, "batch_size": 64},
          Recipe(hidden=(64,), cell="gru"), classes=10, held_out=True, family="recurrent",
@@ -223,10 +228,10 @@ FAMILY_BASES = (
     Base("blobs_two_heads", MULTICLASS, load_blobs_two_heads, None, (16,), {"epochs": 15, "batch_size": 32},
          Recipe(hidden=(64, 32)), classes=6, held_out=True, family="multi_output", builder=build_two_heads,
          heads=("cluster", "spread"), faults=("head_wrong_loss", "head_wrong_activation")),
-    Base("imdb_pool_relu", BINARY, load_imdb_short, None, (TEXT_LENGTH,), {"epochs": 3, "batch_size": 64},
-         Recipe(hidden=(32, 16), learning_rate=3e-3), integer_inputs=True, held_out=True, family="text",
-         builder=build_text_pool, faults=("dying_relu",)),
+    Base("imdb_two_conv_relu", BINARY, load_imdb_short, None, (TEXT_LENGTH,), {"epochs": 2, "batch_size": 64},
+         Recipe(hidden=(32,)), integer_inputs=True, held_out=True, family="text", builder=build_text_two_conv,
+         faults=("dying_relu", "lr_too_high")),
     Base("mnist1d_backbone_conv1d", MULTICLASS, load_mnist1d, None, (40, 1), {"epochs": 15, "batch_size": 64},
-         Recipe(hidden=(64,)), classes=10, held_out=True, family="backbone", builder=build_backbone,
+         Recipe(hidden=(64,), learning_rate=3e-3), classes=10, held_out=True, family="backbone", builder=build_backbone,
          faults=("frozen_random_backbone",)),
 )

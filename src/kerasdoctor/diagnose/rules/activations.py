@@ -119,18 +119,29 @@ class SaturatedActivations(Rule):
 
 
 class FrozenOrDeadLayer(Rule):
-    """Fires when a trainable kernel gets exactly zero gradient at every probe (a dead layer);
-    reports layers frozen with trainable=False as information.
+    """Fires when a trainable kernel gets exactly zero gradient at every probe (a dead layer), or
+    when layers frozen with trainable=False hold weights and the model has stalled far from a fit;
+    otherwise reports frozen layers as information.
+
+    A log does not say whether frozen weights were pretrained: a frozen pretrained backbone fits
+    its data through the layers after it, a randomly initialized one gives them noise to fit. So
+    the frozen layers are a warning only while the training loss stays high.
 
     Args:
         min_probes: how many probes with gradients are needed.
+        stalled_loss: the training loss, as a share of the trivial loss, at or above which a
+            model with frozen layers counts as not fitting.
+        min_epochs: epochs to wait before judging frozen layers by the loss.
     """
 
     code = "FROZEN_OR_DEAD_LAYER"
 
-    def __init__(self, min_probes=3):
+    def __init__(self, min_probes=3, stalled_loss=0.6, min_epochs=3):
         _min_probes(min_probes)
-        self.min_probes = min_probes
+        _fraction("stalled_loss", stalled_loss)
+        if not (isinstance(min_epochs, int) and min_epochs >= 1):
+            raise ValueError(f"Argument `min_epochs` must be a positive integer. Received: min_epochs={min_epochs}")
+        self.min_probes, self.stalled_loss, self.min_epochs = min_probes, stalled_loss, min_epochs
 
     def check(self, log):
         probes = gradient_probes(log)
@@ -149,13 +160,31 @@ class FrozenOrDeadLayer(Rule):
                 "Look for what blocks the gradient: dead ReLUs before it, a constant (zero) initializer, "
                 "a stop_gradient, or an integer cast in the path.",
             )
-        frozen = [l["name"] for l in layers(log) if not l.get("trainable", True) and l.get("params")]
+        frozen = [l for l in layers(log) if not l.get("trainable", True) and l.get("params")]
         if frozen:
-            return Finding(
-                self.code, "info", None,
-                f"{len(frozen)} layer(s) are frozen (trainable=False): {', '.join(frozen[:4])}. Fine for "
-                "pretrained layers; randomly initialized frozen layers never learn.",
-                {"problem": "frozen", "layers": frozen},
-                "Set layer.trainable = True (and compile again) on layers that should learn.",
-            )
+            return self._frozen(log, frozen)
         return None
+
+    def _frozen(self, log, frozen):
+        names = [l["name"] for l in frozen]
+        held = sum(l["params"] for l in frozen)
+        level = _loss_to_trivial(log) if len(log.epochs) >= self.min_epochs else None
+        evidence = {"problem": "frozen", "layers": names, "frozen_params": held, "loss_to_trivial": level}
+        if level is not None and level >= self.stalled_loss:
+            return Finding(
+                self.code, "warning", log.epochs[-1]["step"],
+                f"{len(frozen)} layer(s) are frozen (trainable=False) and hold {held} weights "
+                f"({', '.join(names[:4])}), and the model does not fit its training data: the training "
+                f"loss is still {level:.0%} of the trivial loss after {len(log.epochs)} epochs. Frozen "
+                "layers that were not trained first (pretrained) give the layers after them noise to fit.",
+                dict(evidence, problem="frozen_stalled", stalled_loss=self.stalled_loss),
+                "Set layer.trainable = True (and compile again) on layers that should learn, or load "
+                "pretrained weights into them before freezing.",
+            )
+        return Finding(
+            self.code, "info", None,
+            f"{len(frozen)} layer(s) are frozen (trainable=False): {', '.join(names[:4])}. Fine for "
+            "pretrained layers; randomly initialized frozen layers never learn.",
+            evidence,
+            "Set layer.trainable = True (and compile again) on layers that should learn.",
+        )

@@ -1,7 +1,7 @@
 """OUTPUT_LOSS_MISMATCH: an output activation, loss and label encoding that do not fit together."""
 
 from kerasdoctor.diagnose.base import Finding, Rule
-from kerasdoctor.diagnose.series import labels, loss_info, output_shape, output_units
+from kerasdoctor.diagnose.series import labels, loss_info, output_shape, output_units, snake
 from kerasdoctor.vocabulary import BINARY_LOSSES as BINARY
 from kerasdoctor.vocabulary import CATEGORICAL_LOSSES as CATEGORICAL
 from kerasdoctor.vocabulary import LINEAR
@@ -136,8 +136,51 @@ def _problems(loss, from_logits, activation, units, y, shape=None, known=True):
         yield from _regression(activation, units, y, known)
 
 
+def _head_labels(log, head):
+    for split in ("train", "probe"):
+        found = ((log.data(split) or {}).get("y_outputs") or {}).get(head)
+        if found:
+            return dict(found)
+    return {}
+
+
+def heads(log):
+    """One dict per named output of a model compiled with a dict of losses, one per output:
+    the head's loss, from_logits, activation, units, output shape, labels and whether its
+    activation is known. The head is the layer of that name; an output whose layer the model
+    record does not hold, or a list of losses, is not judged."""
+    model = log.model or {}
+    losses = (model.get("loss") or {}).get("outputs")
+    if not isinstance(losses, dict):
+        return []
+    by_name = {layer.get("name"): layer for layer in model.get("layers") or []}
+    found = []
+    for head, loss in losses.items():
+        layer = by_name.get(head)
+        if not layer or not loss:
+            continue
+        shape = layer.get("output_shape")
+        found.append({
+            "head": head, "loss": snake(loss.get("name")),
+            "from_logits": bool((loss.get("config") or {}).get("from_logits", False)),
+            "activation": layer.get("activation"), "units": shape[-1] if shape else layer.get("units"),
+            "shape": shape, "labels": _head_labels(log, head), "known": "note" not in layer,
+        })
+    return found
+
+
+def _head_problems(log):
+    """(severity, problem, explanation naming the head, fix) for each head's mismatches."""
+    for head in heads(log):
+        for severity, problem, explanation, fix in _problems(
+                head["loss"], head["from_logits"], head["activation"], head["units"], head["labels"],
+                head["shape"], head["known"]):
+            yield severity, problem, f"on the output '{head['head']}', {explanation}", fix, head
+
+
 class OutputLossMismatch(Rule):
-    """Checks the output activation, the loss and the labels against each other, before training."""
+    """Checks the output activation, the loss and the labels against each other, before training;
+    for a model with one loss per named output, each output on its own."""
 
     code = "OUTPUT_LOSS_MISMATCH"
 
@@ -145,6 +188,8 @@ class OutputLossMismatch(Rule):
         model = log.model
         if not model:
             return None
+        if (model.get("loss") or {}).get("name") == "multiple":
+            return self._check_heads(log)
         loss, from_logits = loss_info(log)
         activation = model.get("output_activation")
         units = output_units(log)
@@ -162,5 +207,23 @@ class OutputLossMismatch(Rule):
             {"loss": loss, "from_logits": from_logits, "output_activation": activation, "output_units": units,
              "label_encoding": y.get("encoding"), "label_range": [y.get("min"), y.get("max")],
              "problems": [p[1] for p in found]},
+            " ".join(dict.fromkeys(p[3] for p in found)),
+        )
+
+    def _check_heads(self, log):
+        found = list(_head_problems(log))
+        if not found:
+            return None
+        severity = "error" if any(p[0] == "error" for p in found) else "warning"
+        first, head = found[0], found[0][4]
+        return Finding(
+            self.code, severity, None,
+            f"The output and the loss do not fit {first[2]}."
+            + (f" ({len(found) - 1} more: {', '.join(p[1] for p in found[1:])})" if len(found) > 1 else ""),
+            {"output": head["head"], "loss": head["loss"], "from_logits": head["from_logits"],
+             "output_activation": head["activation"], "output_units": head["units"],
+             "label_encoding": head["labels"].get("encoding"),
+             "label_range": [head["labels"].get("min"), head["labels"].get("max")],
+             "outputs": sorted({p[4]["head"] for p in found}), "problems": [p[1] for p in found]},
             " ".join(dict.fromkeys(p[3] for p in found)),
         )
