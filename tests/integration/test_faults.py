@@ -4,6 +4,7 @@ import pytest
 
 from kerasdoctor.checkup import run_check
 from kerasdoctor.diagnose import RULES
+from kerasdoctor.testing.bases import BASES
 from kerasdoctor.testing.faults import FAULTS, Case, cases
 from kerasdoctor.testing.scoring import first_seen, score, serious
 
@@ -20,6 +21,19 @@ def test_the_registry_has_enough_cases_with_known_codes():
     assert {c.base for c in every if c.held_out} and {c.base for c in every if not c.held_out}
 
 
+def test_the_newer_families_have_faulty_healthy_and_held_out_cases_of_their_own():
+    new = list(cases(family="new"))
+    faulty = [c for c in new if c.fault]
+    assert len(faulty) >= 10 and len(new) - len(faulty) >= 5
+    assert {c.family for c in new} >= {"recurrent", "attention", "multi_output", "text", "backbone"}
+    assert {c.family for c in new if c.held_out} == {c.family for c in new if not c.held_out}
+    assert all(BASES[c.base].family == "classic" for c in cases(family="classic"))
+    assert {c.name for c in cases(family="classic")} | {c.name for c in new} == {c.name for c in cases()}
+    # A family's own faults reach only the bases that list them.
+    assert all(c.fault in BASES[c.base].faults for c in faulty)
+    assert not any(c.fault == "frozen_random_backbone" for c in cases(family="classic"))
+
+
 FAST = [
     Case("breast_cancer_mlp", "lr_too_high", 0),
     Case("breast_cancer_mlp", "init_zeros", 0),
@@ -30,6 +44,9 @@ FAST = [
     Case("wine_mlp", "unscaled_inputs", 0),
     Case("breast_cancer_mlp", None, 0),
     Case("circles_mlp", None, 1),
+    Case("digits_two_heads", "head_wrong_loss", 0),
+    Case("digits_backbone_cnn", "frozen_random_backbone", 0),
+    Case("digits_two_heads", None, 0),
 ]
 
 
