@@ -33,6 +33,11 @@ def __getattr__(name):
         from kerasdoctor.tune.lr_find import lr_find
 
         return lr_find
+    if name == "speed":
+        _backend.require()
+        from kerasdoctor.speedup import speed
+
+        return speed
     if name == "report":
         import importlib
 
@@ -46,4 +51,4 @@ def __getattr__(name):
 
 
 __all__ = ["KerasDoctorError", "Monitor", "RunLog", "__version__", "autolog", "check", "initializers", "losses", "lr_find",
-           "optimizers", "report", "schedules", "tune"]
+           "optimizers", "report", "schedules", "speed", "tune"]

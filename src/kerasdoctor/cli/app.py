@@ -443,6 +443,35 @@ def tune(
 
 @app.command()
 @guarded
+def speed(
+    workload: Path = typer.Argument(..., help="A workload .py file, or a .keras model with --data."),
+    data: Optional[Path] = typer.Option(None, "--data", help="For a .keras model: .npz with x_train, y_train[, x_val, y_val]."),
+    unsafe: bool = typer.Option(False, "--unsafe", help="Allow a .keras file that holds Python code (trusted files only)."),
+    repeats: int = typer.Option(3, "--repeats", min=1, help="Timing runs per knob, alternating with the baseline."),
+    seeds: int = typer.Option(3, "--seeds", min=2, help="Accuracy runs per knob that changes the math."),
+    epochs: Optional[int] = typer.Option(None, "--epochs", min=1, help="Epochs of the accuracy runs (default: the workload's FIT)."),
+    out: Optional[Path] = OUT,
+    as_json: bool = JSON,
+):
+    """Measure what makes training faster (XLA, batch size, steps per execution, precision) and recommend a setup."""
+    redirect = _begin(as_json)
+    from kerasdoctor.cli.progress import make_progress
+    from kerasdoctor.report.speed import render_speed
+    from kerasdoctor.speedup import run_speed
+    from kerasdoctor.workload import load_workload
+
+    with redirect:
+        loaded = load_workload(workload, data=data, unsafe=unsafe)
+        with make_progress(stderr) as progress:
+            task = progress.add_task("speed", total=1, status="")
+            result = run_speed(loaded, repeats=repeats, seeds=seeds, epochs=epochs, out=out,
+                               progress=lambda done, total, label: progress.update(
+                                   task, completed=done, total=total, status=label))
+    _json_or_render(result.to_dict(), render_speed(result.to_dict()), as_json)
+
+
+@app.command()
+@guarded
 def explain(code: Optional[str] = typer.Argument(None, help="A finding code, e.g. LOSS_DIVERGED.")):
     """Explain a finding code: what it means, why it happens, how to fix it."""
     from kerasdoctor.report import render_explain_list

@@ -1,0 +1,349 @@
+"""``keras-doctor speed``: where a training run spends its time, and a measured faster setup.
+
+(The package is not named ``speed``: a submodule of that name would shadow the function
+``kerasdoctor.speed`` once imported, as with ``autologging``.)
+
+Each knob that applies (``knobs.candidates``) trains in a fresh short timing run, alternating
+with the baseline, ``repeats`` times; its throughput ratio is the ratio of the medians. A knob
+that changes the math (batch size, precision) and pays is then trained to the workload's epochs
+over ``seeds`` seeds beside the baseline: the mean difference of the best validation metric,
+with its standard error, decides whether it may be recommended. The recommended combination
+(the best knob of each group that passed) is measured again as a whole, since knobs do not
+multiply.
+"""
+
+import math
+import statistics
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import keras
+
+from kerasdoctor.errors import KerasDoctorError
+from kerasdoctor.files import run_folder, write_atomic, write_json
+from kerasdoctor.speedup import knobs as knob_module
+from kerasdoctor.speedup.knobs import Knob, Settings
+from kerasdoctor.speedup.measure import TIMING_STEPS, accuracy_run, timing_plan, timing_run
+from kerasdoctor.vocabulary import is_accuracy
+from kerasdoctor.workload.data import count_rows
+from kerasdoctor.workload.source import describe_error
+
+# A knob must beat the baseline's throughput by this much to count as paying.
+PAYS = 1.05
+# The accuracy a knob may cost beyond one standard error: 0.3 points of accuracy, or 2% relative
+# for any other metric (a regression loss or error).
+POINTS_ALLOWED = 0.3
+RELATIVE_ALLOWED = 0.02
+BASELINE = "baseline"
+
+
+@dataclass
+class Row:
+    name: str
+    description: str
+    changes_math: bool
+    settings: Settings
+    timings: list = field(default_factory=list)
+    accuracy: list = field(default_factory=list)  # accuracy runs, one per seed
+    error: str | None = None
+    throughput_ratio: float | None = None
+    accuracy_delta: dict | None = None
+    time_to_target_ratio: float | None = None
+    verdict: str = ""
+    knob: Knob | None = None
+
+    def median(self, key):
+        values = [t[key] for t in self.timings if key in t]
+        return statistics.median(values) if values else None
+
+    def to_dict(self):
+        return {
+            "name": self.name, "description": self.description, "changes_math": self.changes_math,
+            "settings": self.settings.to_dict(), "throughput_ratio": self.throughput_ratio,
+            "steps_per_second": self.median("steps_per_second"),
+            "samples_per_second": self.median("samples_per_second"),
+            "compile_seconds": self.median("compile_seconds"),
+            "accuracy_delta_points": None if self.accuracy_delta is None else self.accuracy_delta.get("points"),
+            "accuracy_delta": self.accuracy_delta, "time_to_target_ratio": self.time_to_target_ratio,
+            "verdict": self.verdict, "error": self.error,
+        }
+
+
+@dataclass
+class SpeedResult:
+    workload: str
+    run_dir: Path
+    facts: dict
+    baseline: Row
+    rows: list
+    skipped: list
+    recommended: Row | None
+    metric: str | None
+    seconds: float
+
+    def to_dict(self):
+        return {
+            "workload": self.workload, "run_dir": str(self.run_dir), "facts": self.facts,
+            "metric": self.metric,
+            "baseline": self.baseline.to_dict(),
+            "knobs": [row.to_dict() for row in self.rows],
+            "skipped": [{"name": name, "why": why} for name, why in self.skipped],
+            "recommended": None if self.recommended is None else {
+                "knobs": self.recommended.name.split(" + ") if self.recommended.name != BASELINE else [],
+                **{k: v for k, v in self.recommended.to_dict().items() if k != "name"}},
+            "seconds": self.seconds,
+        }
+
+
+def _best(values, direction):
+    finite = [v for v in values if v is not None and math.isfinite(v)]
+    if not finite:
+        return None
+    return max(finite) if direction == "max" else min(finite)
+
+
+def _mean_se(values):
+    mean = statistics.fmean(values)
+    se = statistics.stdev(values) / math.sqrt(len(values)) if len(values) > 1 else 0.0
+    return mean, se
+
+
+def accuracy_delta(baseline_runs, knob_runs):
+    """The knob's mean best metric minus the baseline's, with the standard error of that
+    difference, in points (x100) for accuracies; ``ok`` when the cost stays within the allowance."""
+    metric, direction = baseline_runs[0]["metric"], baseline_runs[0]["direction"]
+    base = [_best(run["values"], direction) for run in baseline_runs]
+    knob = [_best(run["values"], direction) for run in knob_runs]
+    if None in base or None in knob:
+        return {"metric": metric, "ok": False, "why": "a run ended without a finite metric"}
+    scale = 100.0 if is_accuracy(metric) else 1.0
+    (mean_b, se_b), (mean_k, se_k) = _mean_se(base), _mean_se(knob)
+    delta = (mean_k - mean_b) * scale
+    se = math.sqrt(se_b**2 + se_k**2) * scale
+    better = delta if direction == "max" else -delta  # > 0: the knob is better
+    allowed = POINTS_ALLOWED if scale == 100.0 else RELATIVE_ALLOWED * abs(mean_b)
+    return {"metric": metric, "direction": direction, "delta": delta, "se": se,
+            "points": delta if scale == 100.0 else None, "baseline_mean": mean_b * scale,
+            "ok": better >= -(allowed + se)}
+
+
+def time_to_target(runs, target, direction):
+    """The median wall seconds (compilation included) at which the runs first reach ``target``;
+    a run that never does counts as its full time, and None when none reaches it."""
+    times, reached = [], False
+    for run in runs:
+        hit = next((s for v, s in zip(run["values"], run["seconds"])
+                    if v is not None and (v >= target if direction == "max" else v <= target)), None)
+        reached = reached or hit is not None
+        times.append(hit if hit is not None else run["seconds"][-1])
+    return statistics.median(times) if reached else None
+
+
+class _Progress:
+    def __init__(self, callback, total):
+        self.callback, self.total, self.done = callback, total, 0
+
+    def step(self, label):
+        self.done += 1
+        if self.callback is not None:
+            self.callback(self.done, self.total, label)
+
+    def grow(self, extra):
+        self.total += extra
+
+
+def _time(rows, workload, data, repeats, steps, progress):
+    """Alternating timing runs: baseline, each knob, baseline, each knob, ..."""
+    baseline = rows[0].settings
+    plan = None if baseline.batch_size is None else timing_plan(count_rows(data.y_train), baseline.batch_size, steps)
+    for _ in range(repeats):
+        for row in rows:
+            if row.error is None:
+                try:
+                    row.timings.append(timing_run(workload, data, row.settings, plan=plan, steps=steps))
+                except KerasDoctorError as error:
+                    row.error = str(error)
+                except Exception as error:  # noqa: BLE001 - a knob the model or backend cannot take
+                    row.error = describe_error(error)
+            progress.step(f"timing {row.name}")
+
+
+def _ratio(row, baseline):
+    key = "samples_per_second" if baseline.median("samples_per_second") else "steps_per_second"
+    if row.median(key) and baseline.median(key):
+        return row.median(key) / baseline.median(key)
+    return None
+
+
+def _accuracy(row, workload, data, seeds, epochs, progress):
+    for seed in range(seeds):
+        try:
+            row.accuracy.append(accuracy_run(workload, data, row.settings, epochs=epochs, seed=seed))
+        except Exception as error:  # noqa: BLE001 - reported in the row, never a crash
+            row.error = describe_error(error)
+            row.accuracy = []
+            return
+        finally:
+            progress.step(f"accuracy {row.name} seed {seed}")
+
+
+def _judge(row, baseline, target, direction):
+    if row.error is not None:
+        row.verdict = f"failed: {row.error}"
+        return False
+    if row.throughput_ratio is None or row.throughput_ratio < PAYS:
+        row.verdict = "slower" if row.throughput_ratio is not None and row.throughput_ratio < 1 / PAYS else "no gain"
+        return False
+    if row.changes_math:
+        if not row.accuracy:
+            row.verdict = "not checked"
+            return False
+        row.accuracy_delta = accuracy_delta(baseline.accuracy, row.accuracy)
+        base_time = time_to_target(baseline.accuracy, target, direction)
+        knob_time = time_to_target(row.accuracy, target, direction)
+        row.time_to_target_ratio = knob_time / base_time if base_time and knob_time else None
+        if not row.accuracy_delta["ok"]:
+            row.verdict = "costs accuracy: reported, not recommended"
+            return False
+        if row.time_to_target_ratio is None or row.time_to_target_ratio > 1.0:
+            row.verdict = "faster steps, but not sooner to the target"
+            return False
+    row.verdict = "recommended"
+    return True
+
+
+def _combine(rows, baseline):
+    """The best paying knob of each group, as one set of settings."""
+    chosen = {}
+    for row in rows:
+        if row.verdict == "recommended":
+            group = row.knob.group
+            if group not in chosen or row.throughput_ratio > chosen[group].throughput_ratio:
+                chosen[group] = row
+    settings = baseline.settings
+    for row in chosen.values():
+        settings = row.knob.apply(settings)
+    return list(chosen.values()), settings
+
+
+def _target(baseline):
+    direction = baseline.accuracy[0]["direction"]
+    mean, se = _mean_se([_best(run["values"], direction) for run in baseline.accuracy])
+    return (mean - se if direction == "max" else mean + se), direction
+
+
+def fast_workload_source(workload_path, settings, names):
+    """A workload file that imports the user's by path and trains it with ``settings``."""
+    return f'''"""{Path(workload_path).name} with the settings keras-doctor speed measured as faster: {", ".join(names) or "none"}.
+
+Generated by `keras-doctor speed`; the original workload file is imported, not copied.
+"""
+
+import importlib.util
+import inspect
+
+import keras
+
+_spec = importlib.util.spec_from_file_location("_original_workload", {str(Path(workload_path).resolve())!r})
+_original = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_original)
+
+SETTINGS = {settings.to_dict()!r}
+FIT = dict(getattr(_original, "FIT", None) or {{}})
+if SETTINGS["batch_size"] is not None:
+    FIT["batch_size"] = SETTINGS["batch_size"]
+load_data = _original.load_data
+
+
+def build_model(hp=None):
+    if SETTINGS["dtype_policy"]:
+        keras.config.set_dtype_policy(SETTINGS["dtype_policy"])
+    takes_hp = bool(inspect.signature(_original.build_model).parameters)
+    model = _original.build_model(hp) if takes_hp else _original.build_model()
+    config = model.get_compile_config()
+    config["jit_compile"] = SETTINGS["jit_compile"]
+    config["steps_per_execution"] = SETTINGS["steps_per_execution"]
+    if SETTINGS["learning_rate_scale"] != 1.0:
+        optimizer = config["optimizer"]["config"]
+        optimizer["learning_rate"] = float(optimizer["learning_rate"]) * SETTINGS["learning_rate_scale"]
+    model.compile_from_config(config)
+    return model
+'''
+
+
+def run_speed(workload, *, repeats=3, seeds=3, epochs=None, steps=TIMING_STEPS, out=None, progress=None):
+    """Profiles ``workload``, measures each knob that applies and returns a ``SpeedResult``."""
+    if repeats < 1 or seeds < 2:
+        raise KerasDoctorError(f"speed needs repeats >= 1 and seeds >= 2 (a standard error). "
+                               f"Received: repeats={repeats}, seeds={seeds}")
+    started = time.perf_counter()
+    epochs = epochs or workload.fit["epochs"]
+    data = workload.load_data(0)
+    found = knob_module.facts()
+    keras.utils.set_random_seed(0)
+    probe_model = workload.build_model()
+    optimizer = type(probe_model.optimizer).__name__
+    if data.is_pipeline:
+        baseline_settings = Settings(batch_size=None)
+        samples = None
+    else:
+        baseline_settings = Settings(batch_size=workload.fit["batch_size"])
+        samples = count_rows(data.y_train)
+    candidates, skipped = knob_module.candidates(found, baseline_settings, samples=samples or 0, optimizer=optimizer)
+    baseline = Row(BASELINE, "the workload as it is", False, baseline_settings)
+    rows = [Row(k.name, k.description, k.changes_math, k.apply(baseline_settings), knob=k) for k in candidates]
+    if data.is_pipeline:  # the two timing epochs stay within one pass of the pipeline
+        batches = data.sample("train").batches
+        steps = min(steps, max(1, batches // 2)) if batches else steps
+    ticks = _Progress(progress, repeats * (1 + len(rows)) + seeds)
+    _time([baseline, *rows], workload, data, repeats, steps, ticks)
+    if baseline.error is not None:
+        raise KerasDoctorError(f"The workload's own timing run failed: {baseline.error}")
+    for row in rows:
+        row.throughput_ratio = _ratio(row, baseline)
+    _accuracy(baseline, workload, data, seeds, epochs, ticks)
+    if baseline.error is not None:
+        raise KerasDoctorError(f"The workload's own training failed: {baseline.error}")
+    target, direction = _target(baseline)
+    checking = [r for r in rows if r.changes_math and r.error is None and (r.throughput_ratio or 0) >= PAYS]
+    ticks.grow(seeds * len(checking))
+    for row in checking:
+        _accuracy(row, workload, data, seeds, epochs, ticks)
+    for row in rows:
+        _judge(row, baseline, target, direction)
+    chosen, settings = _combine(rows, baseline)
+    recommended = None
+    if len(chosen) == 1:
+        recommended = chosen[0]
+    elif chosen:
+        name = " + ".join(r.name for r in chosen)
+        changes_math = any(r.changes_math for r in chosen)
+        recommended = Row(name, "the recommended knobs together", changes_math, settings,
+                          knob=Knob(name, changes_math, (), "the recommended knobs together", "all"))
+        ticks.grow(2 * repeats + (seeds if recommended.changes_math else 0))
+        baseline_again = Row(BASELINE, baseline.description, False, baseline.settings)
+        _time([baseline_again, recommended], workload, data, repeats, steps, ticks)
+        recommended.throughput_ratio = _ratio(recommended, baseline_again)
+        if recommended.changes_math:
+            _accuracy(recommended, workload, data, seeds, epochs, ticks)
+        _judge(recommended, baseline, target, direction)
+    names = [] if recommended is None or recommended.verdict != "recommended" else [r.name for r in chosen]
+    with run_folder(f"speed-{workload.name}", out) as run_dir:
+        result = SpeedResult(str(workload.path), run_dir, found, baseline, rows, skipped,
+                             recommended, baseline.accuracy[0]["metric"], time.perf_counter() - started)
+        write_json(run_dir / "speed.json", result.to_dict())
+        final = recommended.settings if names else baseline.settings
+        write_atomic(run_dir / "fast_workload.py", fast_workload_source(workload.path, final, names))
+    return result
+
+
+def speed(workload, *, data=None, unsafe=False, repeats=3, seeds=3, epochs=None, out=None):
+    """The `speed` verb in Python: ``kerasdoctor.speed("workload.py")`` returns a SpeedResult."""
+    from kerasdoctor.workload import load_workload
+
+    loaded = load_workload(workload, data=data, unsafe=unsafe)
+    return run_speed(loaded, repeats=repeats, seeds=seeds, epochs=epochs, out=out)
+
+
+__all__ = ["SpeedResult", "run_speed", "speed"]

@@ -1,0 +1,140 @@
+"""Speed knobs: one change to how a workload trains, tried side by side with the baseline.
+
+A ``Settings`` is what a timing or accuracy run trains with (batch size, learning-rate scale,
+XLA, ``steps_per_execution``, the dtype policy). A ``Knob`` turns the baseline's settings into
+its own; ``changes_math`` says whether it can change the result (batch size, precision), in
+which case ``speed`` checks its accuracy over several seeds before recommending it.
+"""
+
+import math
+import os
+import sys
+from dataclasses import asdict, dataclass, replace
+
+import keras
+
+# Each batch-size knob keeps at least this many steps an epoch, so the comparison stays about
+# training, not about a handful of giant steps.
+MIN_STEPS = 20
+BATCH_FACTORS = (2, 4, 8)
+STEPS_PER_EXECUTION = 16
+
+
+@dataclass(frozen=True)
+class Settings:
+    batch_size: int | None  # None: the pipeline makes its batches
+    learning_rate_scale: float = 1.0
+    jit_compile: object = "auto"
+    steps_per_execution: int = 1
+    dtype_policy: str | None = None
+
+    def changed(self, **changes):
+        return replace(self, **changes)
+
+    def to_dict(self):
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Knob:
+    name: str
+    changes_math: bool
+    changes: tuple  # ((field, value), ...) applied to the baseline's settings
+    description: str
+    group: str  # knobs of one group are alternatives: a combination takes one of each group
+
+    def apply(self, settings):
+        return settings.changed(**dict(self.changes))
+
+
+def cpu_flags():
+    """The CPU's feature flags (Linux ``/proc/cpuinfo``); an empty set where they cannot be read."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as info:
+            for line in info:
+                if line.startswith("flags"):
+                    return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+def accelerator():
+    """``"gpu"`` or ``"tpu"`` when the backend sees one, else ``"cpu"``."""
+    backend = keras.backend.backend()
+    try:
+        if backend == "jax":
+            import jax
+
+            return jax.devices()[0].platform
+        if backend == "torch":
+            import torch
+
+            return "gpu" if torch.cuda.is_available() else "cpu"
+        if backend == "tensorflow":
+            import tensorflow as tf
+
+            return "gpu" if tf.config.list_physical_devices("GPU") else "cpu"
+    except Exception:  # noqa: BLE001 - a backend that cannot list its devices: assume the CPU
+        pass
+    return "cpu"
+
+
+def facts():
+    """What decides which knobs apply: the backend, the accelerator, bf16 support of the CPU."""
+    flags = cpu_flags()
+    return {
+        "backend": keras.backend.backend(),
+        "accelerator": accelerator(),
+        "cpu_bf16": bool({"avx512_bf16", "amx_bf16"} & flags),
+        "cpu_count": os.cpu_count(),
+        "python": sys.version.split()[0],
+    }
+
+
+def sqrt_scale(factor):
+    """The learning-rate scale for a batch ``factor`` times larger: sqrt for adaptive optimizers
+    (Adam and its kin; Malladi et al., 2022), linear for SGD (Goyal et al., 2017)."""
+    return math.sqrt(factor)
+
+
+def candidates(found, baseline, *, samples, optimizer):
+    """The knobs that apply, and (name, why) for the ones that do not."""
+    knobs, skipped = [], []
+    if found["backend"] == "torch":  # "auto" leaves torch.compile off
+        knobs.append(Knob("jit_compile", False, (("jit_compile", True),),
+                          "jit_compile=True: torch.compile the train step", "jit"))
+    else:  # "auto" compiles with XLA where it can; XLA can lose on small or dynamic models
+        knobs.append(Knob("no jit", False, (("jit_compile", False),),
+                          "jit_compile=False: no XLA compilation of the train step", "jit"))
+    if baseline.batch_size is None:
+        skipped.append(("batch size", "the pipeline makes its own batches"))
+    else:
+        linear = optimizer.lower() == "sgd"
+        for factor in BATCH_FACTORS:
+            size = baseline.batch_size * factor
+            if samples // size < MIN_STEPS:
+                skipped.append((f"batch x{factor}", f"{samples} samples make fewer than {MIN_STEPS} steps of {size}"))
+                continue
+            scale = float(factor) if linear else sqrt_scale(factor)
+            knobs.append(Knob(f"batch x{factor}", True, (("batch_size", size), ("learning_rate_scale", scale)),
+                              f"batch size {size}, learning rate x{scale:.3g} ({'linear' if linear else 'sqrt'} scaling)",
+                              "batch"))
+    steps = None if baseline.batch_size is None else samples // baseline.batch_size
+    if steps is None or steps >= 2 * STEPS_PER_EXECUTION:
+        knobs.append(Knob(f"steps_per_execution={STEPS_PER_EXECUTION}", False,
+                          (("steps_per_execution", STEPS_PER_EXECUTION),),
+                          f"{STEPS_PER_EXECUTION} training steps per call into the compiled function "
+                          "(callbacks see every 16th batch)", "execution"))
+    else:
+        skipped.append(("steps_per_execution", f"{steps} steps an epoch"))
+    if found["accelerator"] in ("gpu", "tpu"):
+        policy = "mixed_float16" if found["accelerator"] == "gpu" else "mixed_bfloat16"
+        knobs.append(Knob(policy, True, (("dtype_policy", policy),),
+                          f"{policy} compute, float32 variables (loss scaling for float16)", "precision"))
+    elif found["cpu_bf16"]:
+        knobs.append(Knob("mixed_bfloat16", True, (("dtype_policy", "mixed_bfloat16"),),
+                          "bfloat16 compute on a CPU with AVX512-BF16/AMX, float32 variables", "precision"))
+    else:
+        skipped.append(("mixed precision", "no GPU, and the CPU reports neither AVX512-BF16 nor AMX"))
+    return knobs, skipped

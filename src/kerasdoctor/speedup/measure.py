@@ -1,0 +1,130 @@
+"""The runs ``speed`` measures: a short timing run, and an accuracy run to the workload's epochs."""
+
+import statistics
+import time
+
+import keras
+
+from kerasdoctor.errors import KerasDoctorError
+from kerasdoctor.vocabulary import objective
+from kerasdoctor.workload.data import take_rows
+
+# A timing run trains a first epoch (it holds the compilation) and then steady epochs of the
+# same steps until they add up to at least this many steps.
+TIMING_STEPS = 200
+
+
+class _Clock(keras.callbacks.Callback):
+    """Wall seconds since the fit began at each epoch's end (the epoch end syncs the device)."""
+
+    def __init__(self):
+        super().__init__()
+        self.started, self.epoch_started, self.ends, self.durations, self.logs = None, None, [], [], []
+        self.steps, self.last_batch = [], -1
+
+    def on_train_begin(self, logs=None):
+        self.started = time.perf_counter()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch_started, self.last_batch = time.perf_counter(), -1
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.last_batch = batch  # with steps_per_execution, the last step of the execution
+
+    def on_epoch_end(self, epoch, logs=None):
+        now = time.perf_counter()
+        self.steps.append(self.last_batch + 1)
+        self.durations.append(now - self.epoch_started)
+        self.ends.append(now - self.started)
+        self.logs.append(dict(logs or {}))
+
+
+def build(workload, settings, seed):
+    """A fresh model of ``workload`` trained the way ``settings`` say (the user's objects untouched)."""
+    keras.backend.clear_session()
+    keras.utils.set_random_seed(seed)
+    previous = keras.config.dtype_policy()
+    if settings.dtype_policy:
+        keras.config.set_dtype_policy(settings.dtype_policy)
+    try:
+        model = workload.build_model()
+    finally:
+        keras.config.set_dtype_policy(previous)
+    config = model.get_compile_config()
+    config["jit_compile"] = settings.jit_compile
+    config["steps_per_execution"] = settings.steps_per_execution
+    if settings.learning_rate_scale != 1.0:
+        optimizer = config["optimizer"]
+        rate = optimizer.get("config", {}).get("learning_rate") if isinstance(optimizer, dict) else None
+        if not isinstance(rate, (int, float)):
+            raise KerasDoctorError("the learning rate is a schedule or cannot be read, so it cannot be scaled "
+                                   "with the batch size")
+        optimizer["config"]["learning_rate"] = float(rate) * settings.learning_rate_scale
+    model.compile_from_config(config)
+    return model
+
+
+def _fit_inputs(data, settings, validation):
+    arguments = data.fit_arguments()
+    if not validation:
+        arguments.pop("validation_data")
+        arguments.pop("validation_steps", None)
+    if settings.batch_size is not None:
+        arguments["batch_size"] = settings.batch_size
+    return arguments
+
+
+def timing_plan(samples, batch_size, steps=TIMING_STEPS):
+    """(rows, steady epochs) for the timing runs of arrays: the same rows and epochs for every
+    knob, so that each epoch's fixed costs weigh the same whatever the batch size; enough steady
+    epochs for ``steps`` steps of the baseline's batch size."""
+    rows = min(samples, 2 * steps * batch_size)
+    return rows, max(1, -(-steps // max(1, rows // batch_size)))
+
+
+def timing_run(workload, data, settings, *, plan=None, steps=TIMING_STEPS, seed=0):
+    """{'compile_seconds', 'step_seconds', 'steps_per_second', 'samples_per_second'} of a first
+    epoch (compilation) and steady epochs. Arrays: ``plan`` from ``timing_plan``; a pipeline:
+    epochs of ``steps`` steps."""
+    model = build(workload, settings, seed)
+    arguments = _fit_inputs(data, settings, validation=False)
+    execution = settings.steps_per_execution
+    if settings.batch_size is not None:
+        rows, steady_epochs = plan
+        batch = settings.batch_size
+        steps = max(1, rows // (batch * execution)) * execution
+        # Whole batches of the first rows: each epoch is one pass over them (with steps_per_epoch,
+        # fit would go on from where the last epoch stopped).
+        kept = slice(0, steps * batch)
+        arguments["x"], arguments["y"] = take_rows(arguments["x"], kept), take_rows(arguments["y"], kept)
+        fit_steps = {}
+    else:
+        # A pipeline: steps_per_epoch goes on through one pass (``run_speed`` keeps the two epochs
+        # within a pass, or the pipeline repeats).
+        batch, steady_epochs = None, 1
+        steps = min(steps, arguments.pop("steps_per_epoch", None) or steps)
+        steps = max(execution, steps // execution * execution)
+        fit_steps = {"steps_per_epoch": steps}
+    clock = _Clock()
+    model.fit(**arguments, epochs=1 + steady_epochs, verbose=0, callbacks=[clock], **fit_steps)
+    if len(clock.durations) < 1 + steady_epochs or min(clock.steps) < steps:
+        raise KerasDoctorError(f"the timing run trained {min(clock.steps, default=0)} of its {steps} steps "
+                               "in an epoch (the data ran out)")
+    first, steady = clock.durations[0], clock.durations[1:]
+    seconds, done = sum(steady), steps * len(steady)
+    result = {"compile_seconds": max(first - statistics.median(steady), 0.0), "steps": done,
+              "step_seconds": seconds / done, "steps_per_second": done / seconds}
+    if batch is not None:
+        result["samples_per_second"] = done * batch / seconds
+    return result
+
+
+def accuracy_run(workload, data, settings, *, epochs, seed):
+    """The validation metric per epoch and the wall seconds at each epoch's end (from the fit's
+    start: compilation included), training to ``epochs``."""
+    model = build(workload, settings, seed)
+    clock = _Clock()
+    model.fit(**_fit_inputs(data, settings, validation=True), epochs=epochs, verbose=0, callbacks=[clock])
+    metric, direction = objective(clock.logs[-1] if clock.logs else {})
+    return {"metric": metric, "direction": direction, "values": [logs.get(metric) for logs in clock.logs],
+            "seconds": clock.ends}

@@ -1,0 +1,80 @@
+"""The parts of `speed` that need no timing: which knobs apply, the accuracy verdict, the fast copy."""
+
+import math
+
+import kerasdoctor  # noqa: F401, I001  (chooses the backend)
+import keras
+import numpy as np
+import pytest
+
+from kerasdoctor.speedup import accuracy_delta, fast_workload_source, time_to_target
+from kerasdoctor.speedup.knobs import Settings, candidates
+from kerasdoctor.workload import load_workload
+
+CPU = {"backend": "jax", "accelerator": "cpu", "cpu_bf16": False}
+
+
+def _names(knobs):
+    return [k.name for k in knobs]
+
+
+def test_knobs_follow_the_data_size_the_backend_and_the_hardware():
+    knobs, skipped = candidates(CPU, Settings(batch_size=32), samples=3000, optimizer="Adam")
+    assert _names(knobs) == ["no jit", "batch x2", "batch x4", "steps_per_execution=16"]
+    assert ("batch x8", "3000 samples make fewer than 20 steps of 256") in skipped
+    assert any(name == "mixed precision" for name, _ in skipped)
+    batch = knobs[2].apply(Settings(batch_size=32))
+    assert batch.batch_size == 128 and batch.learning_rate_scale == pytest.approx(2.0)  # sqrt for Adam
+    sgd, _ = candidates(CPU, Settings(batch_size=32), samples=3000, optimizer="SGD")
+    assert sgd[1].apply(Settings(batch_size=32)).learning_rate_scale == 2.0  # linear for SGD
+    bf16, _ = candidates(dict(CPU, cpu_bf16=True), Settings(batch_size=32), samples=3000, optimizer="Adam")
+    assert "mixed_bfloat16" in _names(bf16)
+    gpu, _ = candidates(dict(CPU, accelerator="gpu", backend="torch"), Settings(batch_size=32), samples=3000,
+                        optimizer="Adam")
+    assert {"jit_compile", "mixed_float16"} <= set(_names(gpu)) and "no jit" not in _names(gpu)
+    pipeline, skipped = candidates(CPU, Settings(batch_size=None), samples=0, optimizer="Adam")
+    assert not any(k.group == "batch" for k in pipeline) and ("batch size", "the pipeline makes its own batches") in skipped
+
+
+def _runs(bests, metric="val_accuracy", direction="max"):
+    first = 0.9 if direction == "max" else 1.1  # the first epoch is worse; the best is the last
+    return [{"metric": metric, "direction": direction, "values": [b * first, b], "seconds": [1.0, 2.0]}
+            for b in bests]
+
+
+def test_a_knob_may_cost_accuracy_only_within_the_allowance_and_one_standard_error():
+    same = accuracy_delta(_runs([0.90, 0.91, 0.92]), _runs([0.90, 0.91, 0.92]))
+    assert same["ok"] and same["points"] == pytest.approx(0.0)
+    worse = accuracy_delta(_runs([0.90, 0.91, 0.92]), _runs([0.85, 0.86, 0.87]))
+    assert not worse["ok"] and worse["points"] == pytest.approx(-5.0)
+    # 0.5 points lower, but the seeds spread by about a point: within one standard error plus 0.3.
+    noisy = accuracy_delta(_runs([0.89, 0.91, 0.93]), _runs([0.885, 0.905, 0.925]))
+    assert noisy["ok"] and noisy["se"] > 0.3
+    # A loss (lower is better): 2% relative.
+    loss = accuracy_delta(_runs([1.0, 1.0], "val_loss", "min"), _runs([1.05, 1.05], "val_loss", "min"))
+    assert not loss["ok"] and loss["points"] is None and loss["delta"] == pytest.approx(0.05)
+
+
+def test_time_to_target_is_the_median_wall_time_of_the_first_epoch_that_reaches_it():
+    runs = [{"values": [0.5, 0.8, 0.9], "seconds": [2.0, 3.0, 4.0]},
+            {"values": [0.7, 0.9, 0.9], "seconds": [2.5, 3.5, 4.5]},
+            {"values": [0.5, 0.6, 0.7], "seconds": [2.0, 3.0, 9.0]}]
+    assert time_to_target(runs, 0.85, "max") == 4.0  # 4.0, 3.5 and (not reached) 9.0
+    assert time_to_target(runs, 0.99, "max") is None
+    assert math.isclose(time_to_target(runs, 0.4, "max"), 2.0)
+
+
+def test_the_fast_workload_imports_the_original_and_applies_the_settings(tmp_path, healthy_source):
+    original = tmp_path / "original.py"
+    original.write_text(healthy_source)
+    settings = Settings(batch_size=64, learning_rate_scale=2.0, jit_compile=False, steps_per_execution=4)
+    fast = tmp_path / "fast_workload.py"
+    fast.write_text(fast_workload_source(original, settings, ["batch x2", "no jit"]))
+    workload = load_workload(fast)
+    assert workload.fit == {"epochs": 2, "batch_size": 64}
+    model = workload.build_model()
+    assert model.jit_compile is False and model.steps_per_execution == 4
+    rate = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
+    assert rate == pytest.approx(2.0 * 1e-3)  # the original compiles Adam at its default 1e-3
+    data = workload.load_data()
+    assert isinstance(data.x_train, np.ndarray) and original.read_text() == healthy_source
