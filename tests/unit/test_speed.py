@@ -78,3 +78,14 @@ def test_the_fast_workload_imports_the_original_and_applies_the_settings(tmp_pat
     assert rate == pytest.approx(2.0 * 1e-3)  # the original compiles Adam at its default 1e-3
     data = workload.load_data()
     assert isinstance(data.x_train, np.ndarray) and original.read_text() == healthy_source
+
+
+def test_data_parallel_is_offered_over_several_devices_when_the_batch_splits_evenly():
+    two = dict(CPU, devices=2)
+    knobs, _ = candidates(two, Settings(batch_size=32), samples=3000, optimizer="Adam")
+    assert "data parallel x2" in _names(knobs)
+    assert knobs[_names(knobs).index("data parallel x2")].apply(Settings(batch_size=32)).data_parallel
+    _, skipped = candidates(two, Settings(batch_size=33), samples=3000, optimizer="Adam")
+    assert ("data parallel", "the batch size is not a multiple of the 2 devices") in skipped
+    assert "data parallel x2" not in _names(candidates(CPU, Settings(batch_size=32), samples=3000,
+                                                       optimizer="Adam")[0])

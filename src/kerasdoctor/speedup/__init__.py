@@ -259,6 +259,8 @@ load_data = _original.load_data
 def build_model(hp=None):
     if SETTINGS["dtype_policy"]:
         keras.config.set_dtype_policy(SETTINGS["dtype_policy"])
+    if SETTINGS["data_parallel"]:  # each batch split over the local devices
+        keras.distribution.set_distribution(keras.distribution.DataParallel(devices=keras.distribution.list_devices()))
     takes_hp = bool(inspect.signature(_original.build_model).parameters)
     model = _original.build_model(hp) if takes_hp else _original.build_model()
     config = model.get_compile_config()

@@ -27,6 +27,7 @@ class Settings:
     jit_compile: object = "auto"
     steps_per_execution: int = 1
     dtype_policy: str | None = None
+    data_parallel: bool = False  # keras.distribution.DataParallel over the local devices (JAX)
 
     def changed(self, **changes):
         return replace(self, **changes)
@@ -80,12 +81,23 @@ def accelerator():
     return "cpu"
 
 
+def local_devices():
+    """The devices ``keras.distribution`` can spread a batch over (JAX only; else none)."""
+    if keras.backend.backend() != "jax":
+        return []
+    try:
+        return list(keras.distribution.list_devices())
+    except Exception:  # noqa: BLE001 - no device list: no data parallelism
+        return []
+
+
 def facts():
-    """What decides which knobs apply: the backend, the accelerator, bf16 support of the CPU."""
+    """What decides which knobs apply: the backend, the accelerator and its devices, bf16 support of the CPU."""
     flags = cpu_flags()
     return {
         "backend": keras.backend.backend(),
         "accelerator": accelerator(),
+        "devices": len(local_devices()),
         "cpu_bf16": bool({"avx512_bf16", "amx_bf16"} & flags),
         "cpu_count": os.cpu_count(),
         "python": sys.version.split()[0],
@@ -128,6 +140,13 @@ def candidates(found, baseline, *, samples, optimizer):
                           "(callbacks see every 16th batch)", "execution"))
     else:
         skipped.append(("steps_per_execution", f"{steps} steps an epoch"))
+    devices = found.get("devices", 0)
+    if devices > 1 and baseline.batch_size is not None and baseline.batch_size % devices == 0:
+        knobs.append(Knob(f"data parallel x{devices}", False, (("data_parallel", True),),
+                          f"keras.distribution.DataParallel: each batch split over {devices} devices", "parallel"))
+    elif devices > 1:
+        skipped.append(("data parallel", f"the batch size is not a multiple of the {devices} devices"
+                        if baseline.batch_size else "the pipeline's batch size is not known"))
     if found["accelerator"] in ("gpu", "tpu"):
         policy = "mixed_float16" if found["accelerator"] == "gpu" else "mixed_bfloat16"
         knobs.append(Knob(policy, True, (("dtype_policy", policy),),

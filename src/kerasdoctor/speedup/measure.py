@@ -1,5 +1,6 @@
 """The runs ``speed`` measures: a short timing run, and an accuracy run to the workload's epochs."""
 
+import contextlib
 import statistics
 import time
 
@@ -39,9 +40,22 @@ class _Clock(keras.callbacks.Callback):
         self.logs.append(dict(logs or {}))
 
 
+@contextlib.contextmanager
+def distributed(settings):
+    """Data parallelism over the local devices while the block runs, when ``settings`` ask for it."""
+    if not settings.data_parallel:
+        yield
+        return
+    keras.distribution.set_distribution(keras.distribution.DataParallel(devices=keras.distribution.list_devices()))
+    try:
+        yield
+    finally:
+        keras.distribution.set_distribution(None)
+
+
 def build(workload, settings, seed):
-    """A fresh model of ``workload`` trained the way ``settings`` say (the user's objects untouched)."""
-    keras.backend.clear_session()
+    """A fresh model of ``workload`` trained the way ``settings`` say (the user's objects untouched).
+    Call it after ``keras.backend.clear_session()``, which would also clear the distribution."""
     keras.utils.set_random_seed(seed)
     previous = keras.config.dtype_policy()
     if settings.dtype_policy:
@@ -86,6 +100,12 @@ def timing_run(workload, data, settings, *, plan=None, steps=TIMING_STEPS, seed=
     """{'compile_seconds', 'step_seconds', 'steps_per_second', 'samples_per_second'} of a first
     epoch (compilation) and steady epochs. Arrays: ``plan`` from ``timing_plan``; a pipeline:
     epochs of ``steps`` steps."""
+    keras.backend.clear_session()
+    with distributed(settings):
+        return _timing_run(workload, data, settings, plan, steps, seed)
+
+
+def _timing_run(workload, data, settings, plan, steps, seed):
     model = build(workload, settings, seed)
     arguments = _fit_inputs(data, settings, validation=False)
     execution = settings.steps_per_execution
@@ -122,9 +142,11 @@ def timing_run(workload, data, settings, *, plan=None, steps=TIMING_STEPS, seed=
 def accuracy_run(workload, data, settings, *, epochs, seed):
     """The validation metric per epoch and the wall seconds at each epoch's end (from the fit's
     start: compilation included), training to ``epochs``."""
-    model = build(workload, settings, seed)
-    clock = _Clock()
-    model.fit(**_fit_inputs(data, settings, validation=True), epochs=epochs, verbose=0, callbacks=[clock])
+    keras.backend.clear_session()
+    with distributed(settings):
+        model = build(workload, settings, seed)
+        clock = _Clock()
+        model.fit(**_fit_inputs(data, settings, validation=True), epochs=epochs, verbose=0, callbacks=[clock])
     metric, direction = objective(clock.logs[-1] if clock.logs else {})
     return {"metric": metric, "direction": direction, "values": [logs.get(metric) for logs in clock.logs],
             "seconds": clock.ends}
