@@ -45,6 +45,8 @@ def test_speed_measures_each_knob_and_writes_the_fast_copy(write_workload, tmp_p
     summary = json.loads(result.stdout)
     assert summary["run_dir"] == str(tmp_path / "speed") and summary["metric"] == "val_accuracy"
     assert summary["baseline"]["samples_per_second"] > 0 and summary["baseline"]["compile_seconds"] >= 0
+    found = summary["profile"]
+    assert 0 <= found["input_share"] <= 1 and 0 < found["validation_share"] < 1 and found["peak_host_megabytes"] > 0
     names = [knob["name"] for knob in summary["knobs"]]
     assert names[:2] == ["no jit", "batch x2"] and "steps_per_execution=16" in names  # 800 rows: no x4
     for knob in summary["knobs"]:

@@ -25,6 +25,18 @@ def render_speed(summary):
                            (f"{facts['backend']} on {facts['accelerator']}", "dim")),
              Text(f"baseline: {speed:,.0f} {unit}, compiling {base['compile_seconds']:.2f} s; "
                   f"accuracy judged on {summary['metric']}")]
+    found = summary.get("profile") or {}
+    if "error" in found:
+        lines.append(Text(f"profile not taken: {found['error']}", style="dim"))
+    elif found:
+        parts = [f"a step {found['step_seconds'] * 1000:.3g} ms"]
+        if found.get("input_share") is not None:
+            parts.append(f"making its batch {found['input_share']:.0%} of that")
+        if found.get("validation_share") is not None:
+            parts.append(f"validation {found['validation_share']:.0%} of an epoch")
+        if found.get("peak_host_megabytes"):
+            parts.append(f"peak host memory {found['peak_host_megabytes']:,.0f} MB")
+        lines.append(Text("profile: " + ", ".join(parts), style="dim"))
     table = Table(show_edge=False)
     for column in ("knob", "throughput", "time to\ntarget", "accuracy Δ\n(± se)", "verdict"):
         table.add_column(column, justify="left" if column in ("knob", "verdict") else "right", overflow="fold")

@@ -24,7 +24,7 @@ from kerasdoctor.errors import KerasDoctorError
 from kerasdoctor.files import run_folder, write_atomic, write_json
 from kerasdoctor.speedup import knobs as knob_module
 from kerasdoctor.speedup.knobs import Knob, Settings
-from kerasdoctor.speedup.measure import TIMING_STEPS, accuracy_run, timing_plan, timing_run
+from kerasdoctor.speedup.measure import TIMING_STEPS, accuracy_run, profile, timing_plan, timing_run
 from kerasdoctor.vocabulary import is_accuracy
 from kerasdoctor.workload.data import count_rows
 from kerasdoctor.workload.source import describe_error
@@ -81,11 +81,12 @@ class SpeedResult:
     recommended: Row | None
     metric: str | None
     seconds: float
+    profile: dict = field(default_factory=dict)
 
     def to_dict(self):
         return {
             "workload": self.workload, "run_dir": str(self.run_dir), "facts": self.facts,
-            "metric": self.metric,
+            "metric": self.metric, "profile": self.profile,
             "baseline": self.baseline.to_dict(),
             "knobs": [row.to_dict() for row in self.rows],
             "skipped": [{"name": name, "why": why} for name, why in self.skipped],
@@ -304,6 +305,10 @@ def run_speed(workload, *, repeats=3, seeds=3, epochs=None, steps=TIMING_STEPS, 
         raise KerasDoctorError(f"The workload's own timing run failed: {baseline.error}")
     for row in rows:
         row.throughput_ratio = _ratio(row, baseline)
+    try:
+        found_profile = profile(workload, data, baseline.settings, baseline.timings[0])
+    except Exception as error:  # noqa: BLE001 - the profile is extra: a failure is a note in it
+        found_profile = {"error": describe_error(error)}
     _accuracy(baseline, workload, data, seeds, epochs, ticks)
     if baseline.error is not None:
         raise KerasDoctorError(f"The workload's own training failed: {baseline.error}")
@@ -333,7 +338,8 @@ def run_speed(workload, *, repeats=3, seeds=3, epochs=None, steps=TIMING_STEPS, 
     names = [] if recommended is None or recommended.verdict != "recommended" else [r.name for r in chosen]
     with run_folder(f"speed-{workload.name}", out) as run_dir:
         result = SpeedResult(str(workload.path), run_dir, found, baseline, rows, skipped,
-                             recommended, baseline.accuracy[0]["metric"], time.perf_counter() - started)
+                             recommended, baseline.accuracy[0]["metric"], time.perf_counter() - started,
+                             found_profile)
         write_json(run_dir / "speed.json", result.to_dict())
         final = recommended.settings if names else baseline.settings
         write_atomic(run_dir / "fast_workload.py", fast_workload_source(workload.path, final, names))

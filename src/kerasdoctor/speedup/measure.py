@@ -2,13 +2,16 @@
 
 import contextlib
 import statistics
+import sys
 import time
 
 import keras
+import numpy as np
 
 from kerasdoctor.errors import KerasDoctorError
 from kerasdoctor.vocabulary import objective
-from kerasdoctor.workload.data import take_rows
+from kerasdoctor.workload.data import count_rows, take_rows
+from kerasdoctor.workload.pipelines import repeat_batches
 
 # A timing run trains a first epoch (it holds the compilation) and then steady epochs of the
 # same steps until they add up to at least this many steps.
@@ -137,6 +140,56 @@ def _timing_run(workload, data, settings, plan, steps, seed):
     if batch is not None:
         result["samples_per_second"] = done * batch / seconds
     return result
+
+
+def _peak_host_megabytes():
+    try:
+        import resource
+    except ImportError:  # not on this platform
+        return None
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 1024 if sys.platform != "darwin" else peak / 2**20  # Linux: KiB; macOS: bytes
+
+
+def _input_seconds(data, settings, steps):
+    """Seconds to make ``steps`` batches without training: NumPy row gathers of a shuffled order
+    for arrays (what fit does), an iteration of the pipeline otherwise."""
+    started = time.perf_counter()
+    if settings.batch_size is not None:
+        order = np.random.default_rng(0).permutation(count_rows(data.y_train))
+        made = 0
+        for first in range(0, len(order), settings.batch_size):
+            rows = np.sort(order[first:first + settings.batch_size])
+            keras.tree.map_structure(lambda a: a[rows], (data.x_train, data.y_train))
+            made += 1
+            if made >= steps:
+                break
+    else:
+        made = sum(1 for _ in zip(range(steps), repeat_batches(data.train)))
+    return (time.perf_counter() - started) / max(made, 1)
+
+
+def profile(workload, data, settings, timing):
+    """Where a step's time goes, beside a baseline ``timing``: the input's share of a step, the
+    validation pass per epoch, and the process's peak host memory."""
+    step = timing["step_seconds"]
+    found = {"compile_seconds": timing["compile_seconds"], "step_seconds": step}
+    found["input_seconds_per_step"] = _input_seconds(data, settings, 50)
+    found["input_share"] = min(found["input_seconds_per_step"] / step, 1.0) if step else None
+    validation = data.fit_arguments()["validation_data"]
+    if isinstance(validation, tuple):
+        keras.backend.clear_session()
+        model = build(workload, settings, 0)
+        batch = settings.batch_size or 32
+        model.evaluate(*validation[:2], batch_size=batch, verbose=0)  # compiles
+        started = time.perf_counter()
+        model.evaluate(*validation[:2], batch_size=batch, verbose=0)
+        found["validation_seconds"] = time.perf_counter() - started
+        if settings.batch_size is not None:
+            epoch = step * -(-count_rows(data.y_train) // settings.batch_size)
+            found["validation_share"] = found["validation_seconds"] / (epoch + found["validation_seconds"])
+    found["peak_host_megabytes"] = _peak_host_megabytes()
+    return found
 
 
 def accuracy_run(workload, data, settings, *, epochs, seed):
