@@ -1,9 +1,12 @@
-"""VANISHING_GRADIENTS and EXPLODING_GRADIENTS, from the per-layer gradients on the probe batch."""
+"""VANISHING_GRADIENTS and EXPLODING_GRADIENTS, from the per-layer gradients on the probe batch
+and, for a recurrent model, from the gradient that reaches back through time."""
 
 import math
 
 from kerasdoctor.diagnose.base import Finding, Rule
-from kerasdoctor.diagnose.series import gradient_probes, is_finite, kernel_layers, median, probe_losses, rms
+from kerasdoctor.diagnose.series import (
+    gradient_probes, is_finite, kernel_layers, median, probe_losses, rms, trivial_loss,
+)
 
 
 def _depth_ratios(log):
@@ -21,6 +24,28 @@ def _depth_ratios(log):
     return kernels, out
 
 
+def _time_ratio(record):
+    """Gradient at the step the recurrent layer read first / at the step it read last; for a
+    bidirectional layer, at the middle (read last by both directions) / the larger end."""
+    first, middle, last = record.get("grad_norms") or (None, None, None)
+    if not all(is_finite(v) for v in (first, middle, last)):
+        return None
+    reads = record.get("reads")
+    early, late = {"backward": (last, first), "both": (middle, max(first, last))}.get(reads, (first, last))
+    return early / late if late > 0 else None
+
+
+def _time_ratios(log):
+    """[(step, through-time ratio, probe)] of the probes of a recurrent model, in step order."""
+    out = []
+    for probe in gradient_probes(log):
+        record = probe.get("gradient_through_time")
+        ratio = _time_ratio(record) if isinstance(record, dict) else None
+        if ratio is not None:
+            out.append((probe["step"], ratio, probe))
+    return out
+
+
 def _global_norms(log):
     out = []
     for probe in gradient_probes(log):
@@ -31,23 +56,71 @@ def _global_norms(log):
 
 
 class VanishingGradients(Rule):
-    """Fires when the first layer's gradient is a tiny fraction of the output layer's, probe after probe.
+    """Fires when the first layer's gradient is a tiny fraction of the output layer's, probe after
+    probe; or, in a recurrent model that is not learning, when the gradient reaching the first
+    time steps is a tiny fraction of that at the last.
 
     Args:
         min_ratio: the smallest (first layer / output layer) gradient RMS ratio.
         min_probes: how many probes must agree.
+        min_time_ratio: the smallest (first step / last step) ratio of the gradient with respect
+            to a recurrent layer's input sequence, over the later half of the probes.
+        max_loss_share: a recurrent model counts as not learning while its probe loss over the
+            later half of the probes stays above this share of the trivial loss (of the first
+            probe's loss where the trivial loss is unknown).
     """
 
     code = "VANISHING_GRADIENTS"
 
-    def __init__(self, min_ratio=1e-3, min_probes=2):
-        if not 0 < min_ratio < 1:
-            raise ValueError(f"Argument `min_ratio` must be in (0, 1). Received: min_ratio={min_ratio}")
+    def __init__(self, min_ratio=1e-3, min_probes=2, min_time_ratio=1e-6, max_loss_share=0.8):
+        for name, value in (("min_ratio", min_ratio), ("min_time_ratio", min_time_ratio),
+                            ("max_loss_share", max_loss_share)):
+            if not 0 < value < 1:
+                raise ValueError(f"Argument `{name}` must be in (0, 1). Received: {name}={value}")
         if not (isinstance(min_probes, int) and min_probes >= 1):
             raise ValueError(f"Argument `min_probes` must be a positive integer. Received: min_probes={min_probes}")
         self.min_ratio, self.min_probes = min_ratio, min_probes
+        self.min_time_ratio, self.max_loss_share = min_time_ratio, max_loss_share
 
     def check(self, log):
+        return self._through_depth(log) or self._through_time(log)
+
+    def _through_time(self, log):
+        # Every recurrent layer, gated ones too, starts with a gradient that fades through time
+        # (an LSTM's forget gate starts near sigmoid(1) per step); what tells a layer that cannot
+        # learn a long-range dependency is that it still does so later, while the loss stays put.
+        ratios = _time_ratios(log)
+        later = ratios[len(ratios) // 2 :]
+        if len(later) < self.min_probes:
+            return None
+        typical = median([r for _, r, _ in later])
+        losses = [p["loss"] for _, _, p in later if is_finite(p.get("loss"))]
+        trivial = trivial_loss(log)
+        reference = trivial or next((p["loss"] for _, _, p in ratios if is_finite(p.get("loss"))), None)
+        if typical >= self.min_time_ratio or not losses or not reference or reference <= 0:
+            return None
+        loss = median(losses)
+        if loss < self.max_loss_share * reference:
+            return None  # it learns: what reaches the first steps is all it needs
+        record = later[-1][2]["gradient_through_time"]
+        first_step = next(s for s, r, _ in later if r < self.min_time_ratio)
+        where = "middle step" if record.get("reads") == "both" else "first step it reads"
+        return Finding(
+            self.code, "error" if typical < self.min_time_ratio ** 2 else "warning", first_step,
+            f"Gradients vanish through time: at the {where} of {record.get('length')}, "
+            f"{record.get('layer')} gets {typical:.2g}x the loss's gradient at the last (median of "
+            f"{len(later)} probes) while the loss stays at {loss:.3g} ({loss / reference:.0%} of "
+            f"{'a constant prediction' if trivial else 'the first probe'}'s), so it cannot learn what "
+            "depends on the early steps.",
+            {"median_time_ratio": typical, "layer": record.get("layer"), "reads": record.get("reads"),
+             "length": record.get("length"), "probes": len(later), "min_time_ratio": self.min_time_ratio,
+             "loss": loss, "reference_loss": reference, "max_loss_share": self.max_loss_share},
+            "Use a gated recurrent layer (LSTM or GRU) instead of SimpleRNN, clip gradients "
+            "(clipnorm=1.0), shorten the sequences (truncate, or summarize them with Conv1D and "
+            "pooling first), or feed the early information where it is read (attention).",
+        )
+
+    def _through_depth(self, log):
         kernels, ratios = _depth_ratios(log)
         if len(ratios) < self.min_probes:
             return None
