@@ -89,3 +89,12 @@ def test_data_parallel_is_offered_over_several_devices_when_the_batch_splits_eve
     assert ("data parallel", "the batch size is not a multiple of the 2 devices") in skipped
     assert "data parallel x2" not in _names(candidates(CPU, Settings(batch_size=32), samples=3000,
                                                        optimizer="Adam")[0])
+
+
+def test_every_other_installed_backend_is_a_knob_for_a_python_workload():
+    found = dict(CPU, backends=["jax", "tensorflow", "torch"])
+    knobs, _ = candidates(found, Settings(batch_size=32), samples=3000, optimizer="Adam")
+    assert [k.name for k in knobs if k.group == "backend"] == ["backend tensorflow", "backend torch"]
+    assert all(k.changes_math for k in knobs if k.group == "backend")
+    _, skipped = candidates(found, Settings(batch_size=32), samples=3000, optimizer="Adam", python_workload=False)
+    assert ("backend torch", "a .keras model with --data runs on this backend only") in skipped

@@ -39,7 +39,8 @@ def render_speed(summary):
         lines.append(Text("profile: " + ", ".join(parts), style="dim"))
     table = Table(show_edge=False)
     for column in ("knob", "throughput", "time to\ntarget", "accuracy Δ\n(± se)", "verdict"):
-        table.add_column(column, justify="left" if column in ("knob", "verdict") else "right", overflow="fold")
+        table.add_column(column, justify="left" if column in ("knob", "verdict") else "right", overflow="fold",
+                         no_wrap=column == "knob")
     for row in summary["knobs"]:
         style = "green" if row["verdict"] == "recommended" else ("red" if row["error"] else None)
         table.add_row(Text(row["name"]), _ratio(row["throughput_ratio"]), _ratio(row["time_to_target_ratio"]),

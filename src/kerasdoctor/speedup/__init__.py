@@ -12,8 +12,12 @@ with its standard error, decides whether it may be recommended. The recommended 
 multiply.
 """
 
+import json
 import math
+import os
 import statistics
+import subprocess
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +40,8 @@ PAYS = 1.05
 POINTS_ALLOWED = 0.3
 RELATIVE_ALLOWED = 0.02
 BASELINE = "baseline"
+# A run on another backend gets this long (its imports and compilation included).
+WORKER_SECONDS = 1800
 
 
 @dataclass
@@ -154,20 +160,52 @@ class _Progress:
         self.total += extra
 
 
+def _in_process(workload, settings, kind, *arguments):
+    """A timing or accuracy run on another backend, in a process of its own (``worker``)."""
+    command = [sys.executable, "-m", "kerasdoctor.speedup.worker", str(Path(workload.path).resolve()), kind,
+               json.dumps(settings.to_dict()), *map(str, arguments)]
+    environment = {**os.environ, "KERAS_BACKEND": settings.backend}
+    done = subprocess.run(command, capture_output=True, text=True, env=environment, timeout=WORKER_SECONDS)
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    if not lines:
+        tail = [line for line in done.stderr.splitlines() if line.strip()]
+        raise KerasDoctorError(f"the {settings.backend} process failed: {tail[-1] if tail else done.returncode}")
+    result = json.loads(lines[-1])
+    if "error" in result:
+        raise KerasDoctorError(f"on {settings.backend}: {result['error']}")
+    return result
+
+
+def _timing(workload, data, settings, plan, steps):
+    if settings.backend:
+        return _in_process(workload, settings, "timing", "--steps", steps,
+                           *(("--plan", f"{plan[0]},{plan[1]}") if plan else ()))
+    return timing_run(workload, data, settings, plan=plan, steps=steps)
+
+
+def _accuracy_one(workload, data, settings, epochs, seed):
+    if settings.backend:
+        return _in_process(workload, settings, "accuracy", "--epochs", epochs, "--seed", seed)
+    return accuracy_run(workload, data, settings, epochs=epochs, seed=seed)
+
+
 def _time(rows, workload, data, repeats, steps, progress):
-    """Alternating timing runs: baseline, each knob, baseline, each knob, ..."""
+    """Alternating timing runs: baseline, each knob, baseline, each knob, ... (none once the
+    baseline itself fails)."""
     baseline = rows[0].settings
     plan = None if baseline.batch_size is None else timing_plan(count_rows(data.y_train), baseline.batch_size, steps)
     for _ in range(repeats):
         for row in rows:
             if row.error is None:
                 try:
-                    row.timings.append(timing_run(workload, data, row.settings, plan=plan, steps=steps))
+                    row.timings.append(_timing(workload, data, row.settings, plan, steps))
                 except KerasDoctorError as error:
                     row.error = str(error)
                 except Exception as error:  # noqa: BLE001 - a knob the model or backend cannot take
                     row.error = describe_error(error)
             progress.step(f"timing {row.name}")
+            if rows[0].error is not None:
+                return
 
 
 def _ratio(row, baseline):
@@ -180,7 +218,7 @@ def _ratio(row, baseline):
 def _accuracy(row, workload, data, seeds, epochs, progress):
     for seed in range(seeds):
         try:
-            row.accuracy.append(accuracy_run(workload, data, row.settings, epochs=epochs, seed=seed))
+            row.accuracy.append(_accuracy_one(workload, data, row.settings, epochs, seed))
         except Exception as error:  # noqa: BLE001 - reported in the row, never a crash
             row.error = describe_error(error)
             row.accuracy = []
@@ -208,7 +246,7 @@ def _judge(row, baseline, target, direction):
             row.verdict = "costs accuracy: reported, not recommended"
             return False
         if row.time_to_target_ratio is None or row.time_to_target_ratio > 1.0:
-            row.verdict = "faster steps, but not sooner to the target"
+            row.verdict = "not sooner to the target"
             return False
     row.verdict = "recommended"
     return True
@@ -260,6 +298,9 @@ load_data = _original.load_data
 def build_model(hp=None):
     if SETTINGS["dtype_policy"]:
         keras.config.set_dtype_policy(SETTINGS["dtype_policy"])
+    if SETTINGS["backend"] and SETTINGS["backend"] != keras.backend.backend():
+        raise RuntimeError(f"These settings were measured on the {{SETTINGS['backend']}} backend: "
+                           f"run with KERAS_BACKEND={{SETTINGS['backend']}}.")
     if SETTINGS["data_parallel"]:  # each batch split over the local devices
         keras.distribution.set_distribution(keras.distribution.DataParallel(devices=keras.distribution.list_devices()))
     takes_hp = bool(inspect.signature(_original.build_model).parameters)
@@ -293,7 +334,8 @@ def run_speed(workload, *, repeats=3, seeds=3, epochs=None, steps=TIMING_STEPS, 
     else:
         baseline_settings = Settings(batch_size=workload.fit["batch_size"])
         samples = count_rows(data.y_train)
-    candidates, skipped = knob_module.candidates(found, baseline_settings, samples=samples or 0, optimizer=optimizer)
+    candidates, skipped = knob_module.candidates(found, baseline_settings, samples=samples or 0, optimizer=optimizer,
+                                                 python_workload=Path(workload.path).suffix == ".py")
     baseline = Row(BASELINE, "the workload as it is", False, baseline_settings)
     rows = [Row(k.name, k.description, k.changes_math, k.apply(baseline_settings), knob=k) for k in candidates]
     if data.is_pipeline:  # the two timing epochs stay within one pass of the pipeline

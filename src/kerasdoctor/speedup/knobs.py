@@ -6,6 +6,7 @@ its own; ``changes_math`` says whether it can change the result (batch size, pre
 which case ``speed`` checks its accuracy over several seeds before recommending it.
 """
 
+import importlib.util
 import math
 import os
 import sys
@@ -28,6 +29,7 @@ class Settings:
     steps_per_execution: int = 1
     dtype_policy: str | None = None
     data_parallel: bool = False  # keras.distribution.DataParallel over the local devices (JAX)
+    backend: str | None = None  # another backend, in a process of its own
 
     def changed(self, **changes):
         return replace(self, **changes)
@@ -91,6 +93,14 @@ def local_devices():
         return []
 
 
+BACKEND_MODULES = {"jax": "jax", "tensorflow": "tensorflow", "torch": "torch"}
+
+
+def installed_backends():
+    """The Keras backends whose framework is installed here."""
+    return [name for name, module in BACKEND_MODULES.items() if importlib.util.find_spec(module) is not None]
+
+
 def facts():
     """What decides which knobs apply: the backend, the accelerator and its devices, bf16 support of the CPU."""
     flags = cpu_flags()
@@ -98,6 +108,7 @@ def facts():
         "backend": keras.backend.backend(),
         "accelerator": accelerator(),
         "devices": len(local_devices()),
+        "backends": installed_backends(),
         "cpu_bf16": bool({"avx512_bf16", "amx_bf16"} & flags),
         "cpu_count": os.cpu_count(),
         "python": sys.version.split()[0],
@@ -110,9 +121,17 @@ def sqrt_scale(factor):
     return math.sqrt(factor)
 
 
-def candidates(found, baseline, *, samples, optimizer):
+def candidates(found, baseline, *, samples, optimizer, python_workload=True):
     """The knobs that apply, and (name, why) for the ones that do not."""
     knobs, skipped = [], []
+    for backend in found.get("backends", ()):
+        if backend == found["backend"]:
+            continue
+        if python_workload:
+            knobs.append(Knob(f"backend {backend}", True, (("backend", backend),),
+                              f"the {backend} backend (KERAS_BACKEND={backend}), in a process of its own", "backend"))
+        else:
+            skipped.append((f"backend {backend}", "a .keras model with --data runs on this backend only"))
     if found["backend"] == "torch":  # "auto" leaves torch.compile off
         knobs.append(Knob("jit_compile", False, (("jit_compile", True),),
                           "jit_compile=True: torch.compile the train step", "jit"))

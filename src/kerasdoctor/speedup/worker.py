@@ -1,0 +1,47 @@
+"""A timing or accuracy run in a process of its own, for the knob that switches the backend
+(Keras fixes its backend at import, so another backend needs another process).
+
+    python -m kerasdoctor.speedup.worker WORKLOAD.py timing|accuracy SETTINGS_JSON [--epochs N]
+        [--seed S] [--steps N] [--plan ROWS,EPOCHS]
+
+Prints one JSON object: the run's result, or {"error": "..."}.
+"""
+
+import argparse
+import json
+import sys
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser()
+    parser.add_argument("workload")
+    parser.add_argument("kind", choices=("timing", "accuracy"))
+    parser.add_argument("settings")
+    parser.add_argument("--epochs", type=int, default=1)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--steps", type=int, default=200)
+    parser.add_argument("--plan", default=None)
+    args = parser.parse_args(argv)
+    try:
+        import kerasdoctor  # noqa: F401  (chooses the backend: KERAS_BACKEND)
+
+        from kerasdoctor.speedup.knobs import Settings
+        from kerasdoctor.speedup.measure import accuracy_run, timing_run
+        from kerasdoctor.workload import load_workload
+
+        settings = Settings(**{**json.loads(args.settings), "backend": None})
+        workload = load_workload(args.workload)
+        data = workload.load_data(0)
+        if args.kind == "timing":
+            plan = tuple(int(v) for v in args.plan.split(",")) if args.plan else None
+            result = timing_run(workload, data, settings, plan=plan, steps=args.steps)
+        else:
+            result = accuracy_run(workload, data, settings, epochs=args.epochs, seed=args.seed)
+    except Exception as error:  # noqa: BLE001 - reported to the parent as one line
+        lines = [line for line in str(error).splitlines() if line.strip()]
+        result = {"error": f"{type(error).__name__}: {lines[-1] if lines else ''}"}
+    sys.stdout.write(json.dumps(result) + "\n")
+
+
+if __name__ == "__main__":
+    main()
