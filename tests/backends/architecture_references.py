@@ -65,3 +65,17 @@ def finite_difference_gradients(loss_fn, params, epsilon=1e-6):
             gradient[index] = (above - below) / (2.0 * epsilon)
         gradients[name] = gradient
     return gradients
+
+
+def simple_rnn(x, kernel, recurrent_kernel, bias, go_backwards=False):
+    """The last hidden state of a tanh SimpleRNN over x (batch, time, features)."""
+    hidden = np.zeros((x.shape[0], recurrent_kernel.shape[0]))
+    for t in reversed(range(x.shape[1])) if go_backwards else range(x.shape[1]):
+        hidden = np.tanh(x[:, t] @ kernel + hidden @ recurrent_kernel + bias)
+    return hidden
+
+
+def step_norms(gradient):
+    """The norm of a (batch, time, ...) gradient at the first, middle and last time steps."""
+    length = gradient.shape[1]
+    return [float(np.linalg.norm(gradient[:, t])) for t in (0, length // 2, length - 1)]

@@ -241,3 +241,136 @@ def test_a_layer_first_called_in_another_model_costs_activations_but_not_gradien
     np.testing.assert_allclose(first["loss"], expected, rtol=1e-5)
     assert first["layers"] == {}
     assert [note for note in monitor.log.notes if note.startswith("activations are skipped")]
+
+
+# The gradient through time: the loss's gradient with respect to the input sequence of the first
+# recurrent layer, at its first, middle and last steps, against finite differences of the
+# float64 reference taken with respect to that sequence.
+
+TIME_STEPS, UNITS = 7, 3
+
+
+def _sequence_data(seed, features=3):
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=(SAMPLES, TIME_STEPS, features)), rng.normal(size=(SAMPLES, 2))
+
+
+def _finish(inputs, hidden):
+    model = keras.Model(inputs, keras.layers.Dense(2, name="out")(hidden))
+    model.compile(optimizer=keras.optimizers.SGD(0.01), loss="mse")
+    return model
+
+
+def _rnn_weights(layer):
+    return [np.asarray(w, dtype="float64") for w in layer.get_weights()]
+
+
+def _lstm_on_inputs():
+    """An LSTM read straight from the model's input: the sequence is the input itself."""
+    model, (x, y) = _lstm_model(), _lstm_data()
+    lstm, out = (_rnn_weights(model.get_layer(name)) for name in ("lstm", "out"))
+    loss = lambda seq: ref.mean_squared_error(ref.lstm(seq, *lstm) @ out[0] + out[1], y)  # noqa: E731
+    return model, (x, y), x.astype("float64"), loss, ("lstm", "forward")
+
+
+def _embedding_then_rnn():
+    """Token ids through an Embedding: the sequence is the embedded one, inside the graph."""
+    keras.utils.set_random_seed(6)
+    inputs = keras.Input((TIME_STEPS,), dtype="int32")
+    embedded = keras.layers.Embedding(5, 3, name="emb")(inputs)
+    model = _finish(inputs, keras.layers.SimpleRNN(UNITS, name="rnn")(embedded))
+    rng = np.random.default_rng(6)
+    x, y = rng.integers(0, 5, size=(SAMPLES, TIME_STEPS)).astype("int32"), rng.normal(size=(SAMPLES, 2))
+    (table,), rnn, out = (_rnn_weights(model.get_layer(name)) for name in ("emb", "rnn", "out"))
+    loss = lambda seq: ref.mean_squared_error(ref.simple_rnn(seq, *rnn) @ out[0] + out[1], y)  # noqa: E731
+    return model, (x, y.astype("float32")), table[x], loss, ("rnn", "forward")
+
+
+def _bidirectional():
+    keras.utils.set_random_seed(7)
+    inputs = keras.Input((TIME_STEPS, 3))
+    layer = keras.layers.Bidirectional(keras.layers.SimpleRNN(UNITS), name="bi")
+    model = _finish(inputs, layer(inputs))
+    x, y = _sequence_data(7)
+    weights = _rnn_weights(model.get_layer("bi"))
+    out = _rnn_weights(model.get_layer("out"))
+
+    def loss(seq):
+        both = np.concatenate([ref.simple_rnn(seq, *weights[:3]), ref.simple_rnn(seq, *weights[3:], go_backwards=True)],
+                              axis=-1)
+        return ref.mean_squared_error(both @ out[0] + out[1], y)
+
+    return model, (x.astype("float32"), y.astype("float32")), x, loss, ("bi", "both")
+
+
+def _nested_backwards():
+    """A Dense projection, then a nested model holding a SimpleRNN that reads backwards."""
+    keras.utils.set_random_seed(8)
+    inputs = keras.Input((TIME_STEPS, 3))
+    projected = keras.layers.Dense(4, name="proj")(inputs)
+    inner = keras.Sequential([keras.Input((TIME_STEPS, 4)), keras.layers.SimpleRNN(UNITS, go_backwards=True)],
+                             name="encoder")
+    model = _finish(inputs, inner(projected))
+    x, y = _sequence_data(8)
+    proj, rnn, out = (_rnn_weights(model.get_layer(name)) for name in ("proj", "encoder", "out"))
+    loss = lambda seq: ref.mean_squared_error(  # noqa: E731
+        ref.simple_rnn(seq, *rnn, go_backwards=True) @ out[0] + out[1], y)
+    return model, (x.astype("float32"), y.astype("float32")), x @ proj[0] + proj[1], loss, ("encoder", "backward")
+
+
+SEQUENCE_MODELS = {"lstm-on-inputs": _lstm_on_inputs, "embedding-rnn": _embedding_then_rnn,
+                   "bidirectional": _bidirectional, "nested-backwards": _nested_backwards}
+
+
+@pytest.mark.parametrize("name", list(SEQUENCE_MODELS))
+def test_gradient_through_time_matches_finite_differences_at_the_recurrent_input(name):
+    model, (x, y), sequence, loss, (layer, reads) = SEQUENCE_MODELS[name]()
+    expected = ref.finite_difference_gradients(lambda p: loss(p["sequence"]), {"sequence": sequence})["sequence"]
+    monitor = Monitor((x, y), every_n_steps=1)
+    model.fit(x, y, batch_size=SAMPLES // 2, epochs=1, shuffle=False, verbose=0, callbacks=[monitor])
+    recorded = monitor.log.probes[0]["gradient_through_time"]
+    assert not monitor.log.notes
+    assert (recorded["layer"], recorded["reads"], recorded["length"]) == (layer, reads, sequence.shape[1])
+    assert recorded["steps"] == [0, sequence.shape[1] // 2, sequence.shape[1] - 1]
+    np.testing.assert_allclose(recorded["grad_norms"], ref.step_norms(expected), rtol=1e-4, atol=1e-7)
+    assert all(norm > 0 for norm in recorded["grad_norms"])
+
+
+def test_the_tap_leaves_the_loss_and_the_weights_gradients_as_they_are():
+    # Embedding -> SimpleRNN: the graph is cut at the embedded sequence.
+    model, (x, y), _, _, _ = _embedding_then_rnn()
+    params = {v.path: np.array(keras.ops.convert_to_numpy(v), dtype="float64") for v in model.trainable_variables}
+
+    def loss(p):
+        names = [v.path for v in model.trainable_variables]
+        hidden = ref.simple_rnn(p[names[0]][x], p[names[1]], p[names[2]], p[names[3]])
+        return ref.mean_squared_error(hidden @ p[names[4]] + p[names[5]], y)
+
+    gradients = ref.finite_difference_gradients(loss, params)
+    monitor = Monitor((x, y), every_n_steps=1)
+    model.fit(x, y, batch_size=SAMPLES, epochs=1, verbose=0, callbacks=[monitor])
+    first = monitor.log.probes[0]
+    np.testing.assert_allclose(first["loss"], loss(params), rtol=1e-5)
+    np.testing.assert_allclose([first["variables"][key]["grad_norm"] for key in params],
+                               [np.linalg.norm(gradients[key]) for key in params], rtol=1e-4, atol=1e-7)
+    assert set(first["layers"]) == {"emb", "rnn", "out"}
+
+
+def test_a_model_without_a_recurrent_layer_records_no_gradient_through_time():
+    model, (x, y) = _attention_model(), _attention_data()
+    monitor = Monitor((x, y), every_n_steps=1)
+    model.fit(x, y, batch_size=SAMPLES, epochs=1, verbose=0, callbacks=[monitor])
+    assert all("gradient_through_time" not in p for p in monitor.log.probes)
+
+
+def test_training_an_embedding_rnn_with_and_without_the_monitor_gives_identical_weights():
+    weights = []
+    for with_monitor in (False, True):
+        model, (x, y), _, _, _ = _embedding_then_rnn()
+        monitor = Monitor((x[:8], y[:8]), every_n_steps=1, compile_in_background=False)
+        keras.utils.set_random_seed(11)
+        model.fit(x, y, batch_size=4, epochs=2, verbose=0, callbacks=[monitor] if with_monitor else [])
+        weights.append(model.get_weights())
+    assert "gradient_through_time" in monitor.log.probes[-1]
+    for plain, monitored in zip(*weights):
+        np.testing.assert_array_equal(plain, monitored)
