@@ -178,7 +178,7 @@ FAULTS = {
               description="3% of every class but the largest kept"),
         # The newer families' own faults (testing.families lists which base gets which).
         Fault("simple_rnn_long_range", ("VANISHING_GRADIENTS",), _recipe(cell="simple_rnn", bidirectional=False),
-              classic=False, description="a forward SimpleRNN (tanh) where the class is told only 100 steps back"),
+              classic=False, description="a forward SimpleRNN (tanh) where only the first step tells the class"),
         Fault("head_wrong_loss", ("OUTPUT_LOSS_MISMATCH",), _head_override("head_losses", 1, "binary_crossentropy"),
               classic=False, description="binary cross-entropy on the linear regression head"),
         Fault("head_wrong_activation", ("OUTPUT_LOSS_MISMATCH",), _head_override("head_activations", 0, "sigmoid"),
