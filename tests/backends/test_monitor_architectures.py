@@ -270,7 +270,7 @@ def _lstm_on_inputs():
     model, (x, y) = _lstm_model(), _lstm_data()
     lstm, out = (_rnn_weights(model.get_layer(name)) for name in ("lstm", "out"))
     loss = lambda seq: ref.mean_squared_error(ref.lstm(seq, *lstm) @ out[0] + out[1], y)  # noqa: E731
-    return model, (x, y), x.astype("float64"), loss, ("lstm", "forward")
+    return model, (x, y), x.astype("float64"), loss, ("lstm", "LSTM", "forward")
 
 
 def _embedding_then_rnn():
@@ -283,7 +283,7 @@ def _embedding_then_rnn():
     x, y = rng.integers(0, 5, size=(SAMPLES, TIME_STEPS)).astype("int32"), rng.normal(size=(SAMPLES, 2))
     (table,), rnn, out = (_rnn_weights(model.get_layer(name)) for name in ("emb", "rnn", "out"))
     loss = lambda seq: ref.mean_squared_error(ref.simple_rnn(seq, *rnn) @ out[0] + out[1], y)  # noqa: E731
-    return model, (x, y.astype("float32")), table[x], loss, ("rnn", "forward")
+    return model, (x, y.astype("float32")), table[x], loss, ("rnn", "SimpleRNN", "forward")
 
 
 def _bidirectional():
@@ -300,7 +300,7 @@ def _bidirectional():
                               axis=-1)
         return ref.mean_squared_error(both @ out[0] + out[1], y)
 
-    return model, (x.astype("float32"), y.astype("float32")), x, loss, ("bi", "both")
+    return model, (x.astype("float32"), y.astype("float32")), x, loss, ("bi", "SimpleRNN", "both")
 
 
 def _nested_backwards():
@@ -315,7 +315,7 @@ def _nested_backwards():
     proj, rnn, out = (_rnn_weights(model.get_layer(name)) for name in ("proj", "encoder", "out"))
     loss = lambda seq: ref.mean_squared_error(  # noqa: E731
         ref.simple_rnn(seq, *rnn, go_backwards=True) @ out[0] + out[1], y)
-    return model, (x.astype("float32"), y.astype("float32")), x @ proj[0] + proj[1], loss, ("encoder", "backward")
+    return model, (x.astype("float32"), y.astype("float32")), x @ proj[0] + proj[1], loss, ("encoder", "SimpleRNN", "backward")
 
 
 SEQUENCE_MODELS = {"lstm-on-inputs": _lstm_on_inputs, "embedding-rnn": _embedding_then_rnn,
@@ -324,13 +324,14 @@ SEQUENCE_MODELS = {"lstm-on-inputs": _lstm_on_inputs, "embedding-rnn": _embeddin
 
 @pytest.mark.parametrize("name", list(SEQUENCE_MODELS))
 def test_gradient_through_time_matches_finite_differences_at_the_recurrent_input(name):
-    model, (x, y), sequence, loss, (layer, reads) = SEQUENCE_MODELS[name]()
+    model, (x, y), sequence, loss, (layer, recurrent, reads) = SEQUENCE_MODELS[name]()
     expected = ref.finite_difference_gradients(lambda p: loss(p["sequence"]), {"sequence": sequence})["sequence"]
     monitor = Monitor((x, y), every_n_steps=1)
     model.fit(x, y, batch_size=SAMPLES // 2, epochs=1, shuffle=False, verbose=0, callbacks=[monitor])
     recorded = monitor.log.probes[0]["gradient_through_time"]
     assert not monitor.log.notes
-    assert (recorded["layer"], recorded["reads"], recorded["length"]) == (layer, reads, sequence.shape[1])
+    assert (recorded["layer"], recorded["recurrent"], recorded["reads"]) == (layer, recurrent, reads)
+    assert recorded["length"] == sequence.shape[1]
     assert recorded["steps"] == [0, sequence.shape[1] // 2, sequence.shape[1] - 1]
     np.testing.assert_allclose(recorded["grad_norms"], ref.step_norms(expected), rtol=1e-4, atol=1e-7)
     assert all(norm > 0 for norm in recorded["grad_norms"])

@@ -93,7 +93,7 @@ class _SequenceTap:
     """
 
     def __init__(self, inputs, outputs, found, x):
-        self.layer, sequence, self.order = found
+        self.layer, sequence, self.recurrent, self.order = found
         self.inputs = list(inputs)
         self.position = next((i for i, tensor in enumerate(inputs) if tensor is sequence), None)
         distinct = list({id(output): output for output in outputs if output is not sequence}.values())
@@ -128,7 +128,7 @@ class _SequenceTap:
         return [sequence if place < 0 else rest[place] for place in self.places]
 
     def row(self, gradients):
-        return gradient_row(keras.ops.convert_to_numpy(gradients[0]), self.layer, self.order)
+        return gradient_row(keras.ops.convert_to_numpy(gradients[0]), self.layer, self.recurrent, self.order)
 
 
 class ProbeProgram:

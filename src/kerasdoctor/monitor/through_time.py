@@ -6,10 +6,10 @@ tanh RNN that product shrinks geometrically (Bengio et al., 1994; Pascanu et al.
 and the first steps get almost no gradient; a gated layer (LSTM, GRU) keeps it.
 
 The probe measures it at the input sequence of the first top-level layer that holds a
-recurrent layer (the layer itself, a Bidirectional or TimeDistributed wrapper, or a nested
-model): the gradient of the loss with respect to that sequence, as the gradient with
-respect to a zero added to it, so the loss, the weights' gradients and the activations are
-those of the plain model. The first recurrent layer is where a long-range dependency in the
+recurrent layer (the layer itself, a Bidirectional wrapper, or a nested model; not a
+TimeDistributed one, whose time axis is another): the gradient of the loss with respect
+to that sequence, taken as the gradient with respect to a zero added to it, so the loss,
+the weights' gradients and the activations are those of the plain model. The first recurrent layer is where a long-range dependency in the
 data enters the model; later ones read its outputs.
 """
 
@@ -28,18 +28,21 @@ def _inner(layer):
     return [inner] if isinstance(inner, keras.layers.Layer) else []
 
 
-def _reading_order(layer):
-    """The order in which ``layer`` (or the first recurrent layer inside it) reads its sequence,
-    or None when it holds no recurrent layer."""
+def _recurrent(layer):
+    """(the first recurrent layer in ``layer``, itself included; the order it reads its
+    sequence in), or None when it holds no recurrent layer."""
     kind = type(layer).__name__
+    if kind == "TimeDistributed":
+        return None  # its recurrent layer reads the second axis past the batch, not the first
     if kind == "Bidirectional":
-        return BOTH
+        inner = _recurrent(layer.forward_layer)
+        return (inner[0] if inner else layer), BOTH
     if kind in RECURRENT_LAYERS:
-        return BACKWARD if getattr(layer, "go_backwards", False) else FORWARD
+        return layer, BACKWARD if getattr(layer, "go_backwards", False) else FORWARD
     for inner in _inner(layer):
-        order = _reading_order(inner)
-        if order is not None:
-            return order
+        found = _recurrent(inner)
+        if found is not None:
+            return found
     return None
 
 
@@ -56,23 +59,23 @@ def _sequence_input(layer):
 
 
 def find_recurrent(model):
-    """(layer, its input sequence, reading order) for the first top-level layer of a graph
-    model that holds a recurrent layer; None for a model without one."""
+    """(top-level layer, its input sequence, the recurrent layer's class and reading order) for
+    the first top-level layer of a graph model that holds a recurrent layer; None without one."""
     for layer in model.layers:
-        order = _reading_order(layer)
-        if order is not None:
+        found = _recurrent(layer)
+        if found is not None:
             sequence = _sequence_input(layer)
-            return None if sequence is None else (layer, sequence, order)
+            return None if sequence is None else (layer, sequence, type(found[0]).__name__, found[1])
     return None
 
 
-def gradient_row(gradient, layer, order):
+def gradient_row(gradient, layer, recurrent, order):
     """The norm of the gradient at the first, middle and last time steps of the sequence."""
     gradient = np.asarray(gradient, dtype="float64")
     length = gradient.shape[1]
     steps = [0, length // 2, length - 1]
     per_step = np.sqrt(np.sum(np.square(gradient), axis=tuple(a for a in range(gradient.ndim) if a != 1)))
     return {
-        "layer": layer.name, "reads": order, "length": int(length), "steps": steps,
+        "layer": layer.name, "recurrent": recurrent, "reads": order, "length": int(length), "steps": steps,
         "grad_norms": [float(per_step[step]) for step in steps],
     }

@@ -112,12 +112,15 @@ class VanishingGradients(Rule):
             f"{len(later)} probes) while the loss stays at {loss:.3g} ({loss / reference:.0%} of "
             f"{'a constant prediction' if trivial else 'the first probe'}'s), so it cannot learn what "
             "depends on the early steps.",
-            {"median_time_ratio": typical, "layer": record.get("layer"), "reads": record.get("reads"),
+            {"median_time_ratio": typical, "layer": record.get("layer"), "recurrent": record.get("recurrent"),
+             "reads": record.get("reads"),
              "length": record.get("length"), "probes": len(later), "min_time_ratio": self.min_time_ratio,
              "loss": loss, "reference_loss": reference, "max_loss_share": self.max_loss_share},
-            "Use a gated recurrent layer (LSTM or GRU) instead of SimpleRNN, clip gradients "
-            "(clipnorm=1.0), shorten the sequences (truncate, or summarize them with Conv1D and "
-            "pooling first), or feed the early information where it is read (attention).",
+            f"With SimpleRNN, use a gated layer (LSTM or GRU). With a gated layer ({record.get('recurrent')} "
+            "here if gated), give it a longer memory from the start: forget-gate biases drawn as "
+            "log(uniform(1, length)) (chrono initialization). Either way: clip gradients (clipnorm=1.0), "
+            "shorten the sequences (truncate, or summarize them with Conv1D and pooling first), or read "
+            "the early steps directly (attention).",
         )
 
     def _through_depth(self, log):
