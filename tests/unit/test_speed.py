@@ -69,7 +69,7 @@ def test_the_fast_workload_imports_the_original_and_applies_the_settings(tmp_pat
     original.write_text(healthy_source)
     settings = Settings(batch_size=64, learning_rate_scale=2.0, jit_compile=False, steps_per_execution=4)
     fast = tmp_path / "fast_workload.py"
-    fast.write_text(fast_workload_source(original, settings, ["batch x2", "no jit"]))
+    fast.write_text(fast_workload_source(load_workload(original), settings, ["batch x2", "no jit"]))
     workload = load_workload(fast)
     assert workload.fit == {"epochs": 2, "batch_size": 64}
     model = workload.build_model()
@@ -98,3 +98,16 @@ def test_every_other_installed_backend_is_a_knob_for_a_python_workload():
     assert all(k.changes_math for k in knobs if k.group == "backend")
     _, skipped = candidates(found, Settings(batch_size=32), samples=3000, optimizer="Adam", python_workload=False)
     assert ("backend torch", "a .keras model with --data runs on this backend only") in skipped
+
+
+def test_the_fast_copy_of_a_saved_model_loads_it_and_its_data(tmp_path):
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, activation="softmax")])
+    model.compile(keras.optimizers.Adam(1e-3), "sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.save(tmp_path / "model.keras")
+    np.savez(tmp_path / "data.npz", x_train=np.ones((10, 3), "float32"), y_train=np.zeros(10, "int32"))
+    original = load_workload(tmp_path / "model.keras", data=tmp_path / "data.npz")
+    fast = tmp_path / "fast_workload.py"
+    fast.write_text(fast_workload_source(original, Settings(batch_size=16, steps_per_execution=2), ["x"]))
+    workload = load_workload(fast)
+    assert workload.fit["batch_size"] == 16 and workload.build_model().steps_per_execution == 2
+    assert workload.load_data().x_train.shape[1] == 3

@@ -62,8 +62,10 @@ def _check_fit(fit, path):
 class Workload:
     """A training setup: builds fresh compiled models and loads validated data."""
 
-    def __init__(self, path, *, name, build, load, fit, accepts_hp):
+    def __init__(self, path, *, name, build, load, fit, accepts_hp, data_path=None, unsafe=False):
         self.path = Path(path)
+        self.data_path = None if data_path is None else Path(data_path)  # a .keras model's --data
+        self.unsafe = unsafe
         self.name = name
         self._build, self._load = build, load
         self.fit = fit
@@ -169,6 +171,8 @@ def _keras_workload(path, data, unsafe):
         load=lambda: arrays,
         fit=dict(DEFAULT_FIT),
         accepts_hp=False,
+        data_path=data,
+        unsafe=unsafe,
     )
 
 
