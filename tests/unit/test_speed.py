@@ -111,3 +111,11 @@ def test_the_fast_copy_of_a_saved_model_loads_it_and_its_data(tmp_path):
     workload = load_workload(fast)
     assert workload.fit["batch_size"] == 16 and workload.build_model().steps_per_execution == 2
     assert workload.load_data().x_train.shape[1] == 3
+
+
+def test_the_checked_scaling_rule_is_the_one_nearer_to_lr_finds_ratio():
+    from kerasdoctor.speedup.knobs import checked_scale
+
+    assert checked_scale(4, 1.8) == (2.0, "sqrt")
+    assert checked_scale(4, 3.5) == (4.0, "linear")
+    assert checked_scale(4, 0.5)[1] == "sqrt"  # a suggestion that fell: the gentler rule

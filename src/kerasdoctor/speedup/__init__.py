@@ -345,6 +345,40 @@ if SETTINGS["batch_size"] is not None:
 '''
 
 
+def _check_scaling(candidates, workload, data, baseline):
+    """Each batch-size knob's learning-rate scale, checked by a short lr_find at both batch sizes:
+    the rule (sqrt or linear) nearer to the ratio of the two suggestions. Left as it was when a
+    range test fails."""
+    from kerasdoctor.tune.lr_find import lr_find
+
+    def suggestion(batch_size):
+        keras.backend.clear_session()
+        keras.utils.set_random_seed(0)
+        return lr_find(workload.build_model(), data.x_train, data.y_train, batch_size=batch_size,
+                       num_steps=60, seed=0).suggestion
+
+    try:
+        base = suggestion(baseline.batch_size)
+    except Exception:  # noqa: BLE001 - the default rule stands
+        return candidates
+    checked = []
+    for knob in candidates:
+        if knob.group != "batch":
+            checked.append(knob)
+            continue
+        size = dict(knob.changes)["batch_size"]
+        try:
+            ratio = suggestion(size) / base
+        except Exception:  # noqa: BLE001 - the default rule stands for this knob
+            checked.append(knob)
+            continue
+        scale, rule = knob_module.checked_scale(size // baseline.batch_size, ratio)
+        checked.append(Knob(knob.name, True, (("batch_size", size), ("learning_rate_scale", scale)),
+                            f"batch size {size}, learning rate x{scale:.3g} ({rule} scaling: lr_find's "
+                            f"suggestion moved x{ratio:.2g})", "batch"))
+    return checked
+
+
 def run_speed(workload, *, repeats=3, seeds=3, epochs=None, steps=TIMING_STEPS, out=None, progress=None):
     """Profiles ``workload``, measures each knob that applies and returns a ``SpeedResult``."""
     if repeats < 1 or seeds < 2:
@@ -365,6 +399,8 @@ def run_speed(workload, *, repeats=3, seeds=3, epochs=None, steps=TIMING_STEPS, 
         samples = count_rows(data.y_train)
     candidates, skipped = knob_module.candidates(found, baseline_settings, samples=samples or 0, optimizer=optimizer,
                                                  python_workload=Path(workload.path).suffix == ".py")
+    if any(k.group == "batch" for k in candidates):
+        candidates = _check_scaling(candidates, workload, data, baseline_settings)
     baseline = Row(BASELINE, "the workload as it is", False, baseline_settings)
     rows = [Row(k.name, k.description, k.changes_math, k.apply(baseline_settings), knob=k) for k in candidates]
     if data.is_pipeline:  # the two timing epochs stay within one pass of the pipeline

@@ -115,6 +115,14 @@ def facts():
     }
 
 
+def checked_scale(factor, measured_ratio):
+    """The scaling rule (sqrt or linear) nearer, on a log scale, to the ratio of lr_find's
+    suggestions at the larger and the baseline batch size; (scale, rule)."""
+    rules = {"sqrt": math.sqrt(factor), "linear": float(factor)}
+    rule = min(rules, key=lambda name: abs(math.log(rules[name]) - math.log(measured_ratio)))
+    return rules[rule], rule
+
+
 def sqrt_scale(factor):
     """The learning-rate scale for a batch ``factor`` times larger: sqrt for adaptive optimizers
     (Adam and its kin; Malladi et al., 2022), linear for SGD (Goyal et al., 2017)."""
