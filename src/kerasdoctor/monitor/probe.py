@@ -14,7 +14,7 @@ import numpy as np
 from kerasdoctor import _backends
 from kerasdoctor.monitor.describe import describe_layer, variable_names
 from kerasdoctor.monitor.signals import activation_signals, variable_signals
-from kerasdoctor.monitor.through_time import find_recurrent, gradient_row
+from kerasdoctor.monitor.through_time import SequenceTap, find_recurrent
 from kerasdoctor.vocabulary import SATURATING
 
 logger = logging.getLogger(__name__)
@@ -81,56 +81,6 @@ def _output_structure(model):
     return structure
 
 
-class _SequenceTap:
-    """Adds a zero to the input sequence of a model's first recurrent layer, so that the
-    gradient with respect to that zero is the loss's gradient through time
-    (``through_time``); the model computes what it computes without it.
-
-    Past the model's inputs, the graph is cut at the sequence: a prefix computes it, and
-    the rest of the graph takes it as one more input. The rest returns each tensor once (a
-    tensor both input and output, or twice an output, would be copied by Keras outside the
-    graph); an output that is the sequence itself is handed back from the prefix.
-    """
-
-    def __init__(self, inputs, outputs, found, x):
-        self.layer, sequence, self.recurrent, self.order = found
-        self.inputs = list(inputs)
-        self.position = next((i for i, tensor in enumerate(inputs) if tensor is sequence), None)
-        distinct = list({id(output): output for output in outputs if output is not sequence}.values())
-        # Where each output is found: -1 for the sequence, else its place in the rest's outputs.
-        self.places = [-1 if output is sequence else next(i for i, d in enumerate(distinct) if d is output)
-                       for output in outputs]
-        if self.position is None:
-            self.prefix = keras.Model(self.inputs, sequence)
-            self.rest = keras.Model(self.inputs + [sequence], distinct)
-            specs = [keras.KerasTensor(a.shape, a.dtype) for a in self._flat(x)]
-            shape = self.prefix.compute_output_spec(specs).shape
-        else:
-            self.prefix, self.rest = None, keras.Model(self.inputs, distinct)
-            shape = self._flat(x)[self.position].shape
-        self.zeros = [keras.ops.zeros(shape, dtype=sequence.dtype)]
-
-    def _flat(self, x):
-        """``x`` as the list of the model's inputs, in order (a dict is read by input name)."""
-        if isinstance(x, dict):
-            return [x[tensor.name] for tensor in self.inputs]
-        return list(x) if isinstance(x, (list, tuple)) else [x]
-
-    def __call__(self, x, zeros):
-        inputs = self._flat(x)
-        if self.prefix is None:
-            inputs[self.position] = inputs[self.position] + zeros[0]
-            sequence, rest = None, self.rest(inputs, training=True)
-        else:
-            sequence = self.prefix(inputs, training=True)
-            rest = self.rest(inputs + [sequence + zeros[0]], training=True)
-        rest = keras.tree.flatten(rest)
-        return [sequence if place < 0 else rest[place] for place in self.places]
-
-    def row(self, gradients):
-        return gradient_row(keras.ops.convert_to_numpy(gradients[0]), self.layer, self.recurrent, self.order)
-
-
 class ProbeProgram:
     """Loss, per-variable and per-layer signals for one model and one probe batch."""
 
@@ -155,11 +105,10 @@ class ProbeProgram:
             return None
         outputs = list(self.model.outputs) + [_layer_output(layer) for layer in self.layers]
         try:
-            return _SequenceTap(self.model.inputs, outputs, found, x)
+            return SequenceTap(self.model.inputs, outputs, found, x)
         except (ValueError, TypeError, AttributeError, KeyError) as error:
             lines = str(error).strip().splitlines() or [""]
-            self.skipped = (self.skipped or "") + (
-                f"the gradient through time of {found[0].name} is skipped: {lines[0]}")
+            self.skipped = f"the gradient through time of {found[0].name} is skipped: {lines[0]}"
             return None
 
     @property

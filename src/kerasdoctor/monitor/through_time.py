@@ -79,3 +79,54 @@ def gradient_row(gradient, layer, recurrent, order):
         "layer": layer.name, "recurrent": recurrent, "reads": order, "length": int(length), "steps": steps,
         "grad_norms": [float(per_step[step]) for step in steps],
     }
+
+
+class SequenceTap:
+    """Adds a zero to the input sequence of a model's first recurrent layer, so that the
+    gradient with respect to that zero is the loss's gradient through time
+    (``gradient_row``); the model computes what it computes without it.
+
+    Past the model's inputs, the graph is cut at the sequence: a prefix computes it, and
+    the rest of the graph takes it as one more input. The rest returns each tensor once (a
+    tensor both input and output, or twice an output, would be copied by Keras outside the
+    graph); an output that is the sequence itself is handed back from the prefix. Layers
+    before the sequence that another path also needs run in both parts.
+    """
+
+    def __init__(self, inputs, outputs, found, x):
+        self.layer, sequence, self.recurrent, self.order = found
+        self.inputs = list(inputs)
+        self.position = next((i for i, tensor in enumerate(inputs) if tensor is sequence), None)
+        distinct = list({id(output): output for output in outputs if output is not sequence}.values())
+        # Where each output is found: -1 for the sequence, else its place in the rest's outputs.
+        self.places = [-1 if output is sequence else next(i for i, d in enumerate(distinct) if d is output)
+                       for output in outputs]
+        if self.position is None:
+            self.prefix = keras.Model(self.inputs, sequence)
+            self.rest = keras.Model(self.inputs + [sequence], distinct)
+            specs = [keras.KerasTensor(a.shape, a.dtype) for a in self._flat(x)]
+            shape = self.prefix.compute_output_spec(specs).shape
+        else:
+            self.prefix, self.rest = None, keras.Model(self.inputs, distinct)
+            shape = self._flat(x)[self.position].shape
+        self.zeros = [keras.ops.zeros(shape, dtype=sequence.dtype)]
+
+    def _flat(self, x):
+        """``x`` as the list of the model's inputs, in order (a dict is read by input name)."""
+        if isinstance(x, dict):
+            return [x[tensor.name] for tensor in self.inputs]
+        return list(x) if isinstance(x, (list, tuple)) else [x]
+
+    def __call__(self, x, zeros):
+        inputs = self._flat(x)
+        if self.prefix is None:
+            inputs[self.position] = inputs[self.position] + zeros[0]
+            sequence, rest = None, self.rest(inputs, training=True)
+        else:
+            sequence = self.prefix(inputs, training=True)
+            rest = self.rest(inputs + [sequence + zeros[0]], training=True)
+        rest = keras.tree.flatten(rest)
+        return [sequence if place < 0 else rest[place] for place in self.places]
+
+    def row(self, gradients):
+        return gradient_row(keras.ops.convert_to_numpy(gradients[0]), self.layer, self.recurrent, self.order)

@@ -104,17 +104,17 @@ class VanishingGradients(Rule):
             return None  # it learns: what reaches the first steps is all it needs
         record = later[-1][2]["gradient_through_time"]
         first_step = next(s for s, r, _ in later if r < self.min_time_ratio)
-        where = "middle step" if record.get("reads") == "both" else "first step it reads"
+        where = ("middle step", "ends") if record.get("reads") == "both" else ("first step it reads", "last")
         return Finding(
             self.code, "error" if typical < self.min_time_ratio ** 2 else "warning", first_step,
-            f"Gradients vanish through time: at the {where} of {record.get('length')}, "
-            f"{record.get('layer')} gets {typical:.2g}x the loss's gradient at the last (median of "
-            f"{len(later)} probes) while the loss stays at {loss:.3g} ({loss / reference:.0%} of "
-            f"{'a constant prediction' if trivial else 'the first probe'}'s), so it cannot learn what "
+            f"Gradients vanish through time: {record.get('layer')} gets {typical:.2g}x as much of the "
+            f"loss's gradient at the {where[0]} of its {record.get('length')} steps as at the {where[1]} "
+            f"(median of {len(later)} probes), while the loss stays at {loss:.3g} ({loss / reference:.0%} "
+            f"of {'a constant prediction' if trivial else 'the first probe'}'s), so it cannot learn what "
             "depends on the early steps.",
             {"median_time_ratio": typical, "layer": record.get("layer"), "recurrent": record.get("recurrent"),
-             "reads": record.get("reads"),
-             "length": record.get("length"), "probes": len(later), "min_time_ratio": self.min_time_ratio,
+             "reads": record.get("reads"), "length": record.get("length"), "probes": len(later),
+             "min_time_ratio": self.min_time_ratio,
              "loss": loss, "reference_loss": reference, "max_loss_share": self.max_loss_share},
             f"With SimpleRNN, use a gated layer (LSTM or GRU). With a gated layer ({record.get('recurrent')} "
             "here if gated), give it a longer memory from the start: forget-gate biases drawn as "
