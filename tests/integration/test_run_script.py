@@ -330,3 +330,41 @@ def test_a_symptom_is_marked_as_such_in_the_summary_on_stderr(tmp_path):
     assert result.exit_code == 0, result.output
     assert "BAD_LABELS: The validation set holds none of classes [0, 1]" in result.output
     assert "NOT_LEARNING (symptom of BAD_LABELS)" in result.output
+
+
+def test_autolog_records_a_mixed_precision_model_and_a_custom_train_step_says_what_it_skipped(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(256, 8)).astype("float32")
+    y = (x[:, 0] + x[:, 1] > 0).astype("int32")
+
+    class Stepped(keras.Model):  # a subclassed model with its own train_step
+        def __init__(self):
+            super().__init__()
+            self.hidden, self.out = keras.layers.Dense(16, activation="relu"), keras.layers.Dense(2, activation="softmax")
+
+        def call(self, inputs, training=False):
+            return self.out(self.hidden(inputs))
+
+        def train_step(self, *args):
+            return super().train_step(*args)
+
+    session = kerasdoctor.autolog(out=tmp_path / "runs")
+    try:
+        keras.config.set_dtype_policy("mixed_bfloat16")
+        try:
+            mixed = keras.Sequential([keras.Input((8,)), keras.layers.Dense(16, activation="relu"),
+                                      keras.layers.Dense(2, activation="softmax", dtype="float32")])
+        finally:
+            keras.config.set_dtype_policy("float32")
+        stepped = Stepped()
+        for model in (mixed, stepped):
+            model.compile(keras.optimizers.Adam(1e-2), "sparse_categorical_crossentropy", metrics=["accuracy"])
+            model.fit(x, y, epochs=2, batch_size=32, validation_split=0.25, verbose=0)
+    finally:
+        kerasdoctor.autolog(disable=True)
+    assert len(session.results) == 2
+    for result in session.results:
+        rows = list(result.log.probes[0]["variables"].values())
+        assert rows and all(np.isfinite(row["grad_norm"]) for row in rows)
+    assert session.results[0].log.notes == []
+    assert any("activations are skipped" in note for note in session.results[1].log.notes)
