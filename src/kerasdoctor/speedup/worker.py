@@ -9,7 +9,32 @@ Prints one JSON object: the run's result, or {"error": "..."}.
 
 import argparse
 import json
+import os
+import subprocess
 import sys
+from pathlib import Path
+
+# A run on another backend gets this long (its imports and compilation included).
+WORKER_SECONDS = 1800
+
+
+def run_elsewhere(workload, settings, kind, *arguments):
+    """A timing or accuracy run on ``settings.backend``, in a process of its own; its result, or
+    ``KerasDoctorError`` with the reason."""
+    from kerasdoctor.errors import KerasDoctorError
+
+    command = [sys.executable, "-m", "kerasdoctor.speedup.worker", str(Path(workload.path).resolve()), kind,
+               json.dumps(settings.to_dict()), *map(str, arguments)]
+    environment = {**os.environ, "KERAS_BACKEND": settings.backend}
+    done = subprocess.run(command, capture_output=True, text=True, env=environment, timeout=WORKER_SECONDS)
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    if not lines:
+        tail = [line for line in done.stderr.splitlines() if line.strip()]
+        raise KerasDoctorError(f"the {settings.backend} process failed: {tail[-1] if tail else done.returncode}")
+    result = json.loads(lines[-1])
+    if "error" in result:
+        raise KerasDoctorError(f"on {settings.backend}: {result['error']}")
+    return result
 
 
 def main(argv=None):
