@@ -117,6 +117,11 @@ class Monitor(keras.callbacks.Callback):
     raises inside ``fit``: an internal failure is one note in the log, and
     training goes on unwatched.
 
+    For a model with a recurrent layer, each probe also records
+    ``gradient_through_time``: the norm of the loss's gradient with respect to the
+    first recurrent layer's input sequence at its first, middle and last steps
+    (``monitor/through_time.py``).
+
     Args:
         probe_data: ``(x, y)`` sample of the training data, for gradient and
             activation statistics. Without it only losses, learning rate and
