@@ -2,6 +2,7 @@
 
 - ``compile_probe``/``snapshot``: the Monitor's gradient probe (``probe_*.py``).
 - ``sam_train_step``: the two-gradient training step of SAM (``sam_*.py``).
+- ``devices.accelerator``: which accelerator the backend trains on (``speed``).
 """
 
 import keras

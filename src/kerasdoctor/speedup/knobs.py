@@ -14,6 +14,8 @@ from dataclasses import asdict, dataclass, replace
 
 import keras
 
+from kerasdoctor._backends.devices import accelerator
+
 # Each batch-size knob keeps at least this many steps an epoch, so the comparison stays about
 # training, not about a handful of giant steps.
 MIN_STEPS = 20
@@ -60,27 +62,6 @@ def cpu_flags():
     except OSError:
         pass
     return set()
-
-
-def accelerator():
-    """``"gpu"`` or ``"tpu"`` when the backend sees one, else ``"cpu"``."""
-    backend = keras.backend.backend()
-    try:
-        if backend == "jax":
-            import jax
-
-            return jax.devices()[0].platform
-        if backend == "torch":
-            import torch
-
-            return "gpu" if torch.cuda.is_available() else "cpu"
-        if backend == "tensorflow":
-            import tensorflow as tf
-
-            return "gpu" if tf.config.list_physical_devices("GPU") else "cpu"
-    except Exception:  # noqa: BLE001 - a backend that cannot list its devices: assume the CPU
-        pass
-    return "cpu"
 
 
 def local_devices():
