@@ -72,7 +72,7 @@ class VanishingGradients(Rule):
 
     code = "VANISHING_GRADIENTS"
 
-    def __init__(self, min_ratio=1e-3, min_probes=2, min_time_ratio=1e-6, max_loss_share=0.8):
+    def __init__(self, min_ratio=1e-3, min_probes=2, min_time_ratio=1e-5, max_loss_share=0.8):
         for name, value in (("min_ratio", min_ratio), ("min_time_ratio", min_time_ratio),
                             ("max_loss_share", max_loss_share)):
             if not 0 < value < 1:
