@@ -4,14 +4,19 @@ and, for a recurrent model, from the gradient that reaches back through time."""
 import math
 
 from kerasdoctor.diagnose.base import Finding, Rule
+from kerasdoctor.vocabulary import CONV_LAYERS, DENSE_LAYERS
 from kerasdoctor.diagnose.series import (
     gradient_probes, is_finite, kernel_layers, median, probe_losses, rms, trivial_loss,
 )
 
 
 def _depth_ratios(log):
-    """[(step, first kernel's gradient RMS / output kernel's gradient RMS)] per probe."""
-    kernels = kernel_layers(log)
+    """[(step, first kernel's gradient RMS / output kernel's gradient RMS)] per probe, over the
+    Dense and convolution layers: a stack whose gradient passes from layer to layer. Recurrent
+    layers are judged through time instead, and an attention layer's projections sit behind a
+    softmax and a 1/sqrt(d) scaling, so their per-weight gradient is small by construction."""
+    kernels = [(layer, path) for layer, path in kernel_layers(log)
+               if layer.get("class_name") in DENSE_LAYERS + CONV_LAYERS]
     if len(kernels) < 3:
         return kernels, []
     first, last = kernels[0][1], kernels[-1][1]
