@@ -40,7 +40,7 @@ def render_speed(summary):
     table = Table(show_edge=False)
     for column in ("knob", "throughput", "time to\ntarget", "accuracy Δ\n(± se)", "verdict"):
         table.add_column(column, justify="left" if column in ("knob", "verdict") else "right", overflow="fold",
-                         no_wrap=column == "knob")
+                         no_wrap=column in ("knob", "accuracy Δ\n(± se)"))
     for row in summary["knobs"]:
         style = "green" if row["verdict"] == "recommended" else ("red" if row["error"] else None)
         table.add_row(Text(row["name"]), _ratio(row["throughput_ratio"]), _ratio(row["time_to_target_ratio"]),
