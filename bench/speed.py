@@ -21,7 +21,6 @@ import argparse
 import json
 import os
 import platform
-import sys
 from pathlib import Path
 
 import kerasdoctor  # noqa: F401  (chooses the backend before Keras loads)
@@ -94,10 +93,15 @@ def main(argv=None):
               f"{_number(to_target)}x | {_number(delta.get('delta'))} ± {_number(delta.get('se'), 2)} | "
               f"{_number(summary['baseline']['samples_per_second'], 4)} | {_number(again)}x | "
               f"{'met' if met else 'not met'} |", flush=True)
+        found = summary["profile"]
+        print(f"    profile: compiling {_number(found.get('compile_seconds'))} s, a step "
+              f"{_number(found.get('step_seconds'))} s, making its batch {_number(found.get('input_share'))} "
+              f"of a step, validation {_number(found.get('validation_share'))} of an epoch, peak host memory "
+              f"{_number(found.get('peak_host_megabytes'), 4)} MB")
         for knob in summary["knobs"]:
             print(f"    {knob['name']}: throughput {_number(knob['throughput_ratio'])}x, time to target "
                   f"{_number(knob['time_to_target_ratio'])}x, accuracy {_number(knob['accuracy_delta_points'])} pts, "
-                  f"{knob['verdict']}", file=sys.stderr)
+                  f"{knob['verdict']}", flush=True)
     Path(args.out).mkdir(parents=True, exist_ok=True)
     (Path(args.out) / "summary.json").write_text(json.dumps(results, indent=2, default=str))
 

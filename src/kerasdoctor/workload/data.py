@@ -88,8 +88,7 @@ class PipelineData:
 
     def fit_arguments(self):
         """What ``fit`` trains and validates on; a generator factory's passes, one per epoch."""
-        arguments = {"x": _fresh(self.train), "validation_data": _fresh(self.validation), **self.steps}
-        return arguments
+        return {"x": _fresh(self.train), "validation_data": _fresh(self.validation), **self.steps}
 
     def sample(self, which, seed=0):
         """A ``pipelines.Sample`` of the ``"train"`` or ``"validation"`` pipeline."""
