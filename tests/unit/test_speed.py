@@ -119,3 +119,14 @@ def test_the_checked_scaling_rule_is_the_one_nearer_to_lr_finds_ratio():
     assert checked_scale(4, 1.8) == (2.0, "sqrt")
     assert checked_scale(4, 3.5) == (4.0, "linear")
     assert checked_scale(4, 0.5)[1] == "sqrt"  # a suggestion that fell: the gentler rule
+
+
+def test_a_baseline_without_a_finite_metric_is_one_clear_error():
+    from kerasdoctor.errors import KerasDoctorError
+    from kerasdoctor.speedup import Row, _target
+
+    baseline = Row("baseline", "", False, Settings(batch_size=32))
+    baseline.accuracy = [{"metric": "val_loss", "direction": "min", "values": [float("nan")] * 2,
+                          "seconds": [1.0, 2.0]}] * 2
+    with pytest.raises(KerasDoctorError, match="without a finite val_loss"):
+        _target(baseline)

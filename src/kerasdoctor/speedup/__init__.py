@@ -247,8 +247,13 @@ def _combine(rows, baseline):
 
 
 def _target(baseline):
-    direction = baseline.accuracy[0]["direction"]
-    mean, se = _mean_se([_best(run["values"], direction) for run in baseline.accuracy])
+    """The baseline's 3-seed mean best metric less one standard error (plus, for a loss)."""
+    direction, metric = baseline.accuracy[0]["direction"], baseline.accuracy[0]["metric"]
+    bests = [_best(run["values"], direction) for run in baseline.accuracy]
+    if None in bests:
+        raise KerasDoctorError(f"The workload's own training ended without a finite {metric}, so there is no "
+                               "accuracy to keep; run keras-doctor check on it first.")
+    mean, se = _mean_se(bests)
     return (mean - se if direction == "max" else mean + se), direction
 
 
