@@ -124,8 +124,12 @@ def _data_records(log, data, seed):
     return _probe_rows(train.x, train.y, seed)
 
 
-def run_check(workload, *, epochs=None, batch_size=None, out=None, seed=0, callbacks=(), every_n_steps=None):
-    """Trains a fresh copy of ``workload`` with the Monitor and returns a CheckResult."""
+def run_check(workload, *, epochs=None, batch_size=None, out=None, seed=0, callbacks=(), every_n_steps=None,
+              on_log=None):
+    """Trains a fresh copy of ``workload`` with the Monitor and returns a CheckResult.
+
+    ``on_log``, if given, is called with the RunLog before training starts (``repair`` reads a
+    paused run's log as it stands)."""
     if epochs is not None and epochs < 1:
         raise KerasDoctorError(f"--epochs must be a positive integer. Received: epochs={epochs}")
     if batch_size is not None and batch_size < 1:
@@ -145,6 +149,8 @@ def run_check(workload, *, epochs=None, batch_size=None, out=None, seed=0, callb
                    seed=seed, fit=fit, split=data.split,
                    input_kind=data.kind)
         probe = _data_records(log, data, seed)
+    if on_log is not None:
+        on_log(log)
     # A diagnostic run: a fixed probe schedule (a function of the step count only, compiled
     # before the first step), so the same seed gives the same findings however busy the machine.
     monitor = Monitor(probe, log=log, schedule="fixed", every_n_steps=every_n_steps)

@@ -83,8 +83,15 @@ def trained_despite(findings, log):
         return findings
     note = (f" This model trained despite it: the training loss fell to {min(losses) / trivial:.0%} of the "
             "trivial loss, and no training rule found a problem.")
-    return [replace(f, severity="warning", message=f.message + note) if f.code in STATIC_CODES else f
+    return [replace(f, severity="warning", message=f.message + note,
+                    evidence={**(f.evidence or {}), "trained_despite": True}) if f.code in STATIC_CODES else f
             for f in findings]
+
+
+def blocking(findings):
+    """The findings that say a run is not healthy: warnings and errors, except static findings
+    of a run that trained despite them."""
+    return [f for f in findings if f.severity != "info" and not (f.evidence or {}).get("trained_despite")]
 
 
 def diagnose(log, rules=None):
@@ -95,4 +102,4 @@ def diagnose(log, rules=None):
 
 
 __all__ = ["CAUSES", "CAUSE_ORDER", "Finding", "Rule", "RULES", "SEVERITIES", "STATIC_CODES", "crash_explanation",
-           "diagnose", "rank", "severity_rank", "trained_despite"]
+           "diagnose", "blocking", "rank", "severity_rank", "trained_despite"]

@@ -1,0 +1,126 @@
+"""``repair``: turn a diagnosis into a verified fix, on a copy of the workload.
+
+```python
+import kerasdoctor
+result = kerasdoctor.repair("train.py")        # or a Workload
+result.repaired, result.changes, result.before, result.after
+```
+
+``Change``, ``apply`` and ``plan`` are the public pieces: ``repaired_workload.py`` (written to
+the run folder) applies the accepted changes to the user's own workload through ``apply``.
+"""
+
+import shutil
+import time
+from pathlib import Path
+
+from kerasdoctor.errors import KerasDoctorError
+from kerasdoctor.files import run_folder, write_atomic, write_json
+from kerasdoctor.repair.changes import Change, apply, apply_to_fit, apply_to_model, dumps, loads
+from kerasdoctor.repair.loop import DEFAULT_BUDGET, MAX_ROUNDS, RepairResult, _Loop, _summary, Budget, judge
+from kerasdoctor.repair.planners import decline_reason, facts_from_log, plan
+from kerasdoctor.repair.workload_copy import repaired_workload_source
+
+
+def _load(workload, data, unsafe):
+    from kerasdoctor.workload import load_workload
+    from kerasdoctor.workload.loader import Workload
+
+    if isinstance(workload, Workload):
+        return workload
+    return load_workload(workload, data=data, unsafe=unsafe)
+
+
+def run_repair(workload, *, budget=None, minutes=None, seed=0, out=None, progress=None, max_rounds=MAX_ROUNDS,
+               epochs=None):
+    """Repairs a loaded ``Workload``; see ``repair``."""
+    if max_rounds < 1:
+        raise KerasDoctorError(f"max_rounds must be at least 1. Received: max_rounds={max_rounds}")
+    if epochs is not None and epochs < 1:
+        raise KerasDoctorError(f"--epochs must be a positive integer. Received: epochs={epochs}")
+    allowed = Budget(multiple=budget, minutes=minutes)
+    epochs = epochs or workload.fit["epochs"]
+    with run_folder(f"{workload.name}-repair", out) as run_dir:
+        loop = _Loop(workload, epochs=epochs, seed=seed, run_dir=Path(run_dir), budget=allowed,
+                     progress=progress, max_rounds=max_rounds)
+        original, final, final_judged, changes, improved, decline = loop.run()
+    if not original.finished:  # paused at the horizon and no candidate beat it: train it out
+        original.go_on()
+    before_judged = judge(original.snapshot())
+    before = _summary(before_judged, original)
+    after = _summary(final_judged, final) if improved else None
+    manual = None
+    if decline:
+        status, manual = "declined", decline
+        message = f"repair cannot fix this: {decline}"
+    elif not before_judged.blocking and not improved:
+        status, message = "healthy", "The workload trains well: nothing to repair, nothing changed."
+    elif improved and not final_judged.blocking and _beats(final_judged, before_judged):
+        status = "repaired"
+        message = (f"Repaired: {before_judged.metric} {_fmt(before_judged.value)} -> {_fmt(final_judged.value)} "
+                   f"with {len(changes)} change(s).")
+    else:
+        status = "not_repaired"
+        remaining = final_judged.blocking if improved else before_judged.blocking
+        first = remaining[0] if remaining else None
+        manual = first.fix if first is not None else None
+        if improved and first is None:
+            message = (f"No change beat the original by more than the noise ({_fmt(final_judged.value)} against "
+                       f"{_fmt(before_judged.value)}); nothing changed.")
+        else:
+            tried = "no candidate cleared it" if loop.candidates else "no change in repair's reach addresses it"
+            message = f"Not repaired: {first.code if first else 'the problem'} remains ({tried})."
+            if manual:
+                message += f" By hand: {manual}"
+    result = RepairResult(str(workload.path), run_dir, status, message,
+                          list(changes) if status == "repaired" else [], before, after, loop.candidates,
+                          manual, allowed.elapsed, loop.horizon,
+                          model=final.result.model if status == "repaired" and final.result else None)
+    _write(result, workload, original, final if status == "repaired" else None)
+    return result
+
+
+def _beats(final, before):
+    gain = final.better_than(before)
+    return gain is not None and gain > max(final.noise, before.noise)
+
+
+def _fmt(value):
+    return "n/a" if value is None else f"{value:.4g}"
+
+
+def _write(result, workload, original, final):
+    run_dir = Path(result.run_dir)
+    write_atomic(run_dir / "changes.json", dumps(result.changes) + "\n")
+    for name, training in (("before", original), ("after", final)):
+        source = Path(training.out) / "runlog.jsonl" if training is not None else None
+        if source is not None and source.exists():
+            shutil.copyfile(source, run_dir / f"{name}.runlog.jsonl")
+    if result.repaired:
+        if result.model is not None:
+            result.model.save(run_dir / "repaired.keras")
+        if Path(workload.path).is_file():
+            write_atomic(run_dir / "repaired_workload.py", repaired_workload_source(workload, result.changes))
+    write_json(run_dir / "repair.json", result.to_dict())
+
+
+def repair(workload, *, data=None, unsafe=False, budget=None, minutes=None, seed=0, out=None, progress=None,
+           max_rounds=MAX_ROUNDS, epochs=None):
+    """The ``repair`` verb in Python.
+
+    Trains the workload (a file, a ``.keras`` model with ``data``, or a ``Workload``) under
+    ``check`` to a short horizon, plans changes for what the diagnosis finds, tries them one
+    by one on copies, trains the best on, and accepts it when the retrained copy is healthy and
+    beats the original by more than the noise. ``budget`` is in full trainings of the
+    original (default 3), ``minutes`` in wall time. Returns a ``RepairResult``.
+    """
+    loaded = _load(workload, data, unsafe)
+    started = time.perf_counter()
+    result = run_repair(loaded, budget=budget, minutes=minutes, seed=seed, out=out, progress=progress,
+                        max_rounds=max_rounds, epochs=epochs)
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+__all__ = ["Change", "DEFAULT_BUDGET", "RepairResult", "apply", "apply_to_fit", "apply_to_model", "decline_reason",
+           "dumps", "facts_from_log", "loads", "plan", "repair", "run_repair"]

@@ -1,0 +1,416 @@
+"""The repair loop: diagnose, plan candidates, judge them on a short horizon, train the best on.
+
+Every run is ``check``'s own (the Monitor, the fixed probe schedule, the same seed), in a thread
+of its own that pauses after the short horizon (``horizon`` epochs) until the loop tells it to
+go on or to stop. So the original is judged at the horizon and only trained on when no
+candidate beats it; a candidate that wins goes on from where it paused instead of training
+again from scratch, and its full run is the run of the repaired workload. Candidates are
+tried one at a time in the planner's order of likelihood; the first that clears the finding
+and beats the reference at the horizon by more than the noise wins the round (the others are
+not trained). A round's winner is diagnosed at the end of its run; a new problem starts the
+next round (at most ``max_rounds``), within the time budget.
+"""
+
+import logging
+import math
+import threading
+import time
+from dataclasses import dataclass, field
+
+import keras
+
+from kerasdoctor.checkup import run_check
+from kerasdoctor.diagnose import blocking, diagnose
+from kerasdoctor.errors import KerasDoctorError
+from kerasdoctor.repair.changes import MEASURED, apply
+from kerasdoctor.repair.planners import decline_reason, facts_from_log, plan
+from kerasdoctor.runlog import RunLog
+from kerasdoctor.vocabulary import objective
+
+logger = logging.getLogger(__name__)
+DEFAULT_BUDGET = 3.0  # in full trainings of the original
+MAX_ROUNDS = 3
+
+
+def horizon_for(epochs):
+    """The short horizon: a fifth of the epochs, at least one (the fault benchmark's median run
+    shows its finding within the first epoch)."""
+    return max(1, math.ceil(epochs / 5))
+
+
+class _Gate(keras.callbacks.Callback):
+    """Pauses training after ``at`` epochs until ``go_on`` or ``stop`` is called."""
+
+    def __init__(self, at):
+        super().__init__()
+        self.at = at
+        self.paused = threading.Event()
+        self._decided = threading.Event()
+        self._stop = False
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch + 1 == self.at:
+            self.paused.set()
+            self._decided.wait()
+            if self._stop:
+                self.model.stop_training = True
+
+    def decide(self, stop):
+        self._stop = stop
+        self._decided.set()
+
+
+class Training:
+    """One ``check`` run of a workload in its own thread, paused at the horizon."""
+
+    def __init__(self, workload, *, epochs, horizon, seed, out):
+        self.workload, self.epochs, self.seed, self.out = workload, epochs, seed, out
+        self.gate = _Gate(horizon)
+        self.log = None
+        self.result = None
+        self.error = None
+        self.started = None
+        self.seconds = 0.0
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        try:
+            self.result = run_check(self.workload, epochs=self.epochs, seed=self.seed, out=self.out,
+                                    callbacks=[self.gate], on_log=self._keep_log)
+        except BaseException as error:  # reported by the loop, never raised in this thread
+            self.error = error
+        finally:
+            self.gate.paused.set()
+
+    def _keep_log(self, log):
+        self.log = log
+
+    def start(self):
+        """Trains up to the horizon (or to the end, or to a failure) and returns."""
+        self.started = time.perf_counter()
+        self._thread.start()
+        self.gate.paused.wait()
+        self.seconds = time.perf_counter() - self.started
+
+    def go_on(self):
+        """Trains to the end and returns."""
+        begun = time.perf_counter()
+        self.gate.decide(stop=False)
+        self._thread.join()
+        self.seconds += time.perf_counter() - begun
+
+    def stop(self):
+        self.gate.decide(stop=True)
+        self._thread.join()
+
+    @property
+    def finished(self):
+        return not self._thread.is_alive()
+
+    def snapshot(self):
+        """The log as it stands (paused or ended), frozen."""
+        if self.result is not None:
+            return self.result.log
+        return RunLog(records=list(self.log.records)) if self.log is not None else None
+
+
+@dataclass
+class Judged:
+    """What a (partial) run shows: its blocking findings, its objective and the noise on it."""
+
+    findings: list
+    blocking: list
+    metric: str
+    direction: str
+    value: float | None  # the best value of the objective over the epochs run
+    noise: float
+    epochs: int
+
+    def better_than(self, other):
+        """How much better than ``other``, in the objective's direction (None if unknown)."""
+        if self.value is None:
+            return None
+        if other.value is None:  # the other run crashed or never ended an epoch
+            return math.inf
+        return (self.value - other.value) if self.direction == "max" else (other.value - self.value)
+
+
+def _finite(values):
+    return [v for v in values if isinstance(v, (int, float)) and math.isfinite(v)]
+
+
+def judge(log, upto=None, metric=None):
+    """Diagnoses ``log`` (its first ``upto`` epochs) and reads its objective."""
+    if upto is not None:
+        log = log.until(epoch=upto - 1)  # epochs are counted from 0 in the log
+    findings = diagnose(log)
+    epochs = log.epochs
+    names = list(epochs[-1]["logs"]) if epochs else []
+    name, direction = (metric or objective(names)) if names or metric else ("val_loss", "min")
+    values = _finite(e["logs"].get(name) for e in epochs)
+    best = (max(values) if direction == "max" else min(values)) if values else None
+    return Judged(findings, blocking(findings), name, direction, best, _noise(log, name, values), len(epochs))
+
+
+def _noise(log, name, values):
+    """Seed noise on the objective, from the run itself: the binomial standard error of an
+    accuracy on the validation samples, and the epoch-to-epoch swing of its last values."""
+    swings = [abs(b - a) for a, b in zip(values[-4:], values[-3:])]
+    swing = (sorted(swings)[len(swings) // 2] / math.sqrt(2)) if swings else 0.0
+    samples = (log.data("val") or {}).get("samples") or (log.data("val") or {}).get("sampled_rows")
+    if values and samples and 0.0 <= values[-1] <= 1.0 and "acc" in name:
+        p = values[-1]
+        swing = max(swing, math.sqrt(max(p * (1 - p), 1.0 / samples) / samples))
+    return swing
+
+
+@dataclass
+class Candidate:
+    """One tried edit of the workload and what its short run showed."""
+
+    round: int
+    changes: tuple  # every change of this candidate, those kept from earlier rounds first
+    added: tuple  # the changes this candidate tries
+    verdict: str = "pending"
+    metric: float | None = None
+    epochs: int = 0
+    seconds: float = 0.0
+    findings: list = field(default_factory=list)
+    note: str = ""
+    run_dir: str | None = None
+
+    def to_dict(self):
+        return {"round": self.round, "changes": [c.to_dict() for c in self.added],
+                "described": [c.describe() for c in self.added], "verdict": self.verdict,
+                "metric": self.metric, "epochs": self.epochs, "seconds": round(self.seconds, 3),
+                "findings": self.findings, "note": self.note, "run_dir": self.run_dir}
+
+
+class Budget:
+    """Wall time allowed, in seconds, counted from the start of the repair."""
+
+    def __init__(self, *, multiple=None, minutes=None):
+        if multiple is not None and (not math.isfinite(multiple) or multiple <= 0):
+            raise KerasDoctorError(f"--budget must be a positive multiple of one training. Received: budget={multiple}")
+        if minutes is not None and (not math.isfinite(minutes) or minutes <= 0):
+            raise KerasDoctorError(f"--minutes must be positive. Received: minutes={minutes}")
+        self.multiple = DEFAULT_BUDGET if multiple is None and minutes is None else multiple
+        self.minutes = minutes
+        self.started = time.perf_counter()
+        self.full = None  # seconds of one full training, once the original's first epochs tell it
+
+    def set_epoch_seconds(self, seconds_per_epoch, epochs):
+        self.full = seconds_per_epoch * epochs
+
+    @property
+    def limit(self):
+        limits = []
+        if self.minutes is not None:
+            limits.append(60.0 * self.minutes)
+        if self.multiple is not None and self.full is not None:
+            limits.append(self.multiple * self.full)
+        return min(limits) if limits else float("inf")
+
+    @property
+    def elapsed(self):
+        return time.perf_counter() - self.started
+
+    def allows(self, seconds):
+        return self.elapsed + seconds <= self.limit
+
+
+MAX_CANDIDATES = 4  # a round tries at most this many of its planner's candidates
+
+
+@dataclass
+class RepairResult:
+    """What ``repair`` did: the verdict, the accepted changes, before and after, every candidate."""
+
+    workload: str
+    run_dir: object
+    status: str  # "repaired", "healthy", "declined" or "not_repaired"
+    message: str
+    changes: list
+    before: dict
+    after: dict | None
+    candidates: list
+    manual_fix: str | None = None
+    seconds: float = 0.0
+    horizon: int = 0
+    model: object = field(default=None, repr=False)
+
+    @property
+    def repaired(self):
+        return self.status == "repaired"
+
+    def to_dict(self):
+        from kerasdoctor.runlog import to_jsonable
+
+        return to_jsonable({
+            "workload": self.workload, "repaired": self.repaired, "status": self.status, "message": self.message,
+            "changes": [c.to_dict() for c in self.changes], "described": [c.describe() for c in self.changes],
+            "before": self.before, "after": self.after, "candidates": [c.to_dict() for c in self.candidates],
+            "manual_fix": self.manual_fix, "seconds": round(self.seconds, 3), "horizon_epochs": self.horizon,
+            "run_dir": str(self.run_dir),
+        })
+
+
+def _summary(judged, training):
+    return {"metric": judged.metric, "value": judged.value, "noise": judged.noise, "epochs": judged.epochs,
+            "findings": [{"code": f.code, "severity": f.severity, "message": f.message} for f in judged.blocking],
+            "seconds": round(training.seconds, 3) if training is not None else None,
+            "run_dir": str(training.out) if training is not None else None}
+
+
+def _codes(findings):
+    return sorted({f.code for f in findings})
+
+
+def resolve(changes, workload, seed=0):
+    """``changes`` with every setting left to measurement measured: the learning rate from
+    ``lr_find`` on the candidate model (its other changes applied)."""
+    if not any(c.measured for c in changes):
+        return tuple(changes)
+    from kerasdoctor.tune.lr_find import lr_find
+
+    fixed = [c for c in changes if not c.measured]
+    probe = apply(fixed, workload)
+    keras.utils.set_random_seed(seed)
+    data = probe.load_data(seed)
+    model = probe.build_model()
+    x, y = data.training_inputs
+    found = lr_find(model, x, y, batch_size=probe.fit.get("batch_size", 32), seed=seed)
+    rate = found.suggestion
+    if rate is None or not math.isfinite(rate):
+        raise KerasDoctorError("lr_find found no learning rate at which the loss falls")
+    return tuple(c.with_settings(learning_rate=float(f"{rate:.3g}")) if c.measured else c for c in changes)
+
+
+class _Loop:
+    def __init__(self, workload, *, epochs, seed, run_dir, budget, progress, max_rounds):
+        self.workload, self.epochs, self.seed, self.run_dir = workload, epochs, seed, run_dir
+        self.horizon = min(horizon_for(epochs), epochs)
+        self.budget, self.progress, self.max_rounds = budget, progress or (lambda *a: None), max_rounds
+        self.candidates = []
+
+    def _train(self, workload, folder):
+        training = Training(workload, epochs=self.epochs, horizon=self.horizon, seed=self.seed,
+                            out=self.run_dir / folder)
+        training.start()
+        return training
+
+    def _estimate(self, training):
+        ran = len((training.snapshot() or RunLog()).epochs)
+        if ran:
+            self.budget.set_epoch_seconds(training.seconds / ran, self.epochs)
+
+    def run(self):
+        original = self._train(self.workload, "original")
+        if original.error is not None:
+            raise original.error
+        self._estimate(original)
+        at_horizon = judge(original.snapshot(), upto=self.horizon)
+        if not at_horizon.blocking and not original.finished:
+            original.go_on()
+        if original.error is not None:
+            raise original.error
+        reference, reference_at_horizon = original, at_horizon
+        reference_judged = judge(original.snapshot())
+        changes, winner_found, decline = (), False, None
+        for round_number in range(1, self.max_rounds + 1):
+            problems = reference_judged.blocking
+            if not problems:
+                break
+            roots = [f for f in problems if f.caused_by is None] or problems
+            if round_number == 1:
+                decline = decline_reason(roots[0])
+                if decline:
+                    break
+            facts = facts_from_log(reference.snapshot())
+            target, planned = None, []
+            for finding in roots:
+                planned = plan(finding, facts)
+                if planned:
+                    target = finding
+                    break
+            if not planned:
+                break
+            winner = self._round(round_number, target, planned[:MAX_CANDIDATES], changes, reference_at_horizon)
+            if winner is None:
+                break
+            training, candidate, judged_at_horizon = winner
+            if not reference.finished:
+                reference.stop()
+            training.go_on()
+            candidate.seconds = training.seconds
+            candidate.epochs = len(training.snapshot().epochs)
+            if training.error is not None:
+                candidate.verdict, candidate.note = "failed", _describe(training.error)
+                break
+            winner_found = True
+            reference, reference_at_horizon, changes = training, judged_at_horizon, candidate.changes
+            reference_judged = judge(training.snapshot())
+            candidate.metric = reference_judged.value
+        return original, reference, reference_judged, changes, winner_found, decline
+
+    def _round(self, round_number, target, planned, changes, reference):
+        """Tries ``planned`` in order; returns (training, candidate, judged) of the winner or None."""
+        fallback = None
+        self.progress(round_number, 0, len(planned), f"round {round_number}: {target.code}")
+        remaining = self.budget.full * (1 - self.horizon / self.epochs) if self.budget.full else 0.0
+        for index, added in enumerate(planned):
+            candidate = Candidate(round_number, tuple(changes) + tuple(added), tuple(added))
+            self.candidates.append(candidate)
+            horizon_cost = self.budget.full * self.horizon / self.epochs if self.budget.full else 0.0
+            if not self.budget.allows(horizon_cost + remaining):
+                candidate.verdict, candidate.note = "skipped", "over the time budget"
+                continue
+            try:
+                resolved = resolve(candidate.changes, self.workload, self.seed)
+                candidate.changes = resolved
+                candidate.added = resolved[len(changes):]
+                training = self._train(apply(resolved, self.workload), f"candidates/{len(self.candidates):02d}")
+            except KerasDoctorError as error:
+                candidate.verdict, candidate.note = "failed", str(error)
+                continue
+            candidate.run_dir = str(training.out)
+            candidate.seconds = training.seconds
+            if training.error is not None or (training.result is not None and training.result.error):
+                candidate.verdict = "failed"
+                candidate.note = _describe(training.error) if training.error else training.result.error
+                continue
+            judged = judge(training.snapshot(), upto=self.horizon)
+            candidate.metric, candidate.epochs = judged.value, judged.epochs
+            candidate.findings = _codes(judged.blocking)
+            gain = judged.better_than(reference)
+            noise = max(judged.noise, reference.noise)
+            cleared = target.code not in candidate.findings
+            errors = [f for f in judged.blocking if f.severity == "error"]
+            self.progress(round_number, index + 1, len(planned), f"round {round_number}: {target.code}")
+            if gain is not None and gain > noise and cleared and not errors and not training.finished:
+                candidate.verdict = "won"
+                if fallback is not None:
+                    fallback[0].stop()
+                return training, candidate, judged
+            if gain is not None and gain > noise and not training.finished and (
+                    fallback is None or gain > fallback[2].better_than(reference)):
+                if fallback is not None:
+                    fallback[0].stop()
+                    fallback[1].verdict = "pruned"
+                candidate.verdict, candidate.note = "kept", f"better, but {target.code} remains"
+                fallback = (training, candidate, judged)
+                continue
+            candidate.verdict = "pruned"
+            candidate.note = (f"{target.code} remains" if not cleared else
+                              "not better than the reference at the horizon" if gain is None or gain <= noise else "")
+            if not training.finished:
+                training.stop()
+        if fallback is not None:
+            fallback[1].verdict = "won"
+        return fallback
+
+
+def _describe(error):
+    from kerasdoctor.workload.source import describe_error
+
+    return str(error) if isinstance(error, KerasDoctorError) else describe_error(error)

@@ -1,0 +1,336 @@
+"""Planners: one pure function per finding code, ``plan(finding, facts) -> [candidate, ...]``.
+
+A candidate is a tuple of ``Change``s tried together (most are one change); candidates come
+in order of likelihood. Parameters come from what was measured, not from fixed factors where a
+measurement exists: the learning rate from ``lr_find`` on the candidate model (the setting
+``"lr_find"``, which the repair loop resolves), the initializer from each layer's activation
+(``initializers.for_activation``), the input normalization from the training data, class
+weights from the label counts. ``facts`` is what ``facts_from_log`` reads from the diagnosed
+run. Codes that no change can address have a ``DECLINE`` entry instead: the manual fix.
+"""
+
+from kerasdoctor.diagnose.series import labels, loss_info, output_units
+from kerasdoctor.repair.changes import MEASURED, Change
+from kerasdoctor.vocabulary import KERNEL_LAYERS, LINEAR, RELU_FAMILY, SATURATING, SELU_FAMILY, WRAPPER_LAYERS
+
+RECURRENT_SIMPLE = ("SimpleRNN",)
+# The initializer name that fits an activation (He for the ReLU family, LeCun for SELU, Glorot else).
+DEFAULT_BATCH = 32
+
+
+def initializer_for(activation):
+    if activation in RELU_FAMILY:
+        return "he_normal"
+    if activation in SELU_FAMILY:
+        return "lecun_normal"
+    return "glorot_uniform"
+
+
+def facts_from_log(log):
+    """What the planners read: layers, output, loss, optimizer, labels and FIT of a diagnosed run."""
+    model = log.model or {}
+    layers = model.get("layers") or []
+    kernel = [layer for layer in layers if layer.get("class_name") in KERNEL_LAYERS + WRAPPER_LAYERS]
+    optimizer = model.get("optimizer") or {}
+    rate = (optimizer.get("config") or {}).get("learning_rate")
+    loss, from_logits = loss_info(log)
+    header = log.header if log.records else {}
+    run = next(iter(log.of_type("run")), {}) or {}
+    fit = dict(run.get("fit") or {})
+    train = log.data("train") or {}
+    return {
+        "graph": model.get("class_name") in ("Sequential", "Functional"),
+        "model_class": model.get("class_name"),
+        "layers": layers,
+        "kernel_layers": [layer["name"] for layer in kernel],
+        "hidden": [layer["name"] for layer in kernel[:-1]],
+        "output_layer": kernel[-1]["name"] if kernel else None,
+        "activations": {layer["name"]: layer.get("activation") for layer in layers},
+        "output_activation": model.get("output_activation"),
+        "output_units": output_units(log),
+        "multiple_outputs": (model.get("loss") or {}).get("name") == "multiple",
+        "loss": loss,
+        "from_logits": from_logits,
+        "labels": labels(log, "train"),
+        "optimizer": optimizer.get("name"),
+        "learning_rate": rate if isinstance(rate, (int, float)) else None,
+        "batch_size": fit.get("batch_size"),
+        "epochs": fit.get("epochs"),
+        "train_samples": train.get("samples") or train.get("sampled_rows"),
+        "input_kind": run.get("input_kind", "arrays"),
+        "schema": header.get("schema"),
+    }
+
+
+def _lr(why, **extra):
+    return (Change.make("compile", why=why, learning_rate=MEASURED, **extra),)
+
+
+def _scaled(why, factor):
+    return (Change.make("compile", why=why, learning_rate_scale=factor),)
+
+
+def _layers_of(finding, facts, key="layers"):
+    """The layers a finding names (its evidence), kept to those the model's top level holds."""
+    evidence = finding.evidence or {}
+    named = evidence.get(key)
+    if isinstance(named, dict):
+        named = list(named)
+    known = {layer["name"] for layer in facts["layers"]}
+    return [name for name in named or () if name in known]
+
+
+def _saturating_hidden(facts):
+    return [name for name in facts["hidden"] if facts["activations"].get(name) in SATURATING]
+
+
+def _relu_he(names, why):
+    return Change.make("layer", names, why, activation="relu", kernel_initializer="he_normal")
+
+
+def _output_pair(facts):
+    """(activation, loss, from_logits) that fit the labels and the output units, or None."""
+    y, units = facts["labels"] or {}, facts["output_units"]
+    encoding = y.get("encoding")
+    classes = y.get("classes") or []
+    if encoding == "continuous":
+        return "linear", "mean_squared_error", None
+    if encoding == "multi_hot":
+        return "sigmoid", "binary_crossentropy", False
+    if encoding == "one_hot":
+        return "softmax", "categorical_crossentropy", False
+    if encoding in ("index", "index_sequence"):
+        if units == 1 and len(classes) <= 2:
+            return "sigmoid", "binary_crossentropy", False
+        return "softmax", "sparse_categorical_crossentropy", False
+    return None
+
+
+def plan_output_loss(finding, facts):
+    why = finding.code
+    if facts["multiple_outputs"]:
+        output = (finding.evidence or {}).get("output")
+        return [(Change.make("layer", (output,), why, activation=activation),)
+                for activation in _head_activations(finding) if output]
+    pair = _output_pair(facts)
+    if pair is None or not facts["output_layer"]:
+        return []
+    activation, loss, _ = pair
+    current = facts["output_activation"] or "linear"
+    problems = set((finding.evidence or {}).get("problems") or ())
+    candidates = []
+    if "logits_without_from_logits" in problems or (current in LINEAR and loss != "mean_squared_error"
+                                                    and facts["loss"] == loss):
+        candidates.append((Change.make("compile", why=why, loss=loss, from_logits=True),))
+    if current != activation:
+        candidates.append((Change.make("layer", (facts["output_layer"],), why, activation=activation),))
+    if facts["loss"] != loss:
+        logits = current in LINEAR and activation != "linear"
+        candidates.append((Change.make("compile", why=why, loss=loss, from_logits=logits if loss != "mean_squared_error" else None),))
+    if current != activation and facts["loss"] != loss:
+        candidates.append((Change.make("layer", (facts["output_layer"],), why, activation=activation),
+                           Change.make("compile", why=why, loss=loss,
+                                       from_logits=False if loss != "mean_squared_error" else None)))
+    return candidates
+
+
+def _head_activations(finding):
+    evidence = finding.evidence or {}
+    encoding, units = evidence.get("label_encoding"), evidence.get("output_units")
+    loss = evidence.get("loss") or ""
+    if encoding == "continuous" or "squared" in loss or "absolute" in loss or loss in ("mse", "mae", "huber"):
+        return ["linear"]
+    if units == 1 or "binary" in loss:
+        return ["sigmoid"]
+    return ["softmax"]
+
+
+def plan_input(finding, facts):
+    return [(Change.make("input", why=finding.code, layer="Normalization"),)]
+
+
+def plan_initialization(finding, facts):
+    names = _layers_of(finding, facts) or facts["kernel_layers"]
+    by_init = {}
+    for name in names:
+        activation = facts["activations"].get(name)
+        by_init.setdefault(initializer_for(activation), []).append(name)
+    changes = tuple(Change.make("layer", tuple(group), finding.code, kernel_initializer=init, bias_initializer="zeros")
+                    for init, group in by_init.items())
+    return [changes] if changes else []
+
+
+def plan_vanishing(finding, facts):
+    why = finding.code
+    evidence = finding.evidence or {}
+    if evidence.get("length"):  # through time: a recurrent layer
+        layer = evidence.get("layer")
+        known = {l["name"]: l for l in facts["layers"]}
+        if layer in known and known[layer].get("class_name") in RECURRENT_SIMPLE:
+            return [(Change.make("layer", (layer,), why, class_name="LSTM"),),
+                    (Change.make("layer", (layer,), why, class_name="GRU"),)]
+        return []
+    saturating = _saturating_hidden(facts) or facts["hidden"]
+    if not saturating:
+        return []
+    return [(_relu_he(saturating, why),),
+            (Change.make("insert", tuple(saturating), why, layer="BatchNormalization"),),
+            (Change.make("layer", tuple(saturating), why, activation="selu", kernel_initializer="lecun_normal"),)]
+
+
+def plan_saturated(finding, facts):
+    names = _layers_of(finding, facts) or _saturating_hidden(facts)
+    if not names:
+        return []
+    return [(_relu_he(names, finding.code),),
+            (Change.make("insert", tuple(names), finding.code, layer="BatchNormalization"),)]
+
+
+def plan_dying_relu(finding, facts):
+    names = _layers_of(finding, facts) or facts["hidden"]
+    why = finding.code
+    if not names:
+        return _lr(why)
+    return [(Change.make("layer", tuple(names), why, kernel_initializer="he_normal", bias_initializer="zeros"),),
+            (Change.make("layer", tuple(names), why, activation="leaky_relu", bias_initializer="zeros"),),
+            _lr(why)]
+
+
+def plan_exploding(finding, facts):
+    why = finding.code
+    return [(Change.make("compile", why=why, clipnorm=1.0),), _lr(why),
+            (Change.make("compile", why=why, clipnorm=1.0, learning_rate_scale=0.1),)]
+
+
+def plan_lr_high(finding, facts):
+    why = finding.code
+    return [_lr(why), _scaled(why, 0.1), _scaled(why, 0.01)]
+
+
+def plan_lr_low(finding, facts):
+    why = finding.code
+    return [_lr(why), _scaled(why, 10.0), _scaled(why, 100.0)]
+
+
+def plan_oscillating(finding, facts):
+    why = finding.code
+    candidates = []
+    batch = facts["batch_size"]
+    if batch and batch < DEFAULT_BATCH and facts["input_kind"] == "arrays":
+        candidates.append((Change.make("fit", why=why, batch_size=DEFAULT_BATCH),))
+    candidates.append(_lr(why))
+    candidates.append(_scaled(why, 0.1))
+    return candidates
+
+
+def plan_diverged(finding, facts):
+    why = finding.code
+    return [_lr(why), (Change.make("compile", why=why, clipnorm=1.0, learning_rate_scale=0.1),)]
+
+
+def plan_stalled(finding, facts):
+    """NOT_LEARNING and SLOW_CONVERGENCE: a learning rate that fits, then Adam."""
+    why = finding.code
+    candidates = [_lr(why)]
+    if facts["optimizer"] not in ("Adam", "AdamW"):
+        candidates.append((Change.make("compile", why=why, optimizer="adam", learning_rate=1e-3),))
+    return candidates
+
+
+def plan_underfitting(finding, facts):
+    why = finding.code
+    hidden = [name for name in facts["hidden"]]
+    units = {layer["name"]: layer.get("units") for layer in facts["layers"]}
+    candidates = []
+    if hidden and all(isinstance(units.get(name), int) for name in hidden):
+        widths = sorted({max(4 * units[name], 32) for name in hidden})
+        changes = tuple(Change.make("layer", tuple(n for n in hidden if max(4 * units[n], 32) == width), why, units=width)
+                        for width in widths)
+        candidates.append(changes)
+    candidates.append(_lr(why))
+    return candidates
+
+
+def plan_overfitting(finding, facts):
+    why = finding.code
+    hidden = facts["hidden"]
+    if not hidden:
+        return []
+    return [(Change.make("insert", tuple(hidden), why, layer="Dropout", rate=0.3),),
+            (Change.make("layer", tuple(hidden), why, l2=1e-4),)]
+
+
+def plan_frozen_or_dead(finding, facts):
+    evidence = finding.evidence or {}
+    why = finding.code
+    if evidence.get("problem") == "frozen_stalled":
+        names = _layers_of(finding, facts, "frozen") or [l["name"] for l in facts["layers"] if l.get("trainable") is False]
+        return [(Change.make("layer", tuple(names), why, trainable=True),)] if names else []
+    names = _layers_of(finding, facts)
+    if not names:
+        return []
+    return [(Change.make("layer", tuple(names), why, kernel_initializer="he_normal", bias_initializer="zeros"),), _lr(why)]
+
+
+def plan_bad_labels(finding, facts):
+    if (finding.evidence or {}).get("problem") == "imbalance" and facts["input_kind"] == "arrays":
+        return [(Change.make("fit", why=finding.code, class_weight="balanced"),)]
+    return []
+
+
+PLANNERS = {
+    "OUTPUT_LOSS_MISMATCH": plan_output_loss,
+    "INPUT_NOT_NORMALIZED": plan_input,
+    "POOR_INITIALIZATION": plan_initialization,
+    "VANISHING_GRADIENTS": plan_vanishing,
+    "SATURATED_ACTIVATIONS": plan_saturated,
+    "DYING_RELU": plan_dying_relu,
+    "EXPLODING_GRADIENTS": plan_exploding,
+    "LEARNING_RATE_TOO_HIGH": plan_lr_high,
+    "LEARNING_RATE_TOO_LOW": plan_lr_low,
+    "LOSS_OSCILLATING": plan_oscillating,
+    "LOSS_DIVERGED": plan_diverged,
+    "NAN_OR_INF": plan_diverged,
+    "NOT_LEARNING": plan_stalled,
+    "SLOW_CONVERGENCE": plan_stalled,
+    "UNDERFITTING": plan_underfitting,
+    "OVERFITTING": plan_overfitting,
+    "FROZEN_OR_DEAD_LAYER": plan_frozen_or_dead,
+    "BAD_LABELS": plan_bad_labels,
+}
+
+# What no change of a model, compile or FIT can fix: the data itself.
+DECLINE = {
+    "BAD_INPUTS:non_finite": "the inputs hold NaN or infinite values: clean or impute them in load_data() "
+                             "(for example with numpy.nan_to_num or scikit-learn's SimpleImputer).",
+    "BAD_INPUTS:train_val_overlap": "validation samples are copies of training samples: split the data so that "
+                                    "no sample (or near-copy) is in both sets, then judge the model again.",
+    "BAD_LABELS:non_finite": "the labels hold NaN or infinite values: drop or fix those rows in load_data().",
+    "BAD_LABELS:constant": "every label is the same value: check how load_data() reads the labels.",
+    "BAD_LABELS:unseen_classes": "the validation set holds classes the training set lacks: split with "
+                                 "stratification (train_test_split(..., stratify=y)).",
+    "BAD_LABELS:missing_in_validation": "the validation set lacks some classes: split with stratification.",
+}
+SUBCLASSED_KINDS = ("compile", "fit")
+
+
+def decline_reason(finding):
+    """The manual fix when ``finding`` is something no change can address, else None."""
+    key = f"{finding.code}:{(finding.evidence or {}).get('problem')}"
+    if key in DECLINE:
+        return DECLINE[key]
+    if finding.code == "BAD_LABELS" and (finding.evidence or {}).get("problem") != "imbalance":
+        return "the labels need fixing by hand: " + (finding.fix or "see keras-doctor explain BAD_LABELS.")
+    return None
+
+
+def plan(finding, facts):
+    """The candidates for ``finding``, most likely first; [] when no planner applies. For a
+    subclassed model only compile and FIT changes are kept."""
+    planner = PLANNERS.get(finding.code)
+    if planner is None:
+        return []
+    candidates = [tuple(c) for c in planner(finding, facts) if c]
+    if not facts["graph"]:
+        candidates = [c for c in candidates if all(change.kind in SUBCLASSED_KINDS for change in c)]
+    return candidates
