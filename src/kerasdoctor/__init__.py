@@ -33,6 +33,12 @@ def __getattr__(name):
         from kerasdoctor.tune.lr_find import lr_find
 
         return lr_find
+    if name == "repair":
+        # The package, which is callable: kerasdoctor.repair("train.py") runs the verb.
+        _backend.require()
+        import importlib
+
+        return importlib.import_module("kerasdoctor.repair")
     if name == "speed":
         _backend.require()
         from kerasdoctor.speedup import speed
@@ -51,4 +57,4 @@ def __getattr__(name):
 
 
 __all__ = ["KerasDoctorError", "Monitor", "RunLog", "__version__", "autolog", "check", "initializers", "losses", "lr_find",
-           "optimizers", "report", "schedules", "speed", "tune"]
+           "optimizers", "repair", "report", "schedules", "speed", "tune"]

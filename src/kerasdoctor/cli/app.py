@@ -472,6 +472,47 @@ def speed(
 
 @app.command()
 @guarded
+def repair(
+    workload: Path = typer.Argument(..., help="A workload .py file, or a .keras model with --data."),
+    data: Optional[Path] = typer.Option(None, "--data", help="For a .keras model: .npz with x_train, y_train[, x_val, y_val]."),
+    unsafe: bool = typer.Option(False, "--unsafe", help="Allow a .keras file that holds Python code (trusted files only)."),
+    budget: Optional[float] = typer.Option(None, "--budget", help="Time allowed, in full trainings of the workload (default 3)."),
+    minutes: Optional[float] = typer.Option(None, "--minutes", help="Time allowed, in minutes of wall time."),
+    epochs: Optional[int] = typer.Option(None, "--epochs", min=1, help="Epochs of a full training (default: the workload's FIT)."),
+    seed: int = SEED,
+    out: Optional[Path] = OUT,
+    as_json: bool = JSON,
+):
+    """Diagnose, then fix what the diagnosis finds on a copy, verified by retraining."""
+    for name, value in (("--budget", budget), ("--minutes", minutes)):
+        if value is not None and not value > 0:
+            _fail(f"{name} must be a positive number. Received: {name}={value}", 2, as_json)
+    redirect = _begin(as_json)
+    from kerasdoctor.cli.progress import make_progress
+    from kerasdoctor.repair import run_repair
+    from kerasdoctor.report.repair import render_repair
+    from kerasdoctor.workload import load_workload
+
+    with redirect:
+        loaded = load_workload(workload, data=data, unsafe=unsafe)
+        with make_progress(stderr) as progress:
+            tasks = {}
+
+            def report(round_number, done, total, label):
+                if round_number not in tasks:
+                    tasks[round_number] = progress.add_task(f"round {round_number}", total=total, status="")
+                progress.update(tasks[round_number], completed=done, total=total, status=label)
+
+            result = run_repair(loaded, budget=budget, minutes=minutes, epochs=epochs, seed=seed, out=out,
+                                progress=report)
+    summary = result.to_dict()
+    _json_or_render(summary, render_repair(summary), as_json)
+    if result.status in ("declined", "not_repaired"):
+        raise typer.Exit(3)
+
+
+@app.command()
+@guarded
 def explain(code: Optional[str] = typer.Argument(None, help="A finding code, e.g. LOSS_DIVERGED.")):
     """Explain a finding code: what it means, why it happens, how to fix it."""
     from kerasdoctor.report import render_explain_list

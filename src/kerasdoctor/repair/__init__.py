@@ -11,7 +11,9 @@ the run folder) applies the accepted changes to the user's own workload through 
 """
 
 import shutil
+import sys
 import time
+import types
 from pathlib import Path
 
 from kerasdoctor.errors import KerasDoctorError
@@ -121,6 +123,16 @@ def repair(workload, *, data=None, unsafe=False, budget=None, minutes=None, seed
     result.seconds = time.perf_counter() - started
     return result
 
+
+class _CallableModule(types.ModuleType):
+    """``kerasdoctor.repair(...)`` runs the verb; ``kerasdoctor.repair.Change`` and the rest stay
+    reachable as attributes of the package."""
+
+    def __call__(self, *args, **kwargs):
+        return repair(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule
 
 __all__ = ["Change", "DEFAULT_BUDGET", "RepairResult", "apply", "apply_to_fit", "apply_to_model", "decline_reason",
            "dumps", "facts_from_log", "loads", "plan", "repair", "run_repair"]

@@ -22,7 +22,7 @@ import keras
 from kerasdoctor.checkup import run_check
 from kerasdoctor.diagnose import blocking, diagnose
 from kerasdoctor.errors import KerasDoctorError
-from kerasdoctor.repair.changes import MEASURED, apply
+from kerasdoctor.repair.changes import apply
 from kerasdoctor.repair.planners import decline_reason, facts_from_log, plan
 from kerasdoctor.runlog import RunLog
 from kerasdoctor.vocabulary import objective

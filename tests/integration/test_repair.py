@@ -1,0 +1,189 @@
+"""`keras-doctor repair` end to end: a broken workload repaired and verified, a healthy one left
+alone, a data problem declined with its manual fix, and bad input as one clear line."""
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import kerasdoctor  # noqa: F401, I001  (chooses the backend)
+import pytest
+from typer.testing import CliRunner
+
+from kerasdoctor.cli.app import app
+from kerasdoctor.errors import KerasDoctorError
+from kerasdoctor.repair import Change, apply, repair
+from kerasdoctor.workload import load_workload
+
+pytestmark = pytest.mark.integration
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+NAN_INPUTS = """
+import keras
+import numpy as np
+
+FIT = {"epochs": 3, "batch_size": 32}
+
+
+def load_data():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(600, 8)).astype("float32")
+    y = (x[:, 0] + x[:, 1] > 0).astype("int32")
+    x[rng.random(x.shape) < 0.01] = np.nan
+    return x, y
+
+
+def build_model(hp=None):
+    model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(16, activation="relu"),
+                              keras.layers.Dense(2, activation="softmax")])
+    model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+"""
+
+SUBCLASSED_LR_TOO_HIGH = """
+import keras
+from sklearn.datasets import load_digits
+
+FIT = {"epochs": 5, "batch_size": 32}
+
+
+class Net(keras.Model):
+    def __init__(self):
+        super().__init__()
+        self.hidden = keras.layers.Dense(64, activation="relu")
+        self.out = keras.layers.Dense(10, activation="softmax")
+
+    def call(self, x):
+        return self.out(self.hidden(x))
+
+
+def load_data():
+    x, y = load_digits(return_X_y=True)
+    return (x / 16.0).astype("float32"), y.astype("int32")
+
+
+def build_model(hp=None):
+    model = Net()
+    model.compile(keras.optimizers.SGD(learning_rate=10.0, momentum=0.9), "sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    return model
+"""
+
+HEALTHY = """
+import keras
+import numpy as np
+
+FIT = {"epochs": 5, "batch_size": 32}
+
+
+def load_data():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(1500, 8)).astype("float32")
+    return x, (x[:, 0] + x[:, 1] > 0).astype("int32")
+
+
+def build_model(hp=None):
+    model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(16, activation="relu"),
+                              keras.layers.Dense(2, activation="softmax")])
+    model.compile(keras.optimizers.Adam(1e-2), "sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+"""
+
+CANNOT_TRAIN = """
+import keras
+import numpy as np
+
+def load_data():
+    x = np.zeros((100, 5), "float32")
+    return x, np.zeros((100, 3, 2), "float32")
+
+def build_model(hp=None):
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
+    model.compile("adam", "mse")
+    return model
+"""
+
+
+def invoke(*args):
+    return CliRunner().invoke(app, [str(a) for a in args])
+
+
+def digest(folder):
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(Path(folder).iterdir()) if p.is_file()}
+
+
+def test_repair_fixes_a_learning_rate_and_the_repaired_copy_checks_clean(tmp_path):
+    user = tmp_path / "user"
+    user.mkdir()
+    shutil.copy(EXAMPLES / "broken" / "lr_too_high.py", user / "train.py")
+    before = digest(user)
+    result = invoke("repair", user / "train.py", "--json", "--out", tmp_path / "repair")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["repaired"] is True and summary["status"] == "repaired"
+    assert {"repaired", "changes", "before", "after", "candidates", "run_dir"} <= set(summary)
+    assert [c["kind"] for c in summary["changes"]] == ["compile"]
+    assert summary["changes"][0]["why"] == "LEARNING_RATE_TOO_HIGH"
+    assert "LEARNING_RATE_TOO_HIGH" in {f["code"] for f in summary["before"]["findings"]}
+    assert summary["after"]["findings"] == []
+    assert summary["after"]["value"] > summary["before"]["value"] + summary["after"]["noise"]
+    assert summary["candidates"][0]["verdict"] == "won"
+    run_dir = Path(summary["run_dir"])
+    for name in ("changes.json", "repaired.keras", "repaired_workload.py", "before.runlog.jsonl",
+                 "after.runlog.jsonl", "repair.json"):
+        assert (run_dir / name).is_file(), name
+    assert digest(user) == before  # the user's files are untouched
+    # The repaired copy reproduces the repaired run under check.
+    checked = invoke("check", run_dir / "repaired_workload.py", "--json", "--out", tmp_path / "check")
+    assert checked.exit_code == 0, checked.output
+    check = json.loads(checked.stdout)
+    assert not [f for f in check["findings"] if f["severity"] != "info"]
+    reproduced = check["metrics"]["best"][summary["after"]["metric"]]
+    assert abs(reproduced - summary["after"]["value"]) <= max(0.01, 2 * summary["after"]["noise"])
+    assert digest(user) == before
+
+
+def test_repair_leaves_a_healthy_workload_alone(write_workload, tmp_path):
+    path = write_workload(HEALTHY)
+    result = invoke("repair", path, "--json", "--out", tmp_path / "repair")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["status"] == "healthy" and summary["repaired"] is False
+    assert summary["changes"] == [] and summary["candidates"] == []
+    assert not (Path(summary["run_dir"]) / "repaired_workload.py").exists()
+
+
+def test_repair_declines_what_no_change_can_fix_and_names_the_manual_fix(write_workload, tmp_path):
+    path = write_workload(NAN_INPUTS)
+    result = invoke("repair", path, "--json", "--out", tmp_path / "repair")
+    assert result.exit_code == 3, result.output
+    summary = json.loads(result.stdout)
+    assert summary["status"] == "declined" and summary["changes"] == []
+    assert "NaN" in summary["manual_fix"] and "repair cannot fix this" in summary["message"]
+
+
+def test_a_subclassed_model_gets_compile_changes_only(write_workload, tmp_path):
+    path = write_workload(SUBCLASSED_LR_TOO_HIGH)
+    result = repair(path, out=tmp_path / "repair")
+    assert result.status == "repaired", result.message
+    assert {c.kind for c in result.changes} == {"compile"}
+    with pytest.raises(KerasDoctorError, match="subclassed"):
+        apply([Change.make("layer", ["dense"], activation="tanh")], load_workload(path)).build_model()
+
+
+@pytest.mark.parametrize("args, code, words", [
+    (("--budget", "0"), 2, "--budget must be a positive number"),
+    (("--minutes", "-1"), 2, "--minutes must be a positive number"),
+])
+def test_bad_arguments_are_one_line(write_workload, healthy_source, tmp_path, args, code, words):
+    result = invoke("repair", write_workload(healthy_source), *args, "--out", tmp_path / "r")
+    assert result.exit_code == code and words in result.output
+    assert "Traceback" not in result.output and not (tmp_path / "r").exists()
+
+
+def test_a_workload_that_cannot_train_is_one_line(write_workload, tmp_path):
+    result = invoke("repair", write_workload(CANNOT_TRAIN), "--out", tmp_path / "r")
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "failed" in result.output.lower()
+    missing = invoke("repair", tmp_path / "nope.py")
+    assert missing.exit_code == 1 and "not found" in missing.output
