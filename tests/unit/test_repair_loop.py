@@ -1,0 +1,60 @@
+"""The repair loop's judging on synthetic RunLogs: the objective, the noise, the horizon, the budget."""
+
+import math
+
+import pytest
+
+from kerasdoctor.errors import KerasDoctorError
+from kerasdoctor.repair.loop import Budget, horizon_for, judge
+from kerasdoctor.runlog import RunLog
+
+
+def _log(values, name="val_accuracy", samples=400):
+    records = [{"type": "header", "schema": 2},
+               {"type": "data", "split": "val", "samples": samples, "y": {}}]
+    for epoch, value in enumerate(values):
+        records.append({"type": "epoch", "epoch": epoch, "step": 10 * (epoch + 1), "seconds": 1.0,
+                        "logs": {"loss": 1.0 / (epoch + 1), name: value}})
+    return RunLog(records=records)
+
+
+def test_judge_reads_the_best_value_and_the_noise():
+    judged = judge(_log([0.5, 0.8, 0.79, 0.81]))
+    assert judged.metric == "val_accuracy" and judged.direction == "max"
+    assert judged.value == pytest.approx(0.81) and judged.epochs == 4
+    # the binomial standard error of 0.81 on 400 samples, above the epoch-to-epoch swing here
+    assert judged.noise == pytest.approx(math.sqrt(0.81 * 0.19 / 400), rel=1e-6)
+
+
+def test_judge_at_a_horizon_sees_only_those_epochs():
+    judged = judge(_log([0.5, 0.6, 0.9]), upto=2)
+    assert judged.epochs == 2 and judged.value == pytest.approx(0.6)
+
+
+def test_a_loss_objective_is_minimized_and_better_than_compares_in_its_direction():
+    low = judge(_log([3.0, 2.0], name="val_loss"))
+    high = judge(_log([3.0, 2.5], name="val_loss"))
+    assert low.direction == "min" and low.value == 2.0
+    assert low.better_than(high) == pytest.approx(0.5) and high.better_than(low) == pytest.approx(-0.5)
+
+
+def test_a_run_without_a_finite_value_is_beaten_by_any_that_has_one():
+    crashed = judge(_log([float("nan")]))
+    assert crashed.value is None
+    assert judge(_log([0.3])).better_than(crashed) == math.inf and crashed.better_than(judge(_log([0.3]))) is None
+
+
+@pytest.mark.parametrize("epochs, horizon", [(1, 1), (3, 1), (5, 1), (6, 2), (10, 2), (20, 4), (40, 8)])
+def test_the_horizon_is_a_fifth_of_the_epochs(epochs, horizon):
+    assert horizon_for(epochs) == horizon
+
+
+def test_the_budget_is_in_full_trainings_or_minutes():
+    budget = Budget()
+    assert budget.limit == math.inf  # until the first epochs say how long a training takes
+    budget.set_epoch_seconds(2.0, 10)
+    assert budget.limit == pytest.approx(3 * 20.0)
+    assert Budget(multiple=1.5, minutes=0.1).limit == pytest.approx(6.0)
+    for bad in ({"multiple": 0}, {"multiple": -1.0}, {"minutes": 0}, {"multiple": float("nan")}):
+        with pytest.raises(KerasDoctorError):
+            Budget(**bad)
