@@ -50,41 +50,43 @@ def run_repair(workload, *, budget=None, minutes=None, seed=0, out=None, progres
         original.go_on()
     before_judged = judge(original.snapshot())
     before = _summary(before_judged, original)
-    after = _summary(final_judged, final) if improved else None
+    before["at_horizon"] = loop.original_at_horizon.value
+    after = None
+    if improved:
+        after = _summary(final_judged, final)
+        after["at_horizon"] = loop.final_at_horizon.value
     manual = None
     if decline:
         status, manual = "declined", decline
         message = f"repair cannot fix this: {decline}"
     elif not before_judged.blocking and not improved:
-        status, message = "healthy", "The workload trains well: nothing to repair, nothing changed."
-    elif improved and not final_judged.blocking and _beats(final_judged, before_judged):
+        status = "healthy"
+        despite = sorted({f.code for f in before_judged.findings if (f.evidence or {}).get("trained_despite")})
+        message = ("The workload trains well" + (f" despite {', '.join(despite)}" if despite else "")
+                   + ": nothing to repair, nothing changed.")
+    elif improved and not final_judged.blocking:
+        # Every round's winner beat its reference at the same horizon, same seed, by more than the noise.
         status = "repaired"
-        message = (f"Repaired: {before_judged.metric} {_fmt(before_judged.value)} -> {_fmt(final_judged.value)} "
-                   f"with {len(changes)} change(s).")
+        message = (f"Repaired with {len(changes)} change(s): {before_judged.metric} {_fmt(loop.original_at_horizon.value)} "
+                   f"-> {_fmt(loop.final_at_horizon.value)} after {loop.horizon} epoch(s), "
+                   f"{_fmt(final_judged.value)} after {final_judged.epochs}")
+        message += (f" (the original was stopped after {before_judged.epochs})." if before_judged.epochs < final_judged.epochs
+                    else f" (the original: {_fmt(before_judged.value)}).")
     else:
         status = "not_repaired"
         remaining = final_judged.blocking if improved else before_judged.blocking
         first = remaining[0] if remaining else None
         manual = first.fix if first is not None else None
-        if improved and first is None:
-            message = (f"No change beat the original by more than the noise ({_fmt(final_judged.value)} against "
-                       f"{_fmt(before_judged.value)}); nothing changed.")
-        else:
-            tried = "no candidate cleared it" if loop.candidates else "no change in repair's reach addresses it"
-            message = f"Not repaired: {first.code if first else 'the problem'} remains ({tried})."
-            if manual:
-                message += f" By hand: {manual}"
+        tried = "no candidate cleared it" if loop.candidates else "no change in repair's reach addresses it"
+        message = f"Not repaired: {first.code if first else 'the problem'} remains ({tried})."
+        if manual:
+            message += f" By hand: {manual}"
     result = RepairResult(str(workload.path), run_dir, status, message,
                           list(changes) if status == "repaired" else [], before, after, loop.candidates,
                           manual, allowed.elapsed, loop.horizon,
                           model=final.result.model if status == "repaired" and final.result else None)
     _write(result, workload, original, final if status == "repaired" else None)
     return result
-
-
-def _beats(final, before):
-    gain = final.better_than(before)
-    return gain is not None and gain > max(final.noise, before.noise)
 
 
 def _fmt(value):

@@ -315,6 +315,7 @@ class _Loop:
         if original.error is not None:
             raise original.error
         reference, reference_at_horizon = original, at_horizon
+        self.original_at_horizon = self.final_at_horizon = at_horizon
         reference_judged = judge(original.snapshot())
         changes, winner_found, decline = (), False, None
         for round_number in range(1, self.max_rounds + 1):
@@ -349,6 +350,7 @@ class _Loop:
                 break
             winner_found = True
             reference, reference_at_horizon, changes = training, judged_at_horizon, candidate.changes
+            self.final_at_horizon = judged_at_horizon
             reference_judged = judge(training.snapshot())
             candidate.metric = reference_judged.value
         return original, reference, reference_judged, changes, winner_found, decline
@@ -370,8 +372,8 @@ class _Loop:
                 candidate.changes = resolved
                 candidate.added = resolved[len(changes):]
                 training = self._train(apply(resolved, self.workload), f"candidates/{len(self.candidates):02d}")
-            except KerasDoctorError as error:
-                candidate.verdict, candidate.note = "failed", str(error)
+            except Exception as error:  # lr_find, or the user's build_model, on a changed model
+                candidate.verdict, candidate.note = "failed", _describe(error)
                 continue
             candidate.run_dir = str(training.out)
             candidate.seconds = training.seconds
