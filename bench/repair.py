@@ -542,7 +542,26 @@ def _selected(args):
         if unknown:
             raise SystemExit(f"--faults takes fault names or 'healthy'. Received: {sorted(unknown)}")
         chosen = [c for c in chosen if (c.fault or "healthy") in wanted]
+    if args.per_fault:
+        chosen = _per_fault(chosen, args.per_fault)
     return chosen[: args.limit] if args.limit else chosen
+
+
+def _per_fault(chosen, count):
+    """At most ``count`` cases of each fault (and ``4 * count`` of the healthy cases, whose share
+    left unchanged is a bar of its own), drawn with a fixed seed so that nobody picks the bases;
+    the benchmark's order is kept."""
+    import random
+
+    groups = {}
+    for case in chosen:
+        groups.setdefault(case.fault or "healthy", []).append(case)
+    kept = set()
+    for name, group in sorted(groups.items()):
+        size = 4 * count if name == "healthy" else count
+        drawn = random.Random(f"{SEED}-{name}").sample(group, min(size, len(group)))
+        kept.update(case.name for case in drawn)
+    return [case for case in chosen if case.name in kept]
 
 
 def _write(rows, path):
@@ -587,6 +606,8 @@ def main(argv=None):
     parser.add_argument("--rescore", help="a cases.jsonl from an earlier run: print its figures again")
     parser.add_argument("--faults", default="", help="comma-separated fault names ('healthy' for the healthy cases)")
     parser.add_argument("--limit", type=int, default=0, help="only the first N selected cases")
+    parser.add_argument("--per-fault", type=int, default=0,
+                        help="at most N cases of each fault and 4N healthy ones, drawn with a fixed seed")
     parser.add_argument("--fast", action="store_true", help=f"only the fixed cases {', '.join(FAST)}")
     parser.add_argument("--baseline-cases", type=int, default=None,
                         help="detected repairable cases the baselines run on, stratified by fault kind "
