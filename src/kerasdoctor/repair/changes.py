@@ -6,8 +6,10 @@ Dropout), puts a ``Normalization`` layer adapted on the training data in front o
 edits ``compile`` (optimizer, learning rate, ``clipnorm``, loss and ``from_logits``) or ``FIT``
 (batch size, epochs, class weights). Applying changes rebuilds the model from its config
 (Sequential, Functional and the models nested in them); the user's model, data and files are
-never touched. Layers that no change touches keep the weights the user's ``build_model`` gave
-them, so a candidate differs from the original by its changes only.
+never touched. Layers that no change touches, or that a change only freezes, unfreezes or
+regularizes, keep the weights the user's ``build_model`` gave them, so a candidate differs from
+the original by its changes only. A subclassed model cannot be rebuilt: it takes compile
+changes only, compiled again in place.
 """
 
 import copy
@@ -23,6 +25,10 @@ from kerasdoctor.workload.loader import Workload
 KINDS = ("layer", "insert", "input", "compile", "fit")
 MODEL_KINDS = ("layer", "insert", "input")
 LAYER_SETTINGS = ("activation", "kernel_initializer", "bias_initializer", "units", "l2", "trainable", "class_name")
+# Where a layer keeps a setting under another name (an Embedding's table is its kernel).
+ALIASES = {"kernel_initializer": ("kernel_initializer", "embeddings_initializer"),
+           "units": ("units", "filters", "output_dim"), "l2": ("kernel_regularizer", "embeddings_regularizer")}
+KEEPS_WEIGHTS = ("trainable", "l2")  # a layer edited only in these keeps the weights it had
 INSERTABLE = ("BatchNormalization", "LayerNormalization", "Dropout")
 COMPILE_SETTINGS = ("optimizer", "learning_rate", "learning_rate_scale", "clipnorm", "loss", "from_logits")
 FIT_SETTINGS = ("batch_size", "epochs", "class_weight")
@@ -47,11 +53,15 @@ class Change:
             raise ValueError(f"Change kind must be one of {KINDS}. Received: kind={self.kind!r}")
         allowed = {"layer": LAYER_SETTINGS, "insert": ("layer", "rate"), "input": ("layer",),
                    "compile": COMPILE_SETTINGS, "fit": FIT_SETTINGS}[self.kind]
+        article = "An" if self.kind[0] in "aeiou" else "A"
         unknown = sorted(set(self.params) - set(allowed))
         if unknown:
-            raise ValueError(f"A {self.kind} change takes {allowed}. Received: {unknown}")
+            raise ValueError(f"{article} {self.kind} change takes {allowed}. Received: {unknown}")
         if self.kind in ("layer", "insert") and not self.target:
-            raise ValueError(f"A {self.kind} change names the layers it applies to. Received: target=()")
+            raise ValueError(f"{article} {self.kind} change names the layers it applies to. Received: target=()")
+        if self.kind == "insert" and self.params.get("layer") not in INSERTABLE:
+            raise ValueError(f"An insert change inserts one of {INSERTABLE}. "
+                             f"Received: layer={self.params.get('layer')!r}")
 
     @classmethod
     def make(cls, kind, target=(), why="", **settings):
@@ -126,30 +136,57 @@ def is_graph_model(model):
         return False
 
 
-def _inner_config(config):
-    """The config that holds a wrapper's settings (TimeDistributed, Bidirectional wrap a layer)."""
-    if isinstance(config.get("layer"), dict) and "config" in config["layer"]:
-        return config["layer"]["config"]
+def _wrapped(config):
+    """The serialized layers a wrapper applies (TimeDistributed one, Bidirectional both
+    directions); [] for any other layer."""
+    return [config[key] for key in ("layer", "backward_layer")
+            if isinstance(config.get(key), dict) and isinstance(config[key].get("config"), dict)]
+
+
+def _config(layer):
+    """A copy of ``layer``'s config without the shapes its wrapped layers were built for: a
+    change before a wrapper may change the shape it receives."""
+    config = copy.deepcopy(layer.get_config())
+    for inner in _wrapped(config):
+        inner.pop("build_config", None)
     return config
 
 
-def _edited_layer(layer, settings):
-    config = copy.deepcopy(layer.get_config())
-    target = _inner_config(config)
+def _edit(config, settings, name):
     for key, value in settings.items():
-        if key == "units":
-            target["units" if "units" in target else "filters"] = int(value)
-        elif key == "l2":
-            target["kernel_regularizer"] = keras.regularizers.serialize(keras.regularizers.L2(float(value)))
-        elif key in ("trainable", "class_name"):
+        if key in ("trainable", "class_name"):
             continue
-        else:
-            target[key] = value
+        found = [alias for alias in ALIASES.get(key, (key,)) if alias in config]
+        if not found:
+            if key == "bias_initializer":
+                continue  # a layer without a bias: nothing to initialize
+            raise KerasDoctorError(f"Layer {name} has no {key} to change. Received: {key}={value!r}")
+        if key == "units":
+            value = int(value)
+        elif key == "l2":
+            value = keras.regularizers.serialize(keras.regularizers.L2(float(value)))
+        config[found[0]] = value
+
+
+def _fitting(layer_class, config):
+    """``config`` cut to the settings ``layer_class`` takes (a SimpleRNN's made an LSTM's)."""
+    allowed = set(layer_class(units=1).get_config()) if "units" in config else set(config)
+    return {key: value for key, value in config.items() if key in allowed}
+
+
+def _edited_layer(layer, settings):
+    config = _config(layer)
+    wrapped = _wrapped(config)
+    for target in [inner["config"] for inner in wrapped] or [config]:
+        _edit(target, settings, layer.name)
     layer_class = type(layer)
     if "class_name" in settings:
-        layer_class = getattr(keras.layers, settings["class_name"])
-        allowed = set(layer_class(units=1).get_config()) if "units" in target else set(target)
-        config = {key: value for key, value in target.items() if key in allowed}
+        new_class = getattr(keras.layers, settings["class_name"])
+        for inner in wrapped:  # a wrapper stays: the layer it wraps changes class
+            inner.update(module="keras.layers", class_name=settings["class_name"], registered_name=None,
+                         config=_fitting(new_class, inner["config"]))
+        if not wrapped:
+            layer_class, config = new_class, _fitting(new_class, config)
     edited = layer_class.from_config(config)
     if "trainable" in settings:
         edited.trainable = bool(settings["trainable"])
@@ -177,13 +214,24 @@ class _Plan:
         self.seen = set()
 
     def clone(self, layer):
-        if isinstance(layer, keras.Model) and is_graph_model(layer):
-            return _rebuilt(layer, self)
         settings = self.settings.get(layer.name)
+        if isinstance(layer, keras.Model) and is_graph_model(layer):
+            return self._nested(layer, settings or {})
         self.seen.add(layer.name)
         if settings:
             return _edited_layer(layer, settings)
-        return type(layer).from_config(layer.get_config())
+        return type(layer).from_config(_config(layer))
+
+    def _nested(self, model, settings):
+        other = sorted(set(settings) - {"trainable"})
+        if other:
+            raise KerasDoctorError(f"{model.name} is a nested model: a layer change can only set its trainable; "
+                                   f"change the layers inside it by their names. Received: {other}")
+        self.seen.add(model.name)
+        rebuilt = _rebuilt(model, self)
+        if "trainable" in settings or not model.trainable:
+            rebuilt.trainable = bool(settings.get("trainable", model.trainable))
+        return rebuilt
 
     def after(self, layer, output):
         for index, settings in enumerate(self.inserts.get(layer.name, ())):
@@ -213,7 +261,7 @@ def _built(model):
 
 
 def _copy_weights(original, rebuilt, edited):
-    """Layers that no change touched keep the original's weights (same name, same shapes)."""
+    """Layers not in ``edited`` keep the original's weights (same name, same shapes)."""
     originals = {layer.name: layer for layer in _all_layers(original)}
     for layer in _all_layers(rebuilt):
         source = originals.get(layer.name)
@@ -250,7 +298,8 @@ def _normalized(model, x_train):
 
 def apply_to_model(model, changes, x_train=None):
     """A new compiled model: ``model`` rebuilt with ``changes`` (model and compile changes; fit
-    changes are ``apply_to_fit``'s). ``x_train`` adapts an input normalization."""
+    changes are ``apply_to_fit``'s). ``x_train`` adapts an input normalization. A subclassed
+    model is not rebuilt but compiled again, itself, with the compile changes."""
     changes = list(changes)
     model_changes = [c for c in changes if c.kind in MODEL_KINDS]
     compile_changes = [c for c in changes if c.kind == "compile"]
@@ -271,7 +320,8 @@ def apply_to_model(model, changes, x_train=None):
         if missing:
             raise KerasDoctorError(f"The model has no layer named {missing}. Received: {[c.describe() for c in model_changes]}")
         new = _rebuilt(model, plan)
-        _copy_weights(model, new, set(plan.settings))
+        _copy_weights(model, new, {name for name, settings in plan.settings.items()
+                                   if set(settings) - set(KEEPS_WEIGHTS)})
         if any(c.kind == "input" for c in model_changes):
             if x_train is None:
                 raise KerasDoctorError("An input normalization is adapted on the training inputs: pass x_train.")
@@ -330,6 +380,9 @@ def _edit_compile(config, settings):
         optimizer.pop("clipvalue", None)
     if "loss" in settings or "from_logits" in settings:
         current = config.get("loss")
+        if "loss" not in settings and _from_logits(current) is not None:  # the same loss, its other settings kept
+            current["config"]["from_logits"] = bool(settings["from_logits"])
+            return
         name = settings.get("loss") or _loss_name(current)
         config["loss"] = _loss(name, settings.get("from_logits", _from_logits(current)))
 

@@ -70,10 +70,10 @@ def _scaled(why, factor):
     return (Change.make("compile", why=why, learning_rate_scale=factor),)
 
 
-def _layers_of(finding, facts, key="layers"):
+def _layers_of(finding, facts):
     """The layers a finding names (its evidence), kept to those the model's top level holds."""
     evidence = finding.evidence or {}
-    named = evidence.get(key)
+    named = evidence.get("layers")
     if isinstance(named, dict):
         named = list(named)
     known = {layer["name"] for layer in facts["layers"]}
@@ -82,6 +82,11 @@ def _layers_of(finding, facts, key="layers"):
 
 def _saturating_hidden(facts):
     return [name for name in facts["hidden"] if facts["activations"].get(name) in SATURATING]
+
+
+def _with_activation(names, facts):
+    """Those of ``names`` that apply an activation (an Embedding or an attention layer has none to change)."""
+    return [name for name in names if facts["activations"].get(name) is not None]
 
 
 def _relu_he(names, why):
@@ -97,7 +102,7 @@ def _output_pair(facts):
         return "linear", "mean_squared_error", None
     if encoding == "multi_hot":
         return "sigmoid", "binary_crossentropy", False
-    if encoding == "one_hot":
+    if encoding in ("one_hot", "distribution"):
         return "softmax", "categorical_crossentropy", False
     if encoding in ("index", "index_sequence"):
         if units == 1 and len(classes) <= 2:
@@ -170,7 +175,7 @@ def plan_vanishing(finding, facts):
             return [(Change.make("layer", (layer,), why, class_name="LSTM"),),
                     (Change.make("layer", (layer,), why, class_name="GRU"),)]
         return []
-    saturating = _saturating_hidden(facts) or facts["hidden"]
+    saturating = _saturating_hidden(facts) or _with_activation(facts["hidden"], facts)
     if not saturating:
         return []
     return [(_relu_he(saturating, why),),
@@ -191,9 +196,12 @@ def plan_dying_relu(finding, facts):
     why = finding.code
     if not names:
         return _lr(why)
-    return [(Change.make("layer", tuple(names), why, kernel_initializer="he_normal", bias_initializer="zeros"),),
-            (Change.make("layer", tuple(names), why, activation="leaky_relu", bias_initializer="zeros"),),
-            _lr(why)]
+    candidates = [(Change.make("layer", tuple(names), why, kernel_initializer="he_normal", bias_initializer="zeros"),)]
+    rectified = _with_activation(names, facts)
+    if rectified:
+        candidates.append((Change.make("layer", tuple(rectified), why, activation="leaky_relu",
+                                       bias_initializer="zeros"),))
+    return candidates + [_lr(why)]
 
 
 def plan_exploding(finding, facts):
@@ -264,7 +272,7 @@ def plan_frozen_or_dead(finding, facts):
     evidence = finding.evidence or {}
     why = finding.code
     if evidence.get("problem") == "frozen_stalled":
-        names = _layers_of(finding, facts, "frozen") or [l["name"] for l in facts["layers"] if l.get("trainable") is False]
+        names = _layers_of(finding, facts) or [l["name"] for l in facts["layers"] if l.get("trainable") is False]
         return [(Change.make("layer", tuple(names), why, trainable=True),)] if names else []
     names = _layers_of(finding, facts)
     if not names:
