@@ -12,7 +12,7 @@ from kerasdoctor.diagnose import CAUSE_ORDER, Finding
 from kerasdoctor.monitor.datastats import summarize
 from kerasdoctor.monitor.describe import describe_model
 from kerasdoctor.repair.changes import Change, apply, apply_to_fit, apply_to_model, dumps, loads
-from kerasdoctor.repair.planners import DECLINE, PLANNERS, decline_reason, facts_from_log, plan
+from kerasdoctor.repair.planners import DECLINE, PLANNERS, decline_reason, facts_from_log, plan, plan_frozen_or_dead
 from kerasdoctor.runlog import SCHEMA_VERSION, RunLog
 from kerasdoctor.workload.loader import Workload
 
@@ -168,7 +168,7 @@ def test_from_dict_of_a_broken_record_raises_a_keras_doctor_error():
 @pytest.mark.parametrize("change, line", [
     (EXAMPLES[0], "hidden_1, hidden_2: activation relu, kernel_initializer he_normal"),
     (EXAMPLES[1], "after hidden_1: insert Dropout (rate 0.3)"),
-    (EXAMPLES[2], "inputs: a Normalization layer adapted on the training data, in front of the model"),
+    (EXAMPLES[2], "inputs: Normalization adapted on the training data"),
     (EXAMPLES[3], "compile: learning_rate lr_find"),
     (EXAMPLES[4], "FIT: batch_size 32, class_weight balanced"),
     (Change.make("compile", learning_rate=0.0012345, learning_rate_scale=0.1), "compile: learning_rate 0.00123, "
@@ -647,3 +647,16 @@ def test_every_planners_candidates_apply_to_the_model_they_were_planned_for(kind
             assert apply_to_model(model, resolved, x) is not model
             planned.add(code)
     assert planned == set(PLANNERS)
+
+
+def test_a_single_layer_name_is_one_target():
+    assert Change.make("layer", "dense", activation="relu").target == ("dense",)
+
+
+def test_dead_layers_get_the_initializer_of_their_own_activation():
+    facts = {"layers": [{"name": "hidden", "activation": "relu"}, {"name": "out", "activation": "sigmoid"}],
+             "activations": {"hidden": "relu", "out": "sigmoid"}, "graph": True}
+    finding = Finding("FROZEN_OR_DEAD_LAYER", "warning", None, "", {"problem": "dead", "layers": ["hidden", "out"]})
+    first = plan_frozen_or_dead(finding, facts)[0]
+    assert {c.target: c.params["kernel_initializer"] for c in first} == {("hidden",): "he_normal",
+                                                                          ("out",): "glorot_uniform"}

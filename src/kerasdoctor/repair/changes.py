@@ -65,7 +65,8 @@ class Change:
 
     @classmethod
     def make(cls, kind, target=(), why="", **settings):
-        return cls(kind, tuple(target), tuple(sorted(settings.items())), why)
+        target = (target,) if isinstance(target, str) else tuple(target)
+        return cls(kind, target, tuple(sorted(settings.items())), why)
 
     @property
     def params(self):
@@ -94,7 +95,7 @@ class Change:
         """One readable line: 'dense, dense_1: activation relu, kernel_initializer he_normal'."""
         params = self.params
         if self.kind == "input":
-            return "inputs: a Normalization layer adapted on the training data, in front of the model"
+            return "inputs: Normalization adapted on the training data"
         if self.kind == "insert":
             rate = f" (rate {params['rate']})" if "rate" in params else ""
             return f"after {_names(self.target)}: insert {params['layer']}{rate}"

@@ -154,14 +154,17 @@ def plan_input(finding, facts):
     return [(Change.make("input", why=finding.code, layer="Normalization"),)]
 
 
-def plan_initialization(finding, facts):
-    names = _layers_of(finding, facts) or facts["kernel_layers"]
+def _fitting_initializers(names, facts, why):
+    """One change per initializer: each layer gets the one that fits its activation, zero biases."""
     by_init = {}
     for name in names:
-        activation = facts["activations"].get(name)
-        by_init.setdefault(initializer_for(activation), []).append(name)
-    changes = tuple(Change.make("layer", tuple(group), finding.code, kernel_initializer=init, bias_initializer="zeros")
-                    for init, group in by_init.items())
+        by_init.setdefault(initializer_for(facts["activations"].get(name)), []).append(name)
+    return tuple(Change.make("layer", tuple(group), why, kernel_initializer=init, bias_initializer="zeros")
+                 for init, group in by_init.items())
+
+
+def plan_initialization(finding, facts):
+    changes = _fitting_initializers(_layers_of(finding, facts) or facts["kernel_layers"], facts, finding.code)
     return [changes] if changes else []
 
 
@@ -277,7 +280,7 @@ def plan_frozen_or_dead(finding, facts):
     names = _layers_of(finding, facts)
     if not names:
         return []
-    return [(Change.make("layer", tuple(names), why, kernel_initializer="he_normal", bias_initializer="zeros"),), _lr(why)]
+    return [_fitting_initializers(names, facts, why), _lr(why)]
 
 
 def plan_bad_labels(finding, facts):
