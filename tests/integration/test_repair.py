@@ -187,3 +187,14 @@ def test_a_workload_that_cannot_train_is_one_line(write_workload, tmp_path):
     assert "failed" in result.output.lower()
     missing = invoke("repair", tmp_path / "nope.py")
     assert missing.exit_code == 1 and "not found" in missing.output
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in (EXAMPLES / "broken").glob("*.py")))
+def test_every_broken_example_is_repaired_and_its_copy_checks_clean(name, tmp_path):
+    shutil.copy(EXAMPLES / "broken" / name, tmp_path / name)
+    result = repair(tmp_path / name, out=tmp_path / "repair")
+    assert result.status == "repaired", result.message
+    checked = invoke("check", Path(result.run_dir) / "repaired_workload.py", "--json", "--out", tmp_path / "check")
+    assert checked.exit_code == 0, checked.output
+    findings = json.loads(checked.stdout)["findings"]
+    assert not [f for f in findings if f["severity"] != "info"], findings

@@ -654,9 +654,54 @@ def test_a_single_layer_name_is_one_target():
 
 
 def test_dead_layers_get_the_initializer_of_their_own_activation():
-    facts = {"layers": [{"name": "hidden", "activation": "relu"}, {"name": "out", "activation": "sigmoid"}],
-             "activations": {"hidden": "relu", "out": "sigmoid"}, "graph": True}
+    facts = {"layers": [{"name": "hidden", "class_name": "Dense", "activation": "relu"},
+                        {"name": "out", "class_name": "Dense", "activation": "sigmoid"}],
+             "kernel_layers": ["hidden", "out"], "activations": {"hidden": "relu", "out": "sigmoid"}, "graph": True}
     finding = Finding("FROZEN_OR_DEAD_LAYER", "warning", None, "", {"problem": "dead", "layers": ["hidden", "out"]})
     first = plan_frozen_or_dead(finding, facts)[0]
     assert {c.target: c.params["kernel_initializer"] for c in first} == {("hidden",): "he_normal",
                                                                           ("out",): "glorot_uniform"}
+
+
+def test_an_activation_layer_stands_for_the_kernel_layer_before_it():
+    layers = [{"name": "conv", "class_name": "Conv1D", "activation": "linear"},
+              {"name": "conv_relu", "class_name": "ReLU", "activation": "relu"},
+              {"name": "out", "class_name": "Dense", "activation": "softmax"}]
+    facts = {"layers": layers, "kernel_layers": ["conv", "out"], "hidden": ["conv"],
+             "activations": {layer["name"]: layer["activation"] for layer in layers}, "graph": True}
+    finding = Finding("DYING_RELU", "warning", 5, "", {"layers": {"conv_relu": 0.9}})
+    first = plan(finding, facts)[0]
+    assert [c.target for c in first] == [("conv",)] and first[0].params["bias_initializer"] == "zeros"
+
+
+def test_a_head_with_the_wrong_loss_gets_its_own_loss():
+    evidence = {"output": "ink", "loss": "binary_crossentropy", "from_logits": False, "output_activation": None,
+                "output_units": 1, "label_encoding": "continuous", "problems": ["regression_with_classification_loss"]}
+    finding = Finding("OUTPUT_LOSS_MISMATCH", "error", None, "", evidence)
+    candidates = plan(finding, {"multiple_outputs": True, "graph": True})
+    assert candidates[0][0].kind == "compile"
+    assert candidates[0][0].params["output"] == "ink" and candidates[0][0].params["loss"] == "mean_squared_error"
+    inputs = keras.Input((4,))
+    model = keras.Model(inputs, {"digit": keras.layers.Dense(3, activation="softmax", name="digit")(inputs),
+                                 "ink": keras.layers.Dense(1, name="ink")(inputs)})
+    model.compile("adam", loss={"digit": "sparse_categorical_crossentropy", "ink": "binary_crossentropy"})
+    rebuilt = apply_to_model(model, candidates[0])
+    losses = rebuilt.get_compile_config()["loss"]
+    assert "MeanSquaredError" in str(losses["ink"]) and "sparse_categorical_crossentropy" in str(losses["digit"])
+
+
+def test_changes_planned_on_one_build_apply_to_a_later_build_whose_names_were_numbered_on():
+    def build():
+        model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(8, activation="sigmoid"),
+                                  keras.layers.Dense(8, activation="sigmoid"), keras.layers.Dense(2)])
+        model.compile("adam", "mse")
+        return model
+
+    keras.backend.clear_session()
+    first = build()
+    names = [layer.name for layer in first.layers]
+    later = build()  # the same build_model, later in the session: its layers are numbered on
+    assert [layer.name for layer in later.layers] != names
+    change = Change.make("layer", names[:2], activation="relu")
+    rebuilt = apply_to_model(later, [change])
+    assert [layer.get_config()["activation"] for layer in rebuilt.layers] == ["relu", "relu", "linear"]

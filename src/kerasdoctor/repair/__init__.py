@@ -48,7 +48,7 @@ def run_repair(workload, *, budget=None, minutes=None, seed=0, out=None, progres
         original, final, final_judged, changes, improved, decline = loop.run()
     if not original.finished:  # paused at the horizon and no candidate beat it: train it out
         original.go_on()
-    before_judged = judge(original.snapshot())
+    before_judged = judge(original.snapshot(), metric=loop.objective)
     before = _summary(before_judged, original)
     before["at_horizon"] = loop.original_at_horizon.value
     after = None
@@ -67,11 +67,9 @@ def run_repair(workload, *, budget=None, minutes=None, seed=0, out=None, progres
     elif improved and not final_judged.blocking:
         # Every round's winner beat its reference at the same horizon, same seed, by more than the noise.
         status = "repaired"
-        message = (f"Repaired with {len(changes)} change(s): {before_judged.metric} {_fmt(loop.original_at_horizon.value)} "
-                   f"-> {_fmt(loop.final_at_horizon.value)} after {loop.horizon} epoch(s), "
-                   f"{_fmt(final_judged.value)} after {final_judged.epochs}")
-        message += (f" (the original was stopped after {before_judged.epochs})." if before_judged.epochs < final_judged.epochs
-                    else f" (the original: {_fmt(before_judged.value)}).")
+        message = (f"Repaired with {len(changes)} change(s): {final_judged.metric} {_fmt(before_judged.value)} "
+                   f"(the original, {before_judged.epochs} epoch(s)) -> {_fmt(final_judged.value)} "
+                   f"({final_judged.epochs} epochs).")
     else:
         status = "not_repaired"
         remaining = final_judged.blocking if improved else before_judged.blocking

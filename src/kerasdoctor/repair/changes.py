@@ -13,6 +13,7 @@ changes only, compiled again in place.
 """
 
 import copy
+import re
 import json
 from dataclasses import dataclass
 
@@ -30,7 +31,7 @@ ALIASES = {"kernel_initializer": ("kernel_initializer", "embeddings_initializer"
            "units": ("units", "filters", "output_dim"), "l2": ("kernel_regularizer", "embeddings_regularizer")}
 KEEPS_WEIGHTS = ("trainable", "l2")  # a layer edited only in these keeps the weights it had
 INSERTABLE = ("BatchNormalization", "LayerNormalization", "Dropout")
-COMPILE_SETTINGS = ("optimizer", "learning_rate", "learning_rate_scale", "clipnorm", "loss", "from_logits")
+COMPILE_SETTINGS = ("optimizer", "learning_rate", "learning_rate_scale", "clipnorm", "loss", "from_logits", "output")
 FIT_SETTINGS = ("batch_size", "epochs", "class_weight")
 MEASURED = "lr_find"  # a learning rate the repair loop measures on the candidate model
 LOSS_CLASSES = {"mse": "MeanSquaredError", "mae": "MeanAbsoluteError", "mean_squared_error": "MeanSquaredError",
@@ -280,6 +281,31 @@ def _all_layers(model):
             yield from _all_layers(layer)
 
 
+def _fresh_names(model):
+    """{the name each layer would get in a fresh Keras session: its actual name}, for names that
+    Keras made up (``dense``, ``dense_1``, ...). Keras numbers such names with counters that live
+    as long as the session (per thread), so the same build_model gives ``dense_12`` once other
+    models were built before it; numbered again in model order from 0, they match again."""
+    ranks, fresh = {}, {}
+    for layer in _all_layers(model):
+        prefix = re.sub(r"_\d+$", "", layer.name)
+        rank = ranks.get(prefix, 0)
+        ranks[prefix] = rank + 1
+        fresh[prefix if rank == 0 else f"{prefix}_{rank}"] = layer.name
+    return fresh
+
+
+def _renamed(model, changes):
+    """``changes`` with each target the model does not hold mapped to its layer by the fresh
+    names: changes planned on a build in one session apply to a build in another."""
+    names = layer_names(model)
+    if all(name in names for change in changes for name in change.target):
+        return changes
+    fresh = _fresh_names(model)
+    return [Change(c.kind, tuple(n if n in names else fresh.get(n, n) for n in c.target), c.settings, c.why)
+            for c in changes]
+
+
 def layer_names(model):
     return {layer.name for layer in _all_layers(model)}
 
@@ -316,6 +342,7 @@ def apply_to_model(model, changes, x_train=None):
                 f"The model is subclassed ({type(model).__name__}): its layers are Python code, so repair can "
                 "change only compile and FIT for it. Received: layer changes "
                 + "; ".join(c.describe() for c in model_changes))
+        model_changes = _renamed(model, model_changes)
         plan = _Plan(model_changes)
         missing = sorted({n for c in model_changes for n in c.target} - layer_names(model))
         if missing:
@@ -380,12 +407,17 @@ def _edit_compile(config, settings):
         optimizer.pop("global_clipnorm", None)
         optimizer.pop("clipvalue", None)
     if "loss" in settings or "from_logits" in settings:
-        current = config.get("loss")
+        holder, key = config, "loss"
+        if "output" in settings:  # one output's loss in a dict of losses
+            holder, key = config.get("loss"), settings["output"]
+            if not isinstance(holder, dict) or key not in holder:
+                raise KerasDoctorError(f"The model has no loss for an output named {key!r}. Received: loss={holder!r}")
+        current = holder[key]
         if "loss" not in settings and _from_logits(current) is not None:  # the same loss, its other settings kept
             current["config"]["from_logits"] = bool(settings["from_logits"])
             return
         name = settings.get("loss") or _loss_name(current)
-        config["loss"] = _loss(name, settings.get("from_logits", _from_logits(current)))
+        holder[key] = _loss(name, settings.get("from_logits", _from_logits(current)))
 
 
 def _loss_name(serialized):

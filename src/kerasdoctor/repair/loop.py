@@ -219,7 +219,8 @@ class Budget:
         return self.elapsed + seconds <= self.limit
 
 
-MAX_CANDIDATES = 4  # a round tries at most this many of its planner's candidates
+MAX_CANDIDATES = 4
+FALL = 0.95  # a range test whose smoothed loss never falls below this share of its start found no rate  # a round tries at most this many of its planner's candidates
 
 
 @dataclass
@@ -281,8 +282,9 @@ def resolve(changes, workload, seed=0):
     x, y = data.training_inputs
     found = lr_find(model, x, y, batch_size=probe.fit.get("batch_size", 32), seed=seed)
     rate = found.suggestion
-    if rate is None or not math.isfinite(rate):
-        raise KerasDoctorError("lr_find found no learning rate at which the loss falls")
+    losses = [v for v in found.losses if math.isfinite(v)]
+    if rate is None or not math.isfinite(rate) or not losses or min(losses) > FALL * losses[0]:
+        raise KerasDoctorError("the learning-rate range test found no rate at which the loss falls")
     return tuple(c.with_settings(learning_rate=float(f"{rate:.3g}")) if c.measured else c for c in changes)
 
 
@@ -293,8 +295,8 @@ class _Loop:
         self.budget, self.progress, self.max_rounds = budget, progress or (lambda *a: None), max_rounds
         self.candidates = []
 
-    def _train(self, workload, folder):
-        training = Training(workload, epochs=self.epochs, horizon=self.horizon, seed=self.seed,
+    def _train(self, workload, folder, horizon=None):
+        training = Training(workload, epochs=self.epochs, horizon=horizon or self.horizon, seed=self.seed,
                             out=self.run_dir / folder)
         training.start()
         return training
@@ -310,35 +312,56 @@ class _Loop:
             raise original.error
         self._estimate(original)
         at_horizon = judge(original.snapshot(), upto=self.horizon)
+        # Every run is judged on the original's objective (one that crashed: the first candidate's).
+        self.objective = (at_horizon.metric, at_horizon.direction) if at_horizon.value is not None else None
         if not at_horizon.blocking and not original.finished:
             original.go_on()
         if original.error is not None:
             raise original.error
         reference, reference_at_horizon = original, at_horizon
         self.original_at_horizon = self.final_at_horizon = at_horizon
-        reference_judged = judge(original.snapshot())
-        changes, winner_found, decline = (), False, None
+        reference_judged = judge(original.snapshot(), metric=self.objective)
+        changes, winner_found, tried = (), False, set()
+        decline = _declined(reference_judged)
+        if decline is not None:
+            if not original.finished:
+                original.stop()
+            return original, reference, reference_judged, changes, winner_found, decline
         for round_number in range(1, self.max_rounds + 1):
             problems = reference_judged.blocking
             if not problems:
                 break
             roots = [f for f in problems if f.caused_by is None] or problems
-            if round_number == 1:
-                decline = decline_reason(roots[0])
-                if decline:
-                    break
             facts = facts_from_log(reference.snapshot())
             target, planned = None, []
             for finding in roots:
-                planned = plan(finding, facts)
+                planned = [] if finding.code in tried else plan(finding, facts)
                 if planned:
                     target = finding
                     break
-            if not planned:
-                break
-            winner = self._round(round_number, target, planned[:MAX_CANDIDATES], changes, reference_at_horizon)
+            winner = None
+            if planned:
+                tried.add(target.code)
+                # A problem that shows only late in a run (overfitting, above all) is judged on full
+                # runs: at the horizon a regularized candidate only looks slower.
+                late = reference.finished and target.code not in _codes(reference_at_horizon.blocking)
+                winner = self._round(round_number, target, planned[:MAX_CANDIDATES], changes,
+                                     reference_judged if late else reference_at_horizon,
+                                     self.epochs if late else self.horizon)
             if winner is None:
-                break
+                if reference.finished:
+                    break
+                # The original, paused at the horizon, beat every candidate: its full run may show
+                # the problem that the first epochs only hinted at (a frozen backbone shows as a
+                # loss that will not fall before the rule for frozen layers can tell).
+                reference.go_on()
+                if reference.error is not None:
+                    raise reference.error
+                reference_judged = judge(reference.snapshot(), metric=self.objective)
+                decline = _declined(reference_judged)
+                if decline is not None:
+                    break
+                continue
             training, candidate, judged_at_horizon = winner
             if not reference.finished:
                 reference.stop()
@@ -348,22 +371,23 @@ class _Loop:
             if training.error is not None:
                 candidate.verdict, candidate.note = "failed", _describe(training.error)
                 break
-            winner_found = True
+            winner_found, tried = True, set()
             reference, reference_at_horizon, changes = training, judged_at_horizon, candidate.changes
             self.final_at_horizon = judged_at_horizon
-            reference_judged = judge(training.snapshot())
+            reference_judged = judge(training.snapshot(), metric=self.objective)
             candidate.metric = reference_judged.value
         return original, reference, reference_judged, changes, winner_found, decline
 
-    def _round(self, round_number, target, planned, changes, reference):
-        """Tries ``planned`` in order; returns (training, candidate, judged) of the winner or None."""
+    def _round(self, round_number, target, planned, changes, reference, horizon):
+        """Tries ``planned`` in order, each judged after ``horizon`` epochs against ``reference``
+        (judged after as many); returns (training, candidate, judged) of the winner or None."""
         fallback = None
         self.progress(round_number, 0, len(planned), f"round {round_number}: {target.code}")
-        remaining = self.budget.full * (1 - self.horizon / self.epochs) if self.budget.full else 0.0
+        remaining = self.budget.full * (1 - horizon / self.epochs) if self.budget.full else 0.0
         for index, added in enumerate(planned):
             candidate = Candidate(round_number, tuple(changes) + tuple(added), tuple(added))
             self.candidates.append(candidate)
-            horizon_cost = self.budget.full * self.horizon / self.epochs if self.budget.full else 0.0
+            horizon_cost = self.budget.full * horizon / self.epochs if self.budget.full else 0.0
             if not self.budget.allows(horizon_cost + remaining):
                 candidate.verdict, candidate.note = "skipped", "over the time budget"
                 continue
@@ -371,7 +395,7 @@ class _Loop:
                 resolved = resolve(candidate.changes, self.workload, self.seed)
                 candidate.changes = resolved
                 candidate.added = resolved[len(changes):]
-                training = self._train(apply(resolved, self.workload), f"candidates/{len(self.candidates):02d}")
+                training = self._train(apply(resolved, self.workload), f"candidates/{len(self.candidates):02d}", horizon)
             except Exception as error:  # lr_find, or the user's build_model, on a changed model
                 candidate.verdict, candidate.note = "failed", _describe(error)
                 continue
@@ -381,7 +405,9 @@ class _Loop:
                 candidate.verdict = "failed"
                 candidate.note = _describe(training.error) if training.error else training.result.error
                 continue
-            judged = judge(training.snapshot(), upto=self.horizon)
+            judged = judge(training.snapshot(), upto=horizon, metric=self.objective)
+            if self.objective is None and judged.value is not None:
+                self.objective = (judged.metric, judged.direction)
             candidate.metric, candidate.epochs = judged.value, judged.epochs
             candidate.findings = _codes(judged.blocking)
             gain = judged.better_than(reference)
@@ -404,12 +430,20 @@ class _Loop:
                 continue
             candidate.verdict = "pruned"
             candidate.note = (f"{target.code} remains" if not cleared else
-                              "not better than the reference at the horizon" if gain is None or gain <= noise else "")
+                              f"not better than the reference after {horizon} epoch(s)" if gain is None or gain <= noise
+                              else "")
             if not training.finished:
                 training.stop()
         if fallback is not None:
             fallback[1].verdict = "won"
         return fallback
+
+
+def _declined(judged):
+    """The manual fix of a problem in the data itself, if the run shows one: even in a run that
+    trained well despite it (a validation set that copies the training set makes every validation
+    figure untrustworthy)."""
+    return next((decline_reason(f) for f in judged.findings if f.severity != "info" and decline_reason(f)), None)
 
 
 def _describe(error):

@@ -11,9 +11,10 @@ run. Codes that no change can address have a ``DECLINE`` entry instead: the manu
 
 from kerasdoctor.diagnose.series import labels, loss_info, output_units
 from kerasdoctor.repair.changes import MEASURED, Change
-from kerasdoctor.vocabulary import KERNEL_LAYERS, LINEAR, RELU_FAMILY, SATURATING, SELU_FAMILY, WRAPPER_LAYERS
+from kerasdoctor.vocabulary import ACTIVATION_LAYERS, KERNEL_LAYERS, LINEAR, RELU_FAMILY, SATURATING, SELU_FAMILY, WRAPPER_LAYERS
 
 RECURRENT_SIMPLE = ("SimpleRNN",)
+ACTIVATION_ONLY = (*ACTIVATION_LAYERS, "Activation")
 # The initializer name that fits an activation (He for the ReLU family, LeCun for SELU, Glorot else).
 DEFAULT_BATCH = 32
 
@@ -71,13 +72,28 @@ def _scaled(why, factor):
 
 
 def _layers_of(finding, facts):
-    """The layers a finding names (its evidence), kept to those the model's top level holds."""
+    """The layers a finding names (its evidence), kept to those the model's top level holds. An
+    activation layer (ReLU, Activation) stands for the layer with a kernel before it, whose
+    initializer and bias are what a change can set."""
     evidence = finding.evidence or {}
     named = evidence.get("layers")
     if isinstance(named, dict):
         named = list(named)
-    known = {layer["name"] for layer in facts["layers"]}
-    return [name for name in named or () if name in known]
+    order = [layer["name"] for layer in facts["layers"]]
+    classes = {layer["name"]: layer.get("class_name") for layer in facts["layers"]}
+    kernels = set(facts["kernel_layers"])
+    found = []
+    for name in named or ():
+        if name not in classes:
+            continue
+        if classes[name] in ACTIVATION_ONLY:
+            earlier = [n for n in order[:order.index(name)] if n in kernels]
+            if not earlier:
+                continue
+            name = earlier[-1]
+        if name not in found:
+            found.append(name)
+    return found
 
 
 def _saturating_hidden(facts):
@@ -114,9 +130,7 @@ def _output_pair(facts):
 def plan_output_loss(finding, facts):
     why = finding.code
     if facts["multiple_outputs"]:
-        output = (finding.evidence or {}).get("output")
-        return [(Change.make("layer", (output,), why, activation=activation),)
-                for activation in _head_activations(finding) if output]
+        return _plan_head(finding, why)
     pair = _output_pair(facts)
     if pair is None or not facts["output_layer"]:
         return []
@@ -139,15 +153,30 @@ def plan_output_loss(finding, facts):
     return candidates
 
 
-def _head_activations(finding):
+def _plan_head(finding, why):
+    """For one named output of a model with a loss per output: its loss, its activation, or both,
+    made to fit its labels."""
     evidence = finding.evidence or {}
-    encoding, units = evidence.get("label_encoding"), evidence.get("output_units")
-    loss = evidence.get("loss") or ""
-    if encoding == "continuous" or "squared" in loss or "absolute" in loss or loss in ("mse", "mae", "huber"):
-        return ["linear"]
-    if units == 1 or "binary" in loss:
-        return ["sigmoid"]
-    return ["softmax"]
+    output = evidence.get("output")
+    pair = _output_pair({"labels": {"encoding": evidence.get("label_encoding"),
+                                    "classes": [0, 1] if evidence.get("output_units") == 1 else []},
+                         "output_units": evidence.get("output_units")})
+    if not output or pair is None:
+        return []
+    activation, loss, _ = pair
+    current = evidence.get("output_activation") or "linear"
+    candidates = []
+    if evidence.get("loss") != loss:
+        logits = current in LINEAR and activation != "linear"
+        candidates.append((Change.make("compile", why=why, output=output, loss=loss,
+                                       from_logits=logits if loss != "mean_squared_error" else None),))
+    if current != activation:
+        candidates.append((Change.make("layer", (output,), why, activation=activation),))
+    if evidence.get("loss") != loss and current != activation:
+        candidates.append((Change.make("layer", (output,), why, activation=activation),
+                           Change.make("compile", why=why, output=output, loss=loss,
+                                       from_logits=False if loss != "mean_squared_error" else None)))
+    return candidates
 
 
 def plan_input(finding, facts):
@@ -199,12 +228,21 @@ def plan_dying_relu(finding, facts):
     why = finding.code
     if not names:
         return _lr(why)
-    candidates = [(Change.make("layer", tuple(names), why, kernel_initializer="he_normal", bias_initializer="zeros"),)]
+    candidates = []
+    biased = [name for name in names if _bias_initializer(facts, name) not in (None, "Zeros", "zeros")]
+    if biased:  # units pushed below zero from the start: the smallest change first
+        candidates.append((Change.make("layer", tuple(biased), why, bias_initializer="zeros"),))
+    candidates.append((Change.make("layer", tuple(names), why, kernel_initializer="he_normal", bias_initializer="zeros"),))
     rectified = _with_activation(names, facts)
     if rectified:
         candidates.append((Change.make("layer", tuple(rectified), why, activation="leaky_relu",
                                        bias_initializer="zeros"),))
     return candidates + [_lr(why)]
+
+
+def _bias_initializer(facts, name):
+    layer = next((l for l in facts["layers"] if l["name"] == name), {})
+    return (layer.get("bias_initializer") or {}).get("name")
 
 
 def plan_exploding(finding, facts):
@@ -228,7 +266,8 @@ def plan_oscillating(finding, facts):
     candidates = []
     batch = facts["batch_size"]
     if batch and batch < DEFAULT_BATCH and facts["input_kind"] == "arrays":
-        candidates.append((Change.make("fit", why=why, batch_size=DEFAULT_BATCH),))
+        # Fewer, larger steps: the learning rate measured again at the new batch size.
+        candidates.append((Change.make("fit", why=why, batch_size=DEFAULT_BATCH), *_lr(why)))
     candidates.append(_lr(why))
     candidates.append(_scaled(why, 0.1))
     return candidates
@@ -239,27 +278,30 @@ def plan_diverged(finding, facts):
     return [_lr(why), (Change.make("compile", why=why, clipnorm=1.0, learning_rate_scale=0.1),)]
 
 
+def _widened(facts, why):
+    """The hidden layers four times as wide, at least 32 units: one change per new width."""
+    hidden = facts["hidden"]
+    units = {layer["name"]: layer.get("units") for layer in facts["layers"]}
+    if not hidden or not all(isinstance(units.get(name), int) for name in hidden):
+        return ()
+    width = {name: max(4 * units[name], 32) for name in hidden}
+    return tuple(Change.make("layer", tuple(n for n in hidden if width[n] == w), why, units=w)
+                 for w in sorted(set(width.values())))
+
+
 def plan_stalled(finding, facts):
-    """NOT_LEARNING and SLOW_CONVERGENCE: a learning rate that fits, then Adam."""
+    """NOT_LEARNING and SLOW_CONVERGENCE: a learning rate that fits, Adam, then room to learn
+    (a model too narrow to fit also shows as a loss that will not fall)."""
     why = finding.code
     candidates = [_lr(why)]
     if facts["optimizer"] not in ("Adam", "AdamW"):
         candidates.append((Change.make("compile", why=why, optimizer="adam", learning_rate=1e-3),))
-    return candidates
+    return candidates + [_widened(facts, why)]
 
 
 def plan_underfitting(finding, facts):
     why = finding.code
-    hidden = [name for name in facts["hidden"]]
-    units = {layer["name"]: layer.get("units") for layer in facts["layers"]}
-    candidates = []
-    if hidden and all(isinstance(units.get(name), int) for name in hidden):
-        widths = sorted({max(4 * units[name], 32) for name in hidden})
-        changes = tuple(Change.make("layer", tuple(n for n in hidden if max(4 * units[n], 32) == width), why, units=width)
-                        for width in widths)
-        candidates.append(changes)
-    candidates.append(_lr(why))
-    return candidates
+    return [_widened(facts, why), _lr(why)]
 
 
 def plan_overfitting(finding, facts):
