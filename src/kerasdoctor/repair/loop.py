@@ -411,6 +411,9 @@ class _Loop:
             candidate.metric, candidate.epochs = judged.value, judged.epochs
             candidate.findings = _codes(judged.blocking)
             gain = judged.better_than(reference)
+            if gain is not None and _loss_changed(candidate.added, judged.metric):
+                # Judged by its own loss, a run with another loss cannot be compared: the findings decide.
+                gain, candidate.note = math.inf, "the loss changed: judged on the findings"
             noise = max(judged.noise, reference.noise)
             cleared = target.code not in candidate.findings
             errors = [f for f in judged.blocking if f.severity == "error"]
@@ -429,7 +432,7 @@ class _Loop:
                 fallback = (training, candidate, judged)
                 continue
             candidate.verdict = "pruned"
-            candidate.note = (f"{target.code} remains" if not cleared else
+            candidate.note = candidate.note or (f"{target.code} remains" if not cleared else
                               f"not better than the reference after {horizon} epoch(s)" if gain is None or gain <= noise
                               else "")
             if not training.finished:
@@ -437,6 +440,11 @@ class _Loop:
         if fallback is not None:
             fallback[1].verdict = "won"
         return fallback
+
+
+def _loss_changed(changes, metric):
+    """Whether ``changes`` change the loss and the objective is a loss (a regression without metrics)."""
+    return metric.endswith("loss") and any(c.kind == "compile" and "loss" in c.params for c in changes)
 
 
 def _declined(judged):

@@ -138,8 +138,8 @@ def plan_output_loss(finding, facts):
     current = facts["output_activation"] or "linear"
     problems = set((finding.evidence or {}).get("problems") or ())
     candidates = []
-    if "logits_without_from_logits" in problems or (current in LINEAR and loss != "mean_squared_error"
-                                                    and facts["loss"] == loss):
+    if loss != "mean_squared_error" and ("logits_without_from_logits" in problems
+                                         or (current in LINEAR and facts["loss"] == loss)):
         candidates.append((Change.make("compile", why=why, loss=loss, from_logits=True),))
     if current != activation:
         candidates.append((Change.make("layer", (facts["output_layer"],), why, activation=activation),))
