@@ -488,6 +488,9 @@ def _report(rows):
     every = [r["repair_seconds"] / r["check_seconds"] for r in rows]
     print(f"time_ratio: mean {_mean(ratios):.2f}, median {_median(ratios):.2f} (detected repairable); "
           f"mean {_mean(every):.2f}, median {_median(every):.2f} (all cases)")
+    trained = [r["repair_seconds"] / r["check_seconds"] for r in detected if r.get("before_metric") is not None]
+    print(f"time_ratio_trained: mean {_mean(trained):.2f}, median {_median(trained):.2f} ({len(trained)} detected "
+          "repairable cases whose original trains; one that crashes at its first step makes a unit of under a second)")
     compared = [r for r in scored if r.get("baselines")]
     figures = {"repair": sum(r["repaired"] for r in compared)}
     if compared:
@@ -497,9 +500,11 @@ def _report(rows):
         if not outcomes:
             continue
         figures[name] = sum(o["repaired"] for o in outcomes)
-        gains = [100 * o["gain"] for o in outcomes if o.get("gain") is not None]
+        # points of accuracy: the classification cases only, as for the repair's own gain
+        gains = [100 * r["baselines"][name]["gain"] for r in compared if name in r["baselines"]
+                 and r["twin"]["direction"] == "max" and r["baselines"][name].get("gain") is not None]
         print(f"baseline.{name}: repaired {_share(figures[name], len(outcomes))}, gain mean {_mean(gains):+.2f} "
-              f"points, median {_median([o.get('tried') for o in outcomes])} candidates tried"
+              f"points ({len(gains)} classification cases), median {_median([o.get('tried') for o in outcomes])} candidates tried"
               + (f", {sum('error' in o for o in outcomes)} errors" if any("error" in o for o in outcomes) else ""))
     return {"repaired": repaired, "scored": len(scored), "declined": declined, "declinable": len(declinable),
             "left": left, "healthy": len(healthy), "gain": _mean(repair_gains),
