@@ -14,6 +14,7 @@ from kerasdoctor.cli.app import app
 from kerasdoctor.errors import KerasDoctorError
 from kerasdoctor.repair import Change, apply, repair
 from kerasdoctor.workload import load_workload
+from tests.workloads import separable_source
 
 pytestmark = pytest.mark.integration
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -69,25 +70,7 @@ def build_model(hp=None):
     return model
 """
 
-HEALTHY = """
-import keras
-import numpy as np
-
-FIT = {"epochs": 5, "batch_size": 32}
-
-
-def load_data():
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=(1500, 8)).astype("float32")
-    return x, (x[:, 0] + x[:, 1] > 0).astype("int32")
-
-
-def build_model(hp=None):
-    model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(16, activation="relu"),
-                              keras.layers.Dense(2, activation="softmax")])
-    model.compile(keras.optimizers.Adam(1e-2), "sparse_categorical_crossentropy", metrics=["accuracy"])
-    return model
-"""
+HEALTHY = separable_source(rows=1500, epochs=5, batch_size=32)
 
 CANNOT_TRAIN = """
 import keras
@@ -198,3 +181,28 @@ def test_every_broken_example_is_repaired_and_its_copy_checks_clean(name, tmp_pa
     assert checked.exit_code == 0, checked.output
     findings = json.loads(checked.stdout)["findings"]
     assert not [f for f in findings if f["severity"] != "info"], findings
+
+
+def test_a_saved_model_with_its_data_is_repaired_like_a_workload_file(tmp_path):
+    import keras
+    import numpy as np
+    from sklearn.datasets import load_digits
+
+    x, y = load_digits(return_X_y=True)
+    np.savez(tmp_path / "digits.npz", x_train=(x / 16.0).astype("float32"), y_train=y.astype("int32"))
+    model = keras.Sequential([keras.Input((64,)), keras.layers.Dense(64, activation="relu"),
+                              keras.layers.Dense(10, activation="softmax")])
+    model.compile(keras.optimizers.SGD(learning_rate=10.0, momentum=0.9), "sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    model.save(tmp_path / "model.keras")
+    before = digest(tmp_path)
+    result = invoke("repair", tmp_path / "model.keras", "--data", tmp_path / "digits.npz", "--json",
+                    "--out", tmp_path / "runs" / "repair")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["status"] == "repaired" and summary["changes"][0]["kind"] == "compile"
+    checked = invoke("check", Path(summary["run_dir"]) / "repaired_workload.py", "--json",
+                     "--out", tmp_path / "runs" / "check")
+    assert checked.exit_code == 0, checked.output
+    assert not [f for f in json.loads(checked.stdout)["findings"] if f["severity"] != "info"]
+    assert digest(tmp_path) == before  # the model and the data file are untouched

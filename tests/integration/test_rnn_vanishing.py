@@ -5,7 +5,8 @@ The task: the label is the sign of the first step; the other 79 steps are Gaussi
 second channel marks the first step. Measured over seeds 0-3 (15 epochs; docs/rules/
 VANISHING_GRADIENTS.md): the SimpleRNN's first/last gradient ratio over the later probes was
 4e-9 to 2e-24 with its probe loss near chance, the LSTM's 0.05 to 0.5 as it reached 100%
-accuracy. Some other initializations of the SimpleRNN do learn the task: the seed matters.
+accuracy. Some other initializations of the SimpleRNN do learn the task: the seed matters, and
+which seeds do changes with the backend's version (JAX 0.10: seeds 0 and 3 learn, 1 and 2 do not).
 """
 
 import numpy as np
@@ -58,8 +59,20 @@ def _train(recurrent_layer, seed):
 
 
 def test_a_simple_rnn_that_cannot_latch_the_first_step_gets_vanishing_gradients_through_time():
-    _, log, vanishing = _train(lambda: keras.layers.SimpleRNN(UNITS, name="rnn"), seed=0)
-    assert all("gradient_through_time" in p for p in log.probes)
+    # Whether a SimpleRNN latches the first step depends on its initialization, and which seeds
+    # do moves with the versions of the backend: the seeds are tried in order until one does not
+    # learn; each that learns must get no finding, the first that does not must get it.
+    def simple_rnn():
+        return keras.layers.SimpleRNN(UNITS, name="rnn")
+
+    for seed in range(4):
+        accuracy, log, vanishing = _train(simple_rnn, seed=seed)
+        assert all("gradient_through_time" in p for p in log.probes)
+        if accuracy < 0.6:
+            break
+        assert vanishing == [], f"seed {seed} learned the task (accuracy {accuracy:.3f}) and still got {vanishing}"
+    else:
+        pytest.fail("every seed of 0-3 learned the task: no SimpleRNN here failed to latch the first step")
     assert len(vanishing) == 1
     evidence = vanishing[0].evidence
     assert (evidence["layer"], evidence["recurrent"], evidence["length"]) == ("rnn", "SimpleRNN", STEPS)

@@ -10,28 +10,11 @@ import pytest
 from typer.testing import CliRunner
 
 from kerasdoctor.cli.app import app
+from tests.workloads import separable_source
 
 pytestmark = pytest.mark.integration
 
-SMALL = """
-import keras
-import numpy as np
-
-FIT = {"epochs": 2, "batch_size": 16}
-
-
-def load_data():
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=(1000, 8)).astype("float32")
-    return x, (x[:, 0] + x[:, 1] > 0).astype("int32")
-
-
-def build_model(hp=None):
-    model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(16, activation="relu"),
-                              keras.layers.Dense(2, activation="softmax")])
-    model.compile(keras.optimizers.Adam(1e-2), "sparse_categorical_crossentropy", metrics=["accuracy"])
-    return model
-"""
+SMALL = separable_source()
 
 
 def invoke(*args):
