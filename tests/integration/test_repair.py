@@ -19,27 +19,9 @@ from tests.workloads import separable_source
 pytestmark = pytest.mark.integration
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
-NAN_INPUTS = """
-import keras
-import numpy as np
-
-FIT = {"epochs": 3, "batch_size": 32}
-
-
-def load_data():
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=(600, 8)).astype("float32")
-    y = (x[:, 0] + x[:, 1] > 0).astype("int32")
-    x[rng.random(x.shape) < 0.01] = np.nan
-    return x, y
-
-
-def build_model(hp=None):
-    model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(16, activation="relu"),
-                              keras.layers.Dense(2, activation="softmax")])
-    model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
-    return model
-"""
+NAN_INPUTS = separable_source(rows=600, epochs=3, batch_size=32).replace(
+    '    return x, (x[:, 0] + x[:, 1] > 0).astype("int32")',
+    '    y = (x[:, 0] + x[:, 1] > 0).astype("int32")\n    x[rng.random(x.shape) < 0.01] = np.nan\n    return x, y')
 
 SUBCLASSED_LR_TOO_HIGH = """
 import keras
