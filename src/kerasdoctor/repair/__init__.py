@@ -111,10 +111,11 @@ def repair(workload, *, data=None, unsafe=False, budget=None, minutes=None, seed
     """The ``repair`` verb in Python.
 
     Trains the workload (a file, a ``.keras`` model with ``data``, or a ``Workload``) under
-    ``check`` to a short horizon, plans changes for what the diagnosis finds, tries them one
-    by one on copies, trains the best on, and accepts it when the retrained copy is healthy and
-    beats the original by more than the noise. ``budget`` is in full trainings of the
-    original (default 3), ``minutes`` in wall time. Returns a ``RepairResult``.
+    ``check`` to a short horizon, plans changes for what the diagnosis finds, and tries them one
+    by one on copies: the first that clears the finding and beats the original after as many
+    epochs by more than the noise trains on to the full epochs, and is accepted when that run has
+    no warning or error. ``budget`` is in full trainings of the original (default 3),
+    ``minutes`` in wall time. Returns a ``RepairResult``.
     """
     loaded = _load(workload, data, unsafe)
     started = time.perf_counter()
