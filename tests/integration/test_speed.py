@@ -76,3 +76,13 @@ def test_a_workload_that_cannot_train_is_one_clear_line(write_workload):
     result = invoke("speed", path, "--repeats", "1", "--seeds", "2")
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert "The workload's own timing run failed" in result.output
+
+
+@pytest.mark.parametrize("damage", ["x[3, 1] = np.nan", "x[5, 0] = np.inf"])
+def test_a_workload_with_non_finite_data_is_refused_before_any_timing(write_workload, tmp_path, damage):
+    path = write_workload(SMALL.replace("    return x, (x[:, 0]", f"    {damage}\n    return x, (x[:, 0]"))
+    before = path.read_bytes()
+    result = invoke("speed", path, "--repeats", "1", "--seeds", "2", "--out", tmp_path / "speed")
+    assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+    assert "holds 1 NaN or Inf values" in result.output and "keras-doctor check" in result.output
+    assert not (tmp_path / "speed").exists() and path.read_bytes() == before

@@ -22,6 +22,7 @@ import keras
 
 from kerasdoctor.errors import KerasDoctorError
 from kerasdoctor.files import run_folder, write_atomic, write_json
+from kerasdoctor.monitor.datastats import summarize
 from kerasdoctor.speedup import knobs as knob_module
 from kerasdoctor.speedup.knobs import Knob, Settings
 from kerasdoctor.speedup.fast_copy import fast_workload_source
@@ -291,6 +292,33 @@ def _check_scaling(candidates, workload, data, baseline):
     return checked
 
 
+def _non_finite(stats):
+    """How many NaN and Inf values a ``summarize`` result counts, over every input and label."""
+    if isinstance(stats, dict):
+        return sum(int(v) for k, v in stats.items() if k in ("nan", "inf") and isinstance(v, (int, float))) + sum(
+            _non_finite(v) for v in stats.values() if isinstance(v, dict))
+    return 0
+
+
+def refuse_non_finite(data):
+    """One clear error when the training or validation data (a sample of it, for a pipeline)
+    holds NaN or Inf: such a run measures the failure, not the speed of training."""
+    parts = []
+    if data.is_pipeline:
+        sample = data.sample("train")
+        parts.append(("training (a sample of the pipeline)", sample.x, sample.y))
+        if isinstance(data.validation, tuple):
+            parts.append(("validation", *data.validation[:2]))
+    else:
+        parts += [("training", *data.train), ("validation", *data.validation[:2])]
+    for name, x, y in parts:
+        count = _non_finite(summarize(x, y))
+        if count:
+            raise KerasDoctorError(
+                f"The {name} data holds {count} NaN or Inf values: a run on it measures a failing training, "
+                "not its speed. Fix the data first (keras-doctor check shows where).")
+
+
 def run_speed(workload, *, repeats=3, seeds=3, epochs=None, steps=TIMING_STEPS, out=None, progress=None):
     """Profiles ``workload``, measures each knob that applies and returns a ``SpeedResult``."""
     if repeats < 1 or seeds < 2:
@@ -299,6 +327,7 @@ def run_speed(workload, *, repeats=3, seeds=3, epochs=None, steps=TIMING_STEPS, 
     started = time.perf_counter()
     epochs = epochs or workload.fit["epochs"]
     data = workload.load_data(0)
+    refuse_non_finite(data)
     found = knob_module.facts()
     keras.utils.set_random_seed(0)
     probe_model = workload.build_model()
