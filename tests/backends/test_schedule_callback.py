@@ -44,3 +44,19 @@ def test_callback_run_matches_the_compiled_schedule():
 def test_rejects_what_is_not_a_schedule():
     with pytest.raises(ValueError, match="schedule"):
         ScheduleCallback(0.1)
+
+
+def test_steps_per_execution_keeps_the_count_in_steps():
+    if keras.backend.backend() == "torch":
+        pytest.skip("Keras runs one step per execution on PyTorch")
+    x, y = _data()
+    total = 3 * 6
+    model = _model(0.05)
+    model.compile(keras.optimizers.Adam(0.05), "sparse_categorical_crossentropy", steps_per_execution=3)
+    schedule = OneCycle(0.05, total_steps=total)
+    callback = ScheduleCallback(schedule)
+    model.fit(x, y, epochs=3, batch_size=32, shuffle=False, verbose=0, callbacks=[callback])
+    assert callback.step == total
+    # the rate is written before each execution of 3 steps: the last one starts at step 15
+    last = float(keras.ops.convert_to_numpy(schedule(total - 3)))
+    assert float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)) == pytest.approx(last, rel=1e-5)

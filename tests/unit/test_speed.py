@@ -29,9 +29,11 @@ def test_knobs_follow_the_data_size_the_backend_and_the_hardware():
     assert sgd[1].apply(Settings(batch_size=32)).learning_rate_scale == 2.0  # linear for SGD
     bf16, _ = candidates(dict(CPU, cpu_bf16=True), Settings(batch_size=32), samples=3000, optimizer="Adam")
     assert "mixed_bfloat16" in _names(bf16)
-    gpu, _ = candidates(dict(CPU, accelerator="gpu", backend="torch"), Settings(batch_size=32), samples=3000,
-                        optimizer="Adam")
+    gpu, gpu_skipped = candidates(dict(CPU, accelerator="gpu", backend="torch"), Settings(batch_size=32),
+                                  samples=3000, optimizer="Adam")
     assert {"jit_compile", "mixed_float16"} <= set(_names(gpu)) and "no jit" not in _names(gpu)
+    assert "steps_per_execution=16" not in _names(gpu)  # Keras refuses it on PyTorch
+    assert ("steps_per_execution", "Keras runs one step per execution on PyTorch") in gpu_skipped
     pipeline, skipped = candidates(CPU, Settings(batch_size=None), samples=0, optimizer="Adam")
     assert not any(k.group == "batch" for k in pipeline) and ("batch size", "the pipeline makes its own batches") in skipped
 

@@ -36,7 +36,8 @@ class ScheduleCallback(keras.callbacks.Callback):
         if not callable(schedule):
             raise ValueError(f"Argument `schedule` must be a LearningRateSchedule or a callable. Received: {schedule!r}")
         self.schedule = schedule
-        self.step = 0
+        self.step = 0  # steps trained so far, over every fit this callback has seen
+        self._epoch_first = 0
         self._rates, self._first = np.empty(0), 0
 
     def rate(self, step):
@@ -46,7 +47,15 @@ class ScheduleCallback(keras.callbacks.Callback):
             self._first = step
         return float(self._rates[step - self._first])
 
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch_first = self.step
+
     def on_train_batch_begin(self, batch, logs=None):
+        # ``batch`` is the epoch's step index; with ``steps_per_execution`` the hooks run once per
+        # execution, with its first step here and its last at the end, so the rate holds for
+        # the execution and the count stays in steps.
         # Reading .model syncs the JAX state first, so the next step reads the new rate.
-        self.model.optimizer.learning_rate = self.rate(self.step)
-        self.step += 1
+        self.model.optimizer.learning_rate = self.rate(self._epoch_first + batch)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.step = self._epoch_first + batch + 1

@@ -141,7 +141,9 @@ def candidates(found, baseline, *, samples, optimizer, python_workload=True):
                               f"batch size {size}, learning rate x{scale:.3g} ({'linear' if linear else 'sqrt'} scaling)",
                               "batch"))
     steps = None if baseline.batch_size is None else samples // baseline.batch_size
-    if steps is None or steps >= 2 * STEPS_PER_EXECUTION:
+    if found["backend"] == "torch":
+        skipped.append(("steps_per_execution", "Keras runs one step per execution on PyTorch"))
+    elif steps is None or steps >= 2 * STEPS_PER_EXECUTION:
         knobs.append(Knob(f"steps_per_execution={STEPS_PER_EXECUTION}", False,
                           (("steps_per_execution", STEPS_PER_EXECUTION),),
                           f"{STEPS_PER_EXECUTION} training steps per call into the compiled function "
