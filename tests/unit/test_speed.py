@@ -132,3 +132,42 @@ def test_a_baseline_without_a_finite_metric_is_one_clear_error():
                           "seconds": [1.0, 2.0]}] * 2
     with pytest.raises(KerasDoctorError, match="without a finite val_loss"):
         _target(baseline)
+
+
+def test_a_knob_many_times_slower_is_stopped_once_and_not_repeated(monkeypatch):
+    import kerasdoctor.speedup as speedup
+
+    calls = []
+
+    def fake_timing(workload, data, settings, plan, steps, time_limit=None):
+        calls.append((settings.jit_compile, time_limit))
+        if settings.jit_compile is False:  # the slow knob: over its limit
+            return {"stopped_after_seconds": time_limit + 0.1}
+        return {"seconds": 20.0, "samples_per_second": 100.0, "steps_per_second": 10.0}
+
+    monkeypatch.setattr(speedup, "_timing", fake_timing)
+
+    class Data:
+        y_train = np.zeros(640)
+
+    baseline = speedup.Row("baseline", "", False, Settings(batch_size=32))
+    slow = speedup.Row("no jit", "", False, Settings(batch_size=32, jit_compile=False))
+    speedup._time([baseline, slow], None, Data(), 3, 20, speedup._Progress(None, 6))
+    limit = max(speedup.SLOW_STOP * 20.0, speedup.SLOW_STOP_FLOOR)
+    assert calls.count((False, limit)) == 1  # stopped once, then left alone
+    assert len(baseline.timings) == 3 and baseline.error is None
+    assert slow.stopped == pytest.approx(20.0 / (limit + 0.1))
+    assert not speedup._judge(slow, baseline, 0.9, "max") and slow.verdict.startswith("slower: stopped")
+    assert slow.to_dict()["throughput_ratio"] is None and slow.to_dict()["throughput_ratio_below"] < 0.2
+
+
+def test_a_timing_run_over_its_limit_stops(write_workload):
+    from kerasdoctor.speedup.measure import timing_plan, timing_run
+    from tests.workloads import separable_source
+
+    workload = load_workload(write_workload(separable_source()))
+    data = workload.load_data(0)
+    plan = timing_plan(len(data.y_train), 16)
+    assert "steps_per_second" in timing_run(workload, data, Settings(batch_size=16), plan=plan)
+    stopped = timing_run(workload, data, Settings(batch_size=16), plan=plan, time_limit=0.0)
+    assert set(stopped) == {"stopped_after_seconds"} and stopped["stopped_after_seconds"] > 0

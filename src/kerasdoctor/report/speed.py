@@ -43,7 +43,9 @@ def render_speed(summary):
                          no_wrap=column in ("knob", "accuracy Δ\n(± se)"))
     for row in summary["knobs"]:
         style = "green" if row["verdict"] == "recommended" else ("red" if row["error"] else None)
-        table.add_row(Text(row["name"]), _ratio(row["throughput_ratio"]), _ratio(row["time_to_target_ratio"]),
+        throughput = (f"< {row['throughput_ratio_below']:.2f}x" if row.get("throughput_ratio_below") is not None
+                      else _ratio(row["throughput_ratio"]))
+        table.add_row(Text(row["name"]), throughput, _ratio(row["time_to_target_ratio"]),
                       _delta(row), Text(row["verdict"], style=style))
     lines.append(table)
     for skipped in summary["skipped"]:

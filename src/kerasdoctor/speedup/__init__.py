@@ -34,6 +34,10 @@ from kerasdoctor.workload.source import describe_error
 
 # A knob must beat the baseline's throughput by this much to count as paying.
 PAYS = 1.05
+# A knob's timing run that takes this many times the baseline's is stopped: it cannot pay, and
+# measuring it out (XLA off on a convolution, say) would take longer than the rest together.
+SLOW_STOP = 5.0
+SLOW_STOP_FLOOR = 30.0  # seconds: short runs are measured out (compilation weighs most there)
 # The accuracy a knob may cost beyond one standard error: 0.3 points of accuracy, or 2% relative
 # for any other metric (a regression loss or error).
 POINTS_ALLOWED = 0.3
@@ -50,6 +54,7 @@ class Row:
     timings: list = field(default_factory=list)
     accuracy: list = field(default_factory=list)  # accuracy runs, one per seed
     error: str | None = None
+    stopped: float | None = None  # the throughput ratio's upper bound when its timing run was stopped
     throughput_ratio: float | None = None
     accuracy_delta: dict | None = None
     time_to_target_ratio: float | None = None
@@ -64,6 +69,7 @@ class Row:
         return {
             "name": self.name, "description": self.description, "changes_math": self.changes_math,
             "settings": self.settings.to_dict(), "throughput_ratio": self.throughput_ratio,
+            "throughput_ratio_below": self.stopped,
             "steps_per_second": self.median("steps_per_second"),
             "samples_per_second": self.median("samples_per_second"),
             "compile_seconds": self.median("compile_seconds"),
@@ -157,11 +163,12 @@ class _Progress:
         self.total += extra
 
 
-def _timing(workload, data, settings, plan, steps):
+def _timing(workload, data, settings, plan, steps, time_limit=None):
     if settings.backend:
         return run_elsewhere(workload, settings, "timing", "--steps", steps,
-                           *(("--plan", f"{plan[0]},{plan[1]}") if plan else ()))
-    return timing_run(workload, data, settings, plan=plan, steps=steps)
+                             *(("--plan", f"{plan[0]},{plan[1]}") if plan else ()),
+                             *(("--time-limit", time_limit) if time_limit else ()))
+    return timing_run(workload, data, settings, plan=plan, steps=steps, time_limit=time_limit)
 
 
 def _accuracy_one(workload, data, settings, epochs, seed):
@@ -176,10 +183,16 @@ def _time(rows, workload, data, repeats, steps, progress):
     baseline = rows[0].settings
     plan = None if baseline.batch_size is None else timing_plan(count_rows(data.y_train), baseline.batch_size, steps)
     for _ in range(repeats):
-        for row in rows:
-            if row.error is None:
+        for index, row in enumerate(rows):
+            if row.error is None and row.stopped is None:
+                seconds = [t["seconds"] for t in rows[0].timings if "seconds" in t]
+                limit = max(SLOW_STOP * statistics.median(seconds), SLOW_STOP_FLOOR) if index and seconds else None
                 try:
-                    row.timings.append(_timing(workload, data, row.settings, plan, steps))
+                    timing = _timing(workload, data, row.settings, plan, steps, limit)
+                    if "stopped_after_seconds" in timing:
+                        row.stopped = statistics.median(seconds) / timing["stopped_after_seconds"]
+                    else:
+                        row.timings.append(timing)
                 except KerasDoctorError as error:
                     row.error = str(error)
                 except Exception as error:  # noqa: BLE001 - a knob the model or backend cannot take
@@ -211,6 +224,9 @@ def _accuracy(row, workload, data, seeds, epochs, progress):
 def _judge(row, baseline, target, direction):
     if row.error is not None:
         row.verdict = f"failed: {row.error}"
+        return False
+    if row.stopped is not None:
+        row.verdict = f"slower: stopped at {1 / row.stopped:.3g}x the baseline's time (throughput below {row.stopped:.2g}x)"
         return False
     if row.throughput_ratio is None or row.throughput_ratio < PAYS:
         row.verdict = "slower" if row.throughput_ratio is not None and row.throughput_ratio < 1 / PAYS else "no gain"

@@ -43,6 +43,25 @@ class _Clock(keras.callbacks.Callback):
         self.logs.append(dict(logs or {}))
 
 
+class _Deadline(keras.callbacks.Callback):
+    """Stops a timing run once it has taken ``seconds`` (a knob many times slower than the
+    baseline: its ratio is known to be below the bound, and measuring it out would take longer
+    than everything else together)."""
+
+    def __init__(self, seconds):
+        super().__init__()
+        self.seconds, self.started, self.stopped = seconds, None, None
+
+    def on_train_begin(self, logs=None):
+        self.started = time.perf_counter()
+
+    def on_train_batch_end(self, batch, logs=None):
+        elapsed = time.perf_counter() - self.started
+        if elapsed > self.seconds:
+            self.stopped = elapsed
+            self.model.stop_training = True
+
+
 @contextlib.contextmanager
 def distributed(settings):
     """Data parallelism over the local devices while the block runs, when ``settings`` ask for it."""
@@ -99,16 +118,17 @@ def timing_plan(samples, batch_size, steps=TIMING_STEPS):
     return rows, max(1, -(-steps // max(1, rows // batch_size)))
 
 
-def timing_run(workload, data, settings, *, plan=None, steps=TIMING_STEPS, seed=0):
-    """{'compile_seconds', 'step_seconds', 'steps_per_second', 'samples_per_second'} of a first
-    epoch (compilation) and steady epochs. Arrays: ``plan`` from ``timing_plan``; a pipeline:
-    epochs of ``steps`` steps."""
+def timing_run(workload, data, settings, *, plan=None, steps=TIMING_STEPS, seed=0, time_limit=None):
+    """{'compile_seconds', 'step_seconds', 'steps_per_second', 'samples_per_second', 'seconds'}
+    of a first epoch (compilation) and steady epochs. Arrays: ``plan`` from ``timing_plan``; a
+    pipeline: epochs of ``steps`` steps. With ``time_limit``, a run still going after that many
+    seconds stops and gives ``{'stopped_after_seconds': ...}`` alone."""
     keras.backend.clear_session()
     with distributed(settings):
-        return _timing_run(workload, data, settings, plan, steps, seed)
+        return _timing_run(workload, data, settings, plan, steps, seed, time_limit)
 
 
-def _timing_run(workload, data, settings, plan, steps, seed):
+def _timing_run(workload, data, settings, plan, steps, seed, time_limit=None):
     model = build(workload, settings, seed)
     arguments = _fit_inputs(data, settings, validation=False)
     execution = settings.steps_per_execution
@@ -129,14 +149,17 @@ def _timing_run(workload, data, settings, plan, steps, seed):
         steps = max(execution, steps // execution * execution)
         fit_steps = {"steps_per_epoch": steps}
     clock = _Clock()
-    model.fit(**arguments, epochs=1 + steady_epochs, verbose=0, callbacks=[clock], **fit_steps)
+    callbacks = [clock] if time_limit is None else [clock, _Deadline(time_limit)]
+    model.fit(**arguments, epochs=1 + steady_epochs, verbose=0, callbacks=callbacks, **fit_steps)
+    if time_limit is not None and callbacks[1].stopped is not None:
+        return {"stopped_after_seconds": callbacks[1].stopped}
     if len(clock.durations) < 1 + steady_epochs or min(clock.steps) < steps:
         raise KerasDoctorError(f"the timing run trained {min(clock.steps, default=0)} of its {steps} steps "
                                "in an epoch (the data ran out)")
     first, steady = clock.durations[0], clock.durations[1:]
     seconds, done = sum(steady), steps * len(steady)
     result = {"compile_seconds": max(first - statistics.median(steady), 0.0), "steps": done,
-              "step_seconds": seconds / done, "steps_per_second": done / seconds}
+              "step_seconds": seconds / done, "steps_per_second": done / seconds, "seconds": clock.ends[-1]}
     if batch is not None:
         result["samples_per_second"] = done * batch / seconds
     return result

@@ -2,7 +2,7 @@
 (Keras fixes its backend at import, so another backend needs another process).
 
     python -m kerasdoctor.speedup.worker WORKLOAD.py timing|accuracy SETTINGS_JSON [--epochs N]
-        [--seed S] [--steps N] [--plan ROWS,EPOCHS]
+        [--seed S] [--steps N] [--plan ROWS,EPOCHS] [--time-limit SECONDS]
 
 Prints one JSON object: the run's result, or {"error": "..."}.
 """
@@ -46,6 +46,7 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--steps", type=int, default=200)
     parser.add_argument("--plan", default=None)
+    parser.add_argument("--time-limit", type=float, default=None)
     args = parser.parse_args(argv)
     try:
         import kerasdoctor  # noqa: F401  (chooses the backend: KERAS_BACKEND)
@@ -59,7 +60,7 @@ def main(argv=None):
         data = workload.load_data(0)
         if args.kind == "timing":
             plan = tuple(int(v) for v in args.plan.split(",")) if args.plan else None
-            result = timing_run(workload, data, settings, plan=plan, steps=args.steps)
+            result = timing_run(workload, data, settings, plan=plan, steps=args.steps, time_limit=args.time_limit)
         else:
             result = accuracy_run(workload, data, settings, epochs=args.epochs, seed=args.seed)
     except Exception as error:  # noqa: BLE001 - reported to the parent as one line
