@@ -238,14 +238,13 @@ def bench_search(repeats, trials=15, targets=(0.97, 0.975, 0.98, 0.985)):
 
 
 def bench_target(seeds, target=0.97, max_epochs=40, compilation_cache=None, path="examples/digits_cnn.py"):
-    if compilation_cache:  # JAX's persistent cache, for both arms: compiled steps are read back from disk
-        import jax
-
-        jax.config.update("jax_compilation_cache_dir", compilation_cache)
-        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)
-        jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
     import kerasdoctor  # noqa: F401
     import keras
+
+    if compilation_cache:  # JAX's persistent cache, for both arms: compiled steps are read back from disk
+        from kerasdoctor.speedup import use_compilation_cache
+
+        use_compilation_cache(compilation_cache)
 
     from kerasdoctor.tune.recipe import recommend
     from kerasdoctor.workload import load_workload

@@ -20,7 +20,7 @@ def _names(knobs):
 
 def test_knobs_follow_the_data_size_the_backend_and_the_hardware():
     knobs, skipped = candidates(CPU, Settings(batch_size=32), samples=3000, optimizer="Adam")
-    assert _names(knobs) == ["no jit", "batch x2", "batch x4", "steps_per_execution=16"]
+    assert _names(knobs) == ["no jit", "batch x2", "batch x4", "steps_per_execution=16", "compilation cache"]
     assert ("batch x8", "3000 samples make fewer than 20 steps of 256") in skipped
     assert any(name == "mixed precision" for name, _ in skipped)
     batch = knobs[2].apply(Settings(batch_size=32))
@@ -33,6 +33,7 @@ def test_knobs_follow_the_data_size_the_backend_and_the_hardware():
                                   samples=3000, optimizer="Adam")
     assert {"jit_compile", "mixed_float16"} <= set(_names(gpu)) and "no jit" not in _names(gpu)
     assert "steps_per_execution=16" not in _names(gpu)  # Keras refuses it on PyTorch
+    assert ("compilation cache", "a persistent compilation cache is tried on JAX only") in gpu_skipped
     assert ("steps_per_execution", "Keras runs one step per execution on PyTorch") in gpu_skipped
     pipeline, skipped = candidates(CPU, Settings(batch_size=None), samples=0, optimizer="Adam")
     assert not any(k.group == "batch" for k in pipeline) and ("batch size", "the pipeline makes its own batches") in skipped
@@ -139,7 +140,7 @@ def test_a_knob_many_times_slower_is_stopped_once_and_not_repeated(monkeypatch):
 
     calls = []
 
-    def fake_timing(workload, data, settings, plan, steps, time_limit=None):
+    def fake_timing(workload, data, settings, plan, steps, time_limit=None, cache_dir=None):
         calls.append((settings.jit_compile, time_limit))
         if settings.jit_compile is False:  # the slow knob: over its limit
             return {"stopped_after_seconds": time_limit + 0.1}
@@ -171,3 +172,83 @@ def test_a_timing_run_over_its_limit_stops(write_workload):
     assert "steps_per_second" in timing_run(workload, data, Settings(batch_size=16), plan=plan)
     stopped = timing_run(workload, data, Settings(batch_size=16), plan=plan, time_limit=0.0)
     assert set(stopped) == {"stopped_after_seconds"} and stopped["stopped_after_seconds"] > 0
+
+
+def test_the_compilation_cache_is_judged_on_compile_seconds_in_new_processes(monkeypatch):
+    import kerasdoctor.speedup as speedup
+
+    runs = []
+
+    def fake_timing(workload, data, settings, plan, steps, time_limit=None, cache_dir=None):
+        runs.append((settings.compilation_cache, cache_dir))
+        warm = settings.compilation_cache and sum(1 for r in runs if r[0]) > 1
+        return {"seconds": 5.0, "samples_per_second": 100.0, "steps_per_second": 10.0,
+                "compile_seconds": 0.4 if warm else 2.0}
+
+    monkeypatch.setattr(speedup, "_timing", fake_timing)
+
+    class Data:
+        y_train = np.zeros(640)
+
+    knob = candidates(CPU, Settings(batch_size=32), samples=3000, optimizer="Adam", python_workload=True)[0][-1]
+    baseline = speedup.Row("baseline", "", False, Settings(batch_size=32))
+    cache = speedup.Row(knob.name, "", False, knob.apply(baseline.settings), knob=knob)
+    speedup._time([baseline, cache], None, Data(), 2, 20, speedup._Progress(None, 4), cache_dir="CACHE")
+    assert runs.count((True, "CACHE")) == 3  # a cold run fills it, then one warm run per repeat
+    assert cache.cold["compile_seconds"] == 2.0 and [t["compile_seconds"] for t in cache.timings] == [0.4, 0.4]
+    cache.throughput_ratio = speedup._ratio(cache, baseline)
+    assert speedup._judge(cache, baseline, 0.9, "max") and cache.verdict == "recommended"
+    assert cache.note == "compiling 2.00 s -> 0.40 s in a new process"
+    cache.timings = [dict(t, compile_seconds=1.9) for t in cache.timings]
+    assert not speedup._judge(cache, baseline, 0.9, "max") and cache.verdict == "no gain"
+
+
+def test_a_fast_copy_with_the_compilation_cache_turns_it_on_when_loaded(tmp_path, healthy_source, monkeypatch):
+    import kerasdoctor.speedup as speedup
+
+    turned_on = []
+    monkeypatch.setattr(speedup, "use_compilation_cache", lambda directory=None: turned_on.append(directory))
+    original = tmp_path / "original.py"
+    original.write_text(healthy_source)
+    fast = tmp_path / "fast_workload.py"
+    fast.write_text(fast_workload_source(load_workload(original), Settings(batch_size=32, compilation_cache=True),
+                                         ["compilation cache"]))
+    load_workload(fast)
+    assert turned_on == [None]
+
+
+def test_knobs_that_do_not_pay_together_leave_the_best_single_one_and_the_cache(monkeypatch, write_workload, tmp_path):
+    import kerasdoctor.speedup as speedup
+    from tests.workloads import separable_source
+
+    cache_runs = []
+
+    def fake_timing(workload, data, settings, plan, steps, time_limit=None, cache_dir=None):
+        together = settings.batch_size == 32 and settings.steps_per_execution == 16
+        rate = {(16, 1): 100.0, (32, 1): 150.0, (16, 16): 160.0}.get((settings.batch_size, settings.steps_per_execution))
+        if settings.compilation_cache:
+            cache_runs.append(cache_dir)
+        compile_seconds = 0.3 if settings.compilation_cache and len(cache_runs) > 1 else 2.0
+        if settings.backend or settings.jit_compile is False or settings.dtype_policy or rate is None and not together:
+            rate = 10.0
+        return {"seconds": 5.0, "samples_per_second": 90.0 if together else rate, "steps_per_second": 1.0,
+                "compile_seconds": compile_seconds}
+
+    def fake_accuracy(workload, data, settings, epochs, seed, cache_dir=None):
+        return {"metric": "val_accuracy", "direction": "max", "values": [0.8, 0.9 + 0.001 * seed],
+                "seconds": [1.0, 1.5] if settings.batch_size == 32 else [2.0, 3.0]}
+
+    monkeypatch.setattr(speedup, "_timing", fake_timing)
+    monkeypatch.setattr(speedup, "_accuracy_one", fake_accuracy)
+    monkeypatch.setattr(speedup, "profile", lambda *a: {})
+    monkeypatch.setattr(speedup, "_check_scaling", lambda knobs, *a: knobs)
+    workload = load_workload(write_workload(separable_source()))
+    result = speedup.run_speed(workload, repeats=2, seeds=2, out=tmp_path / "speed").to_dict()
+    verdicts = {k["name"]: k["verdict"] for k in result["knobs"]}
+    assert verdicts["batch x2"] == verdicts["steps_per_execution=16"] == verdicts["compilation cache"] == "recommended"
+    assert result["combination_not_kept"]["name"] == "batch x2 + steps_per_execution=16"
+    assert result["recommended"]["knobs"] == ["steps_per_execution=16", "compilation cache"]
+    assert result["recommended"]["settings"]["compilation_cache"] is True
+    fast = (tmp_path / "speed" / "fast_workload.py").read_text()
+    assert "'steps_per_execution': 16" in fast and "'compilation_cache': True" in fast
+    assert len(set(cache_runs)) == 1 and cache_runs[0] is not None  # one cache folder for the run

@@ -22,3 +22,29 @@ def accelerator():
     except Exception:  # noqa: BLE001 - a backend that cannot list its devices: assume the CPU
         pass
     return "cpu"
+
+
+def default_compilation_cache():
+    """Where a persistent compilation cache lives by default: ``$XDG_CACHE_HOME`` (else
+    ``~/.cache``) ``/keras-doctor/jax-compilation-cache``."""
+    import os
+    from pathlib import Path
+
+    root = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(root) / "keras-doctor" / "jax-compilation-cache"
+
+
+def use_compilation_cache(directory=None):
+    """Turns on JAX's persistent compilation cache in ``directory`` (default:
+    ``default_compilation_cache()``) for this process: a later process that compiles the same
+    step reads it from disk. Call it before the process compiles anything (JAX decides once
+    whether a process uses the cache). Returns the directory, or None on another backend."""
+    if keras.backend.backend() != "jax":
+        return None
+    import jax
+
+    directory = str(directory or default_compilation_cache())
+    jax.config.update("jax_compilation_cache_dir", directory)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)  # small models' steps too
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+    return directory

@@ -46,10 +46,14 @@ def render_speed(summary):
         throughput = (f"< {row['throughput_ratio_below']:.2f}x" if row.get("throughput_ratio_below") is not None
                       else _ratio(row["throughput_ratio"]))
         table.add_row(Text(row["name"]), throughput, _ratio(row["time_to_target_ratio"]),
-                      _delta(row), Text(row["verdict"], style=style))
+                      _delta(row), Text(row["verdict"] + (f" ({row['note']})" if row.get("note") else ""), style=style))
     lines.append(table)
     for skipped in summary["skipped"]:
         lines.append(Text(f"not tried: {skipped['name']} ({skipped['why']})", style="dim"))
+    together = summary.get("combination_not_kept")
+    if together:
+        lines.append(Text(f"together: {together['name']} measured {_ratio(together['throughput_ratio'])} throughput, "
+                          f"{together['verdict']}; the best single knob stands", style="yellow"))
     best = summary["recommended"]
     if best and best["verdict"] == "recommended":
         lines.append(Text.assemble(("recommended: ", "bold green"), " + ".join(best["knobs"]),

@@ -12,14 +12,17 @@ with its standard error, decides whether it may be recommended. The recommended 
 multiply.
 """
 
+import dataclasses
 import math
 import statistics
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import keras
 
+from kerasdoctor._backends.devices import use_compilation_cache
 from kerasdoctor.errors import KerasDoctorError
 from kerasdoctor.files import run_folder, write_atomic, write_json
 from kerasdoctor.monitor.datastats import summarize
@@ -38,6 +41,9 @@ PAYS = 1.05
 # measuring it out (XLA off on a convolution, say) would take longer than the rest together.
 SLOW_STOP = 5.0
 SLOW_STOP_FLOOR = 30.0  # seconds: short runs are measured out (compilation weighs most there)
+# The compilation cache is recommended when a warm cache cuts a run's compilation by this factor
+# and by at least this many seconds (a new process that compiles the step reads it from disk).
+CACHE_PAYS, CACHE_SAVES_SECONDS = 1.5, 0.2
 # The accuracy a knob may cost beyond one standard error: 0.3 points of accuracy, or 2% relative
 # for any other metric (a regression loss or error).
 POINTS_ALLOWED = 0.3
@@ -55,6 +61,8 @@ class Row:
     accuracy: list = field(default_factory=list)  # accuracy runs, one per seed
     error: str | None = None
     stopped: float | None = None  # the throughput ratio's upper bound when its timing run was stopped
+    cold: dict | None = None  # the compilation cache's first (cold) timing run; ``timings`` are warm
+    note: str = ""  # what the verdict rests on, where the columns do not show it
     throughput_ratio: float | None = None
     accuracy_delta: dict | None = None
     time_to_target_ratio: float | None = None
@@ -73,9 +81,10 @@ class Row:
             "steps_per_second": self.median("steps_per_second"),
             "samples_per_second": self.median("samples_per_second"),
             "compile_seconds": self.median("compile_seconds"),
+            "cold_compile_seconds": None if self.cold is None else self.cold.get("compile_seconds"),
             "accuracy_delta_points": None if self.accuracy_delta is None else self.accuracy_delta.get("points"),
             "accuracy_delta": self.accuracy_delta, "time_to_target_ratio": self.time_to_target_ratio,
-            "verdict": self.verdict, "error": self.error,
+            "verdict": self.verdict, "note": self.note, "error": self.error,
         }
 
 
@@ -91,6 +100,7 @@ class SpeedResult:
     metric: str | None
     seconds: float
     profile: dict = field(default_factory=dict)
+    combination: Row | None = None  # knobs measured together that did not pay together
 
     def to_dict(self):
         return {
@@ -102,6 +112,7 @@ class SpeedResult:
             "recommended": None if self.recommended is None else {
                 "knobs": self.recommended.name.split(" + ") if self.recommended.name != BASELINE else [],
                 **{k: v for k, v in self.recommended.to_dict().items() if k != "name"}},
+            "combination_not_kept": None if self.combination is None else self.combination.to_dict(),
             "seconds": self.seconds,
         }
 
@@ -163,23 +174,29 @@ class _Progress:
         self.total += extra
 
 
-def _timing(workload, data, settings, plan, steps, time_limit=None):
-    if settings.backend:
+def _elsewhere(settings):
+    """Settings that need a process of their own: another backend, or the compilation cache."""
+    return bool(settings.backend or settings.compilation_cache)
+
+
+def _timing(workload, data, settings, plan, steps, time_limit=None, cache_dir=None):
+    if _elsewhere(settings):
         return run_elsewhere(workload, settings, "timing", "--steps", steps,
                              *(("--plan", f"{plan[0]},{plan[1]}") if plan else ()),
-                             *(("--time-limit", time_limit) if time_limit else ()))
+                             *(("--time-limit", time_limit) if time_limit else ()), cache_dir=cache_dir)
     return timing_run(workload, data, settings, plan=plan, steps=steps, time_limit=time_limit)
 
 
-def _accuracy_one(workload, data, settings, epochs, seed):
-    if settings.backend:
-        return run_elsewhere(workload, settings, "accuracy", "--epochs", epochs, "--seed", seed)
+def _accuracy_one(workload, data, settings, epochs, seed, cache_dir=None):
+    if _elsewhere(settings):
+        return run_elsewhere(workload, settings, "accuracy", "--epochs", epochs, "--seed", seed, cache_dir=cache_dir)
     return accuracy_run(workload, data, settings, epochs=epochs, seed=seed)
 
 
-def _time(rows, workload, data, repeats, steps, progress):
+def _time(rows, workload, data, repeats, steps, progress, cache_dir=None):
     """Alternating timing runs: baseline, each knob, baseline, each knob, ... (none once the
-    baseline itself fails)."""
+    baseline itself fails). A row with the compilation cache first runs once more to fill it
+    (``cold``)."""
     baseline = rows[0].settings
     plan = None if baseline.batch_size is None else timing_plan(count_rows(data.y_train), baseline.batch_size, steps)
     for _ in range(repeats):
@@ -188,7 +205,9 @@ def _time(rows, workload, data, repeats, steps, progress):
                 seconds = [t["seconds"] for t in rows[0].timings if "seconds" in t]
                 limit = max(SLOW_STOP * statistics.median(seconds), SLOW_STOP_FLOOR) if index and seconds else None
                 try:
-                    timing = _timing(workload, data, row.settings, plan, steps, limit)
+                    if row.settings.compilation_cache and row.cold is None:
+                        row.cold = _timing(workload, data, row.settings, plan, steps, limit, cache_dir)
+                    timing = _timing(workload, data, row.settings, plan, steps, limit, cache_dir)
                     if "stopped_after_seconds" in timing:
                         row.stopped = statistics.median(seconds) / timing["stopped_after_seconds"]
                     else:
@@ -209,10 +228,10 @@ def _ratio(row, baseline):
     return None
 
 
-def _accuracy(row, workload, data, seeds, epochs, progress):
+def _accuracy(row, workload, data, seeds, epochs, progress, cache_dir=None):
     for seed in range(seeds):
         try:
-            row.accuracy.append(_accuracy_one(workload, data, row.settings, epochs, seed))
+            row.accuracy.append(_accuracy_one(workload, data, row.settings, epochs, seed, cache_dir))
         except Exception as error:  # noqa: BLE001 - reported in the row, never a crash
             row.error = describe_error(error)
             row.accuracy = []
@@ -228,6 +247,8 @@ def _judge(row, baseline, target, direction):
     if row.stopped is not None:
         row.verdict = f"slower: stopped at {1 / row.stopped:.3g}x the baseline's time (throughput below {row.stopped:.2g}x)"
         return False
+    if row.knob is not None and row.knob.group == "cache":
+        return _judge_cache(row)
     if row.throughput_ratio is None or row.throughput_ratio < PAYS:
         row.verdict = "slower" if row.throughput_ratio is not None and row.throughput_ratio < 1 / PAYS else "no gain"
         return False
@@ -245,6 +266,24 @@ def _judge(row, baseline, target, direction):
         if row.time_to_target_ratio is None or row.time_to_target_ratio > 1.0:
             row.verdict = "not sooner to the target"
             return False
+    row.verdict = "recommended"
+    return True
+
+
+def _judge_cache(row):
+    """The compilation cache pays in compile seconds, not throughput: a warm cache's compilation
+    against the cold run's, both in new processes."""
+    cold = (row.cold or {}).get("compile_seconds")
+    warm = row.median("compile_seconds")
+    if cold is None or warm is None:
+        row.verdict = "not measured"
+        return False
+    # (Its throughput is shown but not judged: the cached step is the same program, and a new
+    # process's steady steps differ from this warm one's by noise on small models.)
+    row.note = f"compiling {cold:.2f} s -> {warm:.2f} s in a new process"
+    if warm * CACHE_PAYS > cold or cold - warm < CACHE_SAVES_SECONDS:
+        row.verdict = "no gain"
+        return False
     row.verdict = "recommended"
     return True
 
@@ -340,6 +379,12 @@ def run_speed(workload, *, repeats=3, seeds=3, epochs=None, steps=TIMING_STEPS, 
     if repeats < 1 or seeds < 2:
         raise KerasDoctorError(f"speed needs repeats >= 1 and seeds >= 2 (a standard error). "
                                f"Received: repeats={repeats}, seeds={seeds}")
+    # The compilation cache knob fills a cache of its own, cold at the start and gone at the end.
+    with tempfile.TemporaryDirectory(prefix="keras-doctor-compilation-cache-") as cache_dir:
+        return _run_speed(workload, repeats, seeds, epochs, steps, out, progress, cache_dir)
+
+
+def _run_speed(workload, repeats, seeds, epochs, steps, out, progress, cache_dir):
     started = time.perf_counter()
     epochs = epochs or workload.fit["epochs"]
     data = workload.load_data(0)
@@ -364,7 +409,7 @@ def run_speed(workload, *, repeats=3, seeds=3, epochs=None, steps=TIMING_STEPS, 
         batches = data.sample("train").batches
         steps = min(steps, max(1, batches // 2)) if batches else steps
     ticks = _Progress(progress, repeats * (1 + len(rows)) + seeds)
-    _time([baseline, *rows], workload, data, repeats, steps, ticks)
+    _time([baseline, *rows], workload, data, repeats, steps, ticks, cache_dir)
     if baseline.error is not None:
         raise KerasDoctorError(f"The workload's own timing run failed: {baseline.error}")
     for row in rows:
@@ -380,30 +425,47 @@ def run_speed(workload, *, repeats=3, seeds=3, epochs=None, steps=TIMING_STEPS, 
     checking = [r for r in rows if r.changes_math and r.error is None and (r.throughput_ratio or 0) >= PAYS]
     ticks.grow(seeds * len(checking))
     for row in checking:
-        _accuracy(row, workload, data, seeds, epochs, ticks)
+        _accuracy(row, workload, data, seeds, epochs, ticks, cache_dir)
     for row in rows:
         _judge(row, baseline, target, direction)
     chosen, settings = _combine(rows, baseline)
-    recommended = None
-    if len(chosen) == 1:
-        recommended = chosen[0]
-    elif chosen:
-        name = " + ".join(r.name for r in chosen)
-        changes_math = any(r.changes_math for r in chosen)
+    # The compilation cache changes no step (only how a new process gets it), so the combination
+    # is timed without it, in this process; a recommended cache is added to it afterwards.
+    cached = [r for r in chosen if r.knob.group == "cache"]
+    timed = [r for r in chosen if r.knob.group != "cache"]
+    if cached:
+        settings = settings.changed(compilation_cache=False)
+    recommended = combination = None
+    if len(timed) == 1:
+        recommended = timed[0]
+    elif len(timed) > 1:
+        name = " + ".join(r.name for r in timed)
+        changes_math = any(r.changes_math for r in timed)
         recommended = Row(name, "the recommended knobs together", changes_math, settings,
                           knob=Knob(name, changes_math, (), "the recommended knobs together", "all"))
         ticks.grow(2 * repeats + (seeds if recommended.changes_math else 0))
         baseline_again = Row(BASELINE, baseline.description, False, baseline.settings)
-        _time([baseline_again, recommended], workload, data, repeats, steps, ticks)
+        _time([baseline_again, recommended], workload, data, repeats, steps, ticks, cache_dir)
         recommended.throughput_ratio = _ratio(recommended, baseline_again)
         if recommended.changes_math:
-            _accuracy(recommended, workload, data, seeds, epochs, ticks)
+            _accuracy(recommended, workload, data, seeds, epochs, ticks, cache_dir)
         _judge(recommended, baseline, target, direction)
-    names = [] if recommended is None or recommended.verdict != "recommended" else [r.name for r in chosen]
+        if recommended.verdict != "recommended":
+            # The knobs did not pay together; each was measured and recommended alone, so the
+            # one that paid most stands (the combination stays in the result).
+            combination, recommended = recommended, max(timed, key=lambda r: r.throughput_ratio or 0)
+            timed = [recommended]
+    names = [] if recommended is None or recommended.verdict != "recommended" else [r.name for r in timed]
+    if cached and recommended is not None and recommended.verdict == "recommended":
+        names.append(cached[0].name)
+        recommended = dataclasses.replace(recommended, name=" + ".join(names),
+                                          settings=recommended.settings.changed(compilation_cache=True))
+    elif cached:
+        recommended, names = cached[0], [cached[0].name]
     with run_folder(f"speed-{workload.name}", out) as run_dir:
         result = SpeedResult(str(workload.path), run_dir, found, baseline, rows, skipped,
                              recommended, baseline.accuracy[0]["metric"], time.perf_counter() - started,
-                             found_profile)
+                             found_profile, combination)
         write_json(run_dir / "speed.json", result.to_dict())
         final = recommended.settings if names else baseline.settings
         write_atomic(run_dir / "fast_workload.py", fast_workload_source(workload, final, names))
@@ -418,4 +480,4 @@ def speed(workload, *, data=None, unsafe=False, repeats=3, seeds=3, epochs=None,
     return run_speed(loaded, repeats=repeats, seeds=seeds, epochs=epochs, out=out)
 
 
-__all__ = ["SpeedResult", "run_speed", "speed"]
+__all__ = ["SpeedResult", "run_speed", "speed", "use_compilation_cache"]

@@ -3,7 +3,8 @@
 The file brings in the original (a workload file imported by path, or a ``.keras`` model loaded
 with its ``--data`` arrays), never a copy of it, and applies the settings in ``build_model``
 through the public API: the dtype policy and the distribution before the model is built, then
-``compile`` again with XLA, ``steps_per_execution`` and the scaled learning rate.
+``compile`` again with XLA, ``steps_per_execution`` and the scaled learning rate. The compilation
+cache, when recommended, is turned on as the file is loaded, before anything compiles.
 """
 
 from pathlib import Path
@@ -60,6 +61,10 @@ import keras
 SETTINGS = {settings.to_dict()!r}
 if SETTINGS["batch_size"] is not None:
     FIT["batch_size"] = SETTINGS["batch_size"]
+if SETTINGS.get("compilation_cache"):  # JAX's persistent cache in the user's cache folder
+    from kerasdoctor.speedup import use_compilation_cache
+
+    use_compilation_cache()
 
 
 ''' + '''def build_model(hp=None):

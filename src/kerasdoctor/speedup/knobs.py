@@ -32,6 +32,7 @@ class Settings:
     dtype_policy: str | None = None
     data_parallel: bool = False  # keras.distribution.DataParallel over the local devices (JAX)
     backend: str | None = None  # another backend, in a process of its own
+    compilation_cache: bool = False  # JAX's persistent compilation cache (runs in processes of their own)
 
     def changed(self, **changes):
         return replace(self, **changes)
@@ -150,6 +151,14 @@ def candidates(found, baseline, *, samples, optimizer, python_workload=True):
                           "(callbacks see every 16th batch)", "execution"))
     else:
         skipped.append(("steps_per_execution", f"{steps} steps an epoch"))
+    if found["backend"] != "jax":
+        skipped.append(("compilation cache", "a persistent compilation cache is tried on JAX only"))
+    elif not python_workload:
+        skipped.append(("compilation cache", "a .keras model with --data is timed in this process only"))
+    else:
+        knobs.append(Knob("compilation cache", False, (("compilation_cache", True),),
+                          "JAX's persistent compilation cache: a later run of the same model reads its "
+                          "compiled steps from disk", "cache"))
     devices = found.get("devices", 0)
     if devices > 1 and baseline.batch_size is not None and baseline.batch_size % devices == 0:
         knobs.append(Knob(f"data parallel x{devices}", False, (("data_parallel", True),),
