@@ -60,13 +60,16 @@ class TrainingRecipe:
         model.compile_from_config(compile_config)
         return model
 
-    def fit(self, model, x, y, *, validation_data=None, callbacks=(), seed=0, verbose=0):
-        """Trains the compiled ``model`` (constant learning rate) with this recipe; returns the History."""
+    def fit(self, model, x, y, *, validation_data=None, callbacks=(), seed=0, verbose=0, epochs=None):
+        """Trains the compiled ``model`` (constant learning rate) with this recipe; returns the History.
+
+        ``epochs``: train this many (default: the recipe's); past the schedule's end the rate
+        stays at its last value."""
         batches = ShuffledBatches(x, y, self.batch_size, seed=seed)
         validation_batch_size = None
         if validation_data is not None and len(validation_data[1]) <= MAX_VALIDATION_BATCH:
             validation_batch_size = len(validation_data[1])
-        return model.fit(batches, epochs=self.epochs, validation_data=validation_data,
+        return model.fit(batches, epochs=epochs or self.epochs, validation_data=validation_data,
                          validation_batch_size=validation_batch_size, verbose=verbose,
                          callbacks=[self.callback(), *callbacks])
 
