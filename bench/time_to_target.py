@@ -25,7 +25,7 @@ it is paid once for a workload, not for every training. `--speed-json NAME=PATH`
 recommendation of an earlier `keras-doctor speed --json` run instead.
 
     python bench/time_to_target.py [--workloads fashion_mlp,fashion_cnn] [--seeds 3]
-        [--speed-repeats 2] [--speed-seeds 2] [--speed-json NAME=PATH ...]
+        [--speed-repeats 2] [--speed-seeds 2] [--speed-steps 100] [--speed-json NAME=PATH ...]
 
 Timing runs must have the machine to themselves: run nothing beside this script.
 """
@@ -130,7 +130,7 @@ def recommendation(name, args):
 
         started = time.perf_counter()
         result = run_speed(load_workload(EXAMPLES / f"{name}.py"), repeats=args.speed_repeats,
-                           seeds=args.speed_seeds, out=Path(args.out) / f"speed-{name}")
+                           seeds=args.speed_seeds, steps=args.speed_steps, out=Path(args.out) / f"speed-{name}")
         summary, seconds = result.to_dict(), time.perf_counter() - started
     best = summary.get("recommended") or {}
     if best.get("verdict") != "recommended":
@@ -144,6 +144,7 @@ def main(argv=None):
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--speed-repeats", type=int, default=2)
     parser.add_argument("--speed-seeds", type=int, default=2)
+    parser.add_argument("--speed-steps", type=int, default=100, help="speed's timing steps (its default: 200)")
     parser.add_argument("--speed-json", action="append", default=[], metavar="NAME=PATH")
     parser.add_argument("--out", default="bench-results/time_to_target")
     # one run in this process (what the parent starts)
