@@ -31,10 +31,9 @@ import kerasdoctor  # noqa: F401  (chooses the backend before Keras loads)
 import keras
 
 import monitor_overhead
-from kerasdoctor.speedup import knobs
+from kerasdoctor.speedup import knobs, time_settings
 from kerasdoctor.speedup.knobs import Knob, Settings
-from kerasdoctor.speedup.measure import TIMING_STEPS, timing_plan, timing_run
-from kerasdoctor.speedup.worker import run_elsewhere
+from kerasdoctor.speedup.measure import TIMING_STEPS, timing_plan
 from kerasdoctor.workload import load_workload
 from kerasdoctor.workload.data import count_rows
 from kerasdoctor.workload.source import describe_error
@@ -82,13 +81,6 @@ def knob_list(found, baseline, *, samples, optimizer, python_workload=True):
     return sorted(chosen, key=lambda knob: knob.group in SLOW_GROUPS), skipped
 
 
-def timing(workload, data, settings, plan, steps):
-    if settings.backend:  # Keras fixes its backend at import: another backend runs in a process of its own
-        return run_elsewhere(workload, settings, "timing", "--steps", steps,
-                             *(("--plan", f"{plan[0]},{plan[1]}") if plan else ()))
-    return timing_run(workload, data, settings, plan=plan, steps=steps)
-
-
 def time_knobs(workload, data, baseline, chosen, *, steps=TIMING_STEPS, repeats=1, budget=None, report=print):
     """A ``Timed`` for the baseline and each knob: ``repeats`` rounds of alternating timing runs
     (none more once the baseline fails); a knob that fails keeps its error. No run starts after
@@ -107,7 +99,7 @@ def time_knobs(workload, data, baseline, chosen, *, steps=TIMING_STEPS, repeats=
                 row.skipped = f"over the {budget:g} s budget of the timing runs"
                 continue
             try:
-                row.timings.append(timing(workload, data, row.settings, plan, steps))
+                row.timings.append(time_settings(workload, data, row.settings, plan, steps))
             except Exception as error:  # noqa: BLE001 - a knob the model or backend cannot take: its line says why
                 row.error = describe_error(error)
                 report(f"{row.name}.run{repeat + 1}: error {row.error}")

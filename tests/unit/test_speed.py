@@ -27,12 +27,16 @@ def test_knobs_follow_the_data_size_the_backend_and_the_hardware():
     assert batch.batch_size == 128 and batch.learning_rate_scale == pytest.approx(2.0)  # sqrt for Adam
     sgd, _ = candidates(CPU, Settings(batch_size=32), samples=3000, optimizer="SGD")
     assert sgd[1].apply(Settings(batch_size=32)).learning_rate_scale == 2.0  # linear for SGD
+    hopper, _ = candidates(dict(CPU, accelerator="gpu", gpu_capability=9.0), Settings(batch_size=32), samples=3000,
+                           optimizer="Adam")
+    assert {"mixed_float16", "mixed_bfloat16"} <= set(_names(hopper))  # bfloat16 from Ampere on
     bf16, _ = candidates(dict(CPU, cpu_bf16=True), Settings(batch_size=32), samples=3000, optimizer="Adam")
     assert "mixed_bfloat16" in _names(bf16)
     gpu, gpu_skipped = candidates(dict(CPU, accelerator="gpu", backend="torch"), Settings(batch_size=32),
                                   samples=3000, optimizer="Adam")
     assert {"jit_compile", "mixed_float16"} <= set(_names(gpu)) and "no jit" not in _names(gpu)
     assert "steps_per_execution=16" not in _names(gpu)  # Keras refuses it on PyTorch
+    assert "mixed_bfloat16" not in _names(gpu)  # compute capability unknown: float16 only
     assert ("compilation cache", "a persistent compilation cache is tried on JAX only") in gpu_skipped
     assert ("steps_per_execution", "Keras runs one step per execution on PyTorch") in gpu_skipped
     pipeline, skipped = candidates(CPU, Settings(batch_size=None), samples=0, optimizer="Adam")
@@ -146,7 +150,7 @@ def test_a_knob_many_times_slower_is_stopped_once_and_not_repeated(monkeypatch):
             return {"stopped_after_seconds": time_limit + 0.1}
         return {"seconds": 20.0, "samples_per_second": 100.0, "steps_per_second": 10.0}
 
-    monkeypatch.setattr(speedup, "_timing", fake_timing)
+    monkeypatch.setattr(speedup, "time_settings", fake_timing)
 
     class Data:
         y_train = np.zeros(640)
@@ -185,7 +189,7 @@ def test_the_compilation_cache_is_judged_on_compile_seconds_in_new_processes(mon
         return {"seconds": 5.0, "samples_per_second": 100.0, "steps_per_second": 10.0,
                 "compile_seconds": 0.4 if warm else 2.0}
 
-    monkeypatch.setattr(speedup, "_timing", fake_timing)
+    monkeypatch.setattr(speedup, "time_settings", fake_timing)
 
     class Data:
         y_train = np.zeros(640)
@@ -238,7 +242,7 @@ def test_knobs_that_do_not_pay_together_leave_the_best_single_one_and_the_cache(
         return {"metric": "val_accuracy", "direction": "max", "values": [0.8, 0.9 + 0.001 * seed],
                 "seconds": [1.0, 1.5] if settings.batch_size == 32 else [2.0, 3.0]}
 
-    monkeypatch.setattr(speedup, "_timing", fake_timing)
+    monkeypatch.setattr(speedup, "time_settings", fake_timing)
     monkeypatch.setattr(speedup, "_accuracy_one", fake_accuracy)
     monkeypatch.setattr(speedup, "profile", lambda *a: {})
     monkeypatch.setattr(speedup, "_check_scaling", lambda knobs, *a: knobs)

@@ -24,6 +24,33 @@ def accelerator():
     return "cpu"
 
 
+def gpu_compute_capability():
+    """The first GPU's CUDA compute capability as a number (8.0 for Ampere, 9.0 for Hopper), or
+    None where there is no CUDA GPU or the backend does not say."""
+    backend = keras.backend.backend()
+    try:
+        if backend == "jax":
+            import jax
+
+            device = jax.devices()[0]
+            value = getattr(device, "compute_capability", None) if device.platform == "gpu" else None
+        elif backend == "torch":
+            import torch
+
+            value = "%d.%d" % torch.cuda.get_device_capability(0) if torch.cuda.is_available() else None
+        elif backend == "tensorflow":
+            import tensorflow as tf
+
+            gpus = tf.config.list_physical_devices("GPU")
+            found = tf.config.experimental.get_device_details(gpus[0]).get("compute_capability") if gpus else None
+            value = "%d.%d" % found if isinstance(found, tuple) else found
+        else:
+            value = None
+        return float(value) if value is not None else None
+    except Exception:  # noqa: BLE001 - a backend that cannot say: unknown
+        return None
+
+
 def default_compilation_cache():
     """Where a persistent compilation cache lives by default: ``$XDG_CACHE_HOME`` (else
     ``~/.cache``) ``/keras-doctor/jax-compilation-cache``."""

@@ -179,7 +179,11 @@ def _elsewhere(settings):
     return bool(settings.backend or settings.compilation_cache)
 
 
-def _timing(workload, data, settings, plan, steps, time_limit=None, cache_dir=None):
+def time_settings(workload, data, settings, plan=None, steps=TIMING_STEPS, time_limit=None, cache_dir=None):
+    """One timing run of ``workload`` trained with ``settings``, as ``speed`` times each knob: in
+    this process, or in a process of its own for another backend or the compilation cache
+    (``cache_dir``). Arrays take ``plan`` from ``measure.timing_plan``. The result is
+    ``measure.timing_run``'s."""
     if _elsewhere(settings):
         return run_elsewhere(workload, settings, "timing", "--steps", steps,
                              *(("--plan", f"{plan[0]},{plan[1]}") if plan else ()),
@@ -206,8 +210,8 @@ def _time(rows, workload, data, repeats, steps, progress, cache_dir=None):
                 limit = max(SLOW_STOP * statistics.median(seconds), SLOW_STOP_FLOOR) if index and seconds else None
                 try:
                     if row.settings.compilation_cache and row.cold is None:
-                        row.cold = _timing(workload, data, row.settings, plan, steps, limit, cache_dir)
-                    timing = _timing(workload, data, row.settings, plan, steps, limit, cache_dir)
+                        row.cold = time_settings(workload, data, row.settings, plan, steps, limit, cache_dir)
+                    timing = time_settings(workload, data, row.settings, plan, steps, limit, cache_dir)
                     if "stopped_after_seconds" in timing:
                         row.stopped = statistics.median(seconds) / timing["stopped_after_seconds"]
                     else:
@@ -480,4 +484,4 @@ def speed(workload, *, data=None, unsafe=False, repeats=3, seeds=3, epochs=None,
     return run_speed(loaded, repeats=repeats, seeds=seeds, epochs=epochs, out=out)
 
 
-__all__ = ["SpeedResult", "run_speed", "speed", "use_compilation_cache"]
+__all__ = ["SpeedResult", "run_speed", "speed", "time_settings", "use_compilation_cache"]

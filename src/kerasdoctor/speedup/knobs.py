@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, replace
 
 import keras
 
-from kerasdoctor._backends.devices import accelerator
+from kerasdoctor._backends.devices import accelerator, gpu_compute_capability
 
 # Each batch-size knob keeps at least this many steps an epoch, so the comparison stays about
 # training, not about a handful of giant steps.
@@ -89,6 +89,7 @@ def facts():
     return {
         "backend": keras.backend.backend(),
         "accelerator": accelerator(),
+        "gpu_capability": gpu_compute_capability(),
         "devices": len(local_devices()),
         "backends": installed_backends(),
         "cpu_bf16": bool({"avx512_bf16", "amx_bf16"} & flags),
@@ -167,9 +168,13 @@ def candidates(found, baseline, *, samples, optimizer, python_workload=True):
         skipped.append(("data parallel", f"the batch size is not a multiple of the {devices} devices"
                         if baseline.batch_size else "the pipeline's batch size is not known"))
     if found["accelerator"] in ("gpu", "tpu"):
-        policy = "mixed_float16" if found["accelerator"] == "gpu" else "mixed_bfloat16"
-        knobs.append(Knob(policy, True, (("dtype_policy", policy),),
-                          f"{policy} compute, float32 variables (loss scaling for float16)", "precision"))
+        policies = ["mixed_float16"] if found["accelerator"] == "gpu" else ["mixed_bfloat16"]
+        if found["accelerator"] == "gpu" and (found.get("gpu_capability") or 0) >= 8.0:
+            policies.append("mixed_bfloat16")  # Ampere and later: bfloat16 without loss scaling
+        for policy in policies:
+            knobs.append(Knob(policy, True, (("dtype_policy", policy),),
+                              f"{policy} compute, float32 variables"
+                              + (" (loss scaling for float16)" if policy == "mixed_float16" else ""), "precision"))
     elif found["cpu_bf16"]:
         knobs.append(Knob("mixed_bfloat16", True, (("dtype_policy", "mixed_bfloat16"),),
                           "bfloat16 compute on a CPU with AVX512-BF16/AMX, float32 variables", "precision"))
