@@ -69,13 +69,18 @@ NESTED = st.recursive(
 
 @st.composite
 def samples(draw, n):
-    """An x that is almost right: n samples of a random dtype and shape, a dict of them, or a list."""
-    kind = draw(st.sampled_from(["array", "array", "dict", "list", "nested dict"]))
+    """An x that is almost right: n samples of a random dtype and shape, a dict or a list (or
+    tuple) of them, or a list of numbers."""
+    kind = draw(st.sampled_from(["array", "array", "dict", "list", "nested dict", "arrays", "arrays"]))
     if kind == "array":
         tail = draw(hnp.array_shapes(min_dims=0, max_dims=2, min_side=0, max_side=3))
         return draw(hnp.arrays(draw(DTYPES), (n, *tail)))
     if kind == "list":
         return draw(st.lists(st.one_of(st.floats(), st.integers(0, 3)), min_size=n, max_size=n))
+    if kind == "arrays":  # one array per input of a multi-input model
+        items = [draw(samples(n if draw(st.integers(0, 4)) else draw(st.integers(0, 12))))
+                 for _ in range(draw(st.integers(1, 3)))]
+        return draw(st.sampled_from([list, tuple]))(items)
     keys = draw(st.lists(st.text(min_size=1, max_size=3), min_size=0, max_size=3, unique=True))
     values = [draw(samples(n if draw(st.booleans()) else draw(st.integers(0, 12)))) for _ in keys]
     if kind == "nested dict":
@@ -85,7 +90,7 @@ def samples(draw, n):
 
 @st.composite
 def labels(draw, n):
-    kind = draw(st.sampled_from(["classes", "classes", "one hot", "floats", "dict", "strings", "any"]))
+    kind = draw(st.sampled_from(["classes", "classes", "one hot", "floats", "dict", "strings", "any", "list"]))
     if kind == "classes":
         classes = draw(st.integers(1, 6))
         return np.array(draw(st.lists(st.integers(0, classes - 1), min_size=n, max_size=n)), dtype="int64")
@@ -99,6 +104,8 @@ def labels(draw, n):
     if kind == "any":
         tail = draw(hnp.array_shapes(min_dims=0, max_dims=2, min_side=0, max_side=3))
         return draw(hnp.arrays(draw(DTYPES), (n, *tail)))
+    if kind == "list":  # one array per output of a multi-output model
+        return [draw(labels(n)) for _ in range(draw(st.integers(1, 3)))]
     return {"out": draw(labels(n))}
 
 
@@ -116,8 +123,11 @@ def almost_valid(draw):
     return pair(), pair()
 
 
-def _length(x):
-    return len(next(iter(x.values()))) if isinstance(x, dict) else len(x)
+def _arrays(value):
+    """The arrays of an x or y: one, or those of a dict or list."""
+    if isinstance(value, dict):
+        return list(value.values())
+    return list(value) if isinstance(value, list) else [value]
 
 
 def _check(result):
@@ -130,12 +140,9 @@ def _check(result):
         assert NAMES.search(message) and len(message) < 600, message
         return None
     for x, y in (data.train, data.validation):
-        labels = list(y.values()) if isinstance(y, dict) else [y]  # a dict: one array per output
-        assert labels and all(isinstance(a, np.ndarray) and a.ndim >= 1 for a in labels)
-        assert _length(x) == len(labels[0]) > 0
-        assert {len(a) for a in labels} == {len(labels[0])}
-        if isinstance(x, dict):
-            assert {len(value) for value in x.values()} == {len(labels[0])}
+        arrays = _arrays(x) + _arrays(y)  # a dict or a list: one array per input or output
+        assert all(isinstance(a, np.ndarray) and a.ndim >= 1 for a in arrays)
+        assert {len(a) for a in arrays} == {len(arrays[0])} and len(arrays[0]) > 0
     return data
 
 

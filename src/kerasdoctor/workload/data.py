@@ -1,4 +1,25 @@
-"""Validates what ``load_data`` returns and makes the validation split."""
+"""Validates what ``load_data`` returns and makes the validation split.
+
+``load_data()`` returns a pair, read as follows:
+
+- ``(train, validation)`` pipelines (tf.data, PyDataset, DataLoader, a generator factory), the
+  validation data possibly ``(x_val, y_val)`` arrays;
+- ``((x_train, y_train), (x_val, y_val))``: training and validation data;
+- ``(x, y)``: all the data; keras-doctor makes a seeded split (stratified when ``y`` is one
+  array of class labels).
+
+Each ``x`` and ``y`` is an array, a dict of arrays (by input or output name), or a list (or
+tuple) of arrays, one per input of a multi-input model (``model.fit([x1, x2], y)``) or per output
+of a multi-output one (``model.fit(x, [y1, y2])``); the arrays of one ``x`` or ``y`` hold the same
+number of samples. A list counts as a list of arrays when it holds NumPy arrays (or tensors); a
+list of numbers or of nested lists is one array, as ``np.asarray`` reads it.
+
+A pair of two pairs is ``((x_train, y_train), (x_val, y_val))``, unless its four items are arrays
+that only fit ``([x1, x2], [y1, y2])`` (two inputs, two outputs, no validation data): all four of
+one length, and ``x_train`` and ``x_val`` (or ``y_train`` and ``y_val``) of different shapes per
+sample. Four arrays that fit both readings are training and validation data when both pairs are
+tuples; when either is a list, loading stops with an error that says to return tuples, or the
+inputs as a dict."""
 
 from dataclasses import dataclass
 
@@ -15,8 +36,8 @@ from kerasdoctor.workload.source import describe_error
 VALIDATION_FRACTION = 0.2
 SHAPE_HELP = (
     "load_data() must return (x_train, y_train), (x_val, y_val), or (x, y) to split, with NumPy "
-    "arrays (x may be a dict of arrays), or (train, validation) pipelines (tf.data, PyDataset, "
-    "DataLoader, a generator function)."
+    "arrays (x and y may be dicts or lists of arrays), or (train, validation) pipelines (tf.data, "
+    "PyDataset, DataLoader, a generator function)."
 )
 # A generator factory whose one pass goes on longer than this is taken as infinite.
 MAX_COUNTED_BATCHES = 100_000
@@ -31,8 +52,8 @@ def _short(value):
 
 @dataclass
 class Data:
-    x_train: object
-    y_train: object  # an array, or a dict of arrays (a multi-output model)
+    x_train: object  # an array, or a dict or list of arrays (a multi-input model)
+    y_train: object  # an array, or a dict or list of arrays (a multi-output model)
     x_val: object
     y_val: object
     split: str  # "given", "stratified" or "random"
@@ -160,8 +181,26 @@ def _is_pair(value):
     return isinstance(value, (tuple, list)) and len(value) == 2
 
 
+def _is_array(value):
+    """An array of samples of its own (NumPy, a tensor, a DataFrame): not a Python container,
+    not a scalar."""
+    if isinstance(value, (dict, list, tuple, np.generic)):
+        return False
+    try:
+        return len(value.shape) >= 1
+    except (AttributeError, TypeError):
+        return False
+
+
+def _is_array_list(value):
+    """A list or tuple of arrays: one per input (or output) of a model."""
+    return isinstance(value, (list, tuple)) and bool(value) and any(_is_array(item) for item in value)
+
+
 def _inputs(value, name):
-    """x or y: one array, or a flat dict of arrays (a multi-input or multi-output model)."""
+    """x or y: one array, or a flat dict or list of arrays (a multi-input or multi-output model)."""
+    if _is_array_list(value):
+        return [_as_array(item, f"{name}[{index}]", listed=True) for index, item in enumerate(value)]
     if not isinstance(value, dict):
         return _as_array(value, name)
     if not value:
@@ -169,11 +208,13 @@ def _inputs(value, name):
     return {key: _as_array(item, f"{name}[{_short(key)}]") for key, item in value.items()}
 
 
-def _as_array(value, name):
-    if isinstance(value, dict):
+def _as_array(value, name, listed=False):
+    """``value`` as a NumPy array of samples; ``listed``: an item of a list of arrays, which may
+    not be a container itself."""
+    if isinstance(value, dict) or (listed and isinstance(value, (list, tuple))):
         raise KerasDoctorError(
-            f"{name} must be an array: x and y may be dicts of arrays, not of dicts. {SHAPE_HELP} "
-            f"Received: {name} of type dict"
+            f"{name} must be an array: x and y may be dicts or lists of arrays, not of "
+            f"{type(value).__name__}s. {SHAPE_HELP} Received: {name} of type {type(value).__name__}"
         )
     if hasattr(value, "element_spec") or hasattr(value, "__next__"):
         raise KerasDoctorError(
@@ -207,8 +248,9 @@ def count_rows(x):
 
 def _check_lengths(x, y, x_name, y_name):
     for value, name in ((x, x_name), (y, y_name)):
-        if isinstance(value, dict):
-            lengths = {key: len(item) for key, item in value.items()}
+        if isinstance(value, (dict, list)):
+            items = value.items() if isinstance(value, dict) else enumerate(value)
+            lengths = {key: len(item) for key, item in items}
             if len(set(lengths.values())) > 1:
                 raise KerasDoctorError(
                     f"The arrays in {name} have different numbers of samples. Received: {_short(lengths)}"
@@ -234,8 +276,8 @@ def take_rows(x, index):
 
 def _stratify_labels(y):
     """Class labels to stratify on, or None when y is not a classification target (or is
-    several targets, a dict)."""
-    if isinstance(y, dict):
+    several targets, a dict or a list)."""
+    if isinstance(y, (dict, list)):
         return None
     if y.ndim == 2 and y.shape[1] > 1:
         labels = np.argmax(y, axis=1)
@@ -285,7 +327,7 @@ def validate(result, seed=0, fit=None):
     first, second = result
     if _is_source(first):
         return _pipelines(first, second, fit)
-    if _is_pair(first) and _is_pair(second):
+    if _is_pair(first) and _is_pair(second) and _train_and_validation(first, second):
         x_train, y_train = _inputs(first[0], "x_train"), _inputs(first[1], "y_train")
         x_val, y_val = _inputs(second[0], "x_val"), _inputs(second[1], "y_val")
         _check_lengths(x_train, y_train, "x_train", "y_train")
@@ -299,3 +341,25 @@ def validate(result, seed=0, fit=None):
             "Return more data, or return (x_train, y_train), (x_val, y_val)."
         )
     return split(x, y, seed)
+
+
+def _train_and_validation(first, second):
+    """Whether two pairs are ``(x_train, y_train), (x_val, y_val)`` rather than
+    ``[x1, x2], [y1, y2]`` (two inputs and two outputs, to split); raises when both fit."""
+    items = [*first, *second]
+    if not all(_is_array(item) for item in items):
+        return True  # an item that is a dict or a list of arrays: (x, y) pairs
+    shapes = [tuple(item.shape) for item in items]
+    if len({shape[0] for shape in shapes}) > 1:
+        return True  # the lengths fit only (x_train, y_train), (x_val, y_val), if anything
+    if shapes[0][1:] != shapes[2][1:] or shapes[1][1:] != shapes[3][1:]:
+        return False  # x_train and x_val (or y_train and y_val) would differ per sample
+    if isinstance(first, tuple) and isinstance(second, tuple):
+        return True
+    raise KerasDoctorError(
+        f"load_data() returned two pairs of arrays of {shapes[0][0]} samples each, which read both as "
+        "(x_train, y_train), (x_val, y_val) and as [x1, x2], [y1, y2] (two inputs, two outputs) to split. "
+        "Return tuples for training and validation data, or the inputs as a dict "
+        "({'input_name': x1, ...}) for a model without validation data. "
+        f"Received: a {type(first).__name__} and a {type(second).__name__}, each of two arrays"
+    )

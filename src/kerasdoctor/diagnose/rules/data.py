@@ -15,6 +15,11 @@ def _arrays(stats):
     return {"x": stats} if "shape" in stats else dict(stats)
 
 
+def _named(name):
+    """How a message names an input: ``x[1]`` for an input given by its place in a list."""
+    return f"x[{name}]" if name.isdigit() else name
+
+
 def _positive(name, value):
     if not value > 0:
         raise ValueError(f"Argument `{name}` must be positive. Received: {name}={value}")
@@ -47,7 +52,7 @@ class BadInputs(Rule):
                 if bad:
                     return Finding(
                         self.code, "error", None,
-                        f"The {split} inputs ({name}) hold {stats.get('nan', 0)} NaN and {stats.get('inf', 0)} "
+                        f"The {split} inputs ({_named(name)}) hold {stats.get('nan', 0)} NaN and {stats.get('inf', 0)} "
                         "infinite values: every loss and gradient computed on them is NaN.",
                         {"problem": "non_finite", "split": split, "array": name,
                          "nan": stats.get("nan", 0), "inf": stats.get("inf", 0)},
@@ -214,7 +219,7 @@ class InputNotNormalized(Rule):
                 what += f"; per-feature scales differ {ratio:.0f}x"
             return Finding(
                 self.code, "warning", None,
-                f"The training inputs ({name}) are not normalized: they {what}. Large or uneven inputs "
+                f"The training inputs ({_named(name)}) are not normalized: they {what}. Large or uneven inputs "
                 "give large, uneven gradients and saturate activations.",
                 evidence,
                 "Standardize with statistics of the training split: sklearn.preprocessing.StandardScaler, or "
