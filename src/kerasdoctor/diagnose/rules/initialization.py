@@ -98,7 +98,7 @@ class PoorInitialization(Rule):
         mismatched = [l["name"] for l in relu
                       if (l.get("kernel_initializer") or {}).get("name") not in VARIANCE_FOR_RELU]
         stats = initial.get("layers", {})
-        scales = [stats[l["name"]]["std"] for l in relu if l["name"] in stats]
+        scales = [stats[l["name"]]["std"] for l in relu if "std" in stats.get(l["name"], {})]
         if len(mismatched) < self.min_depth or len(scales) < 2 or scales[0] <= 0:
             return None
         decay = scales[-1] / scales[0]
