@@ -256,3 +256,40 @@ def test_knobs_that_do_not_pay_together_leave_the_best_single_one_and_the_cache(
     fast = (tmp_path / "speed" / "fast_workload.py").read_text()
     assert "'steps_per_execution': 16" in fast and "'compilation_cache': True" in fast
     assert len(set(cache_runs)) == 1 and cache_runs[0] is not None  # one cache folder for the run
+
+
+def test_prefetch_is_offered_for_a_tf_data_pipeline_that_does_not_prefetch(write_workload, tmp_path):
+    tf = pytest.importorskip("tensorflow")
+    x = np.zeros((64, 3), "float32")
+    plain = tf.data.Dataset.from_tensor_slices((x, np.zeros(64))).batch(8)
+    knobs, skipped = candidates(CPU, Settings(batch_size=None), samples=0, optimizer="Adam", pipeline=plain)
+    assert "prefetch" in _names(knobs)
+    _, skipped = candidates(CPU, Settings(batch_size=None), samples=0, optimizer="Adam", pipeline=plain.prefetch(2))
+    assert ("prefetch", "the tf.data pipeline already prefetches") in skipped
+    _, skipped = candidates(CPU, Settings(batch_size=32), samples=3000, optimizer="Adam")
+    assert ("prefetch", "Keras makes and prefetches the batches of arrays itself") in skipped
+
+    original = write_workload('''
+import keras
+import numpy as np
+import tensorflow as tf
+
+FIT = {"epochs": 1}
+
+
+def load_data():
+    x = np.zeros((64, 3), "float32")
+    y = np.zeros(64, "int32")
+    return tf.data.Dataset.from_tensor_slices((x, y)).batch(8), (x[:16], y[:16])
+
+
+def build_model(hp=None):
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, activation="softmax")])
+    model.compile("adam", "sparse_categorical_crossentropy")
+    return model
+''')
+    fast = tmp_path / "fast_workload.py"
+    fast.write_text(fast_workload_source(load_workload(original), Settings(batch_size=None, prefetch=True),
+                                         ["prefetch"]))
+    data = load_workload(fast).load_data(0)
+    assert "prefetch" in type(data.train).__name__.lower()

@@ -404,7 +404,8 @@ def _run_speed(workload, repeats, seeds, epochs, steps, out, progress, cache_dir
         baseline_settings = Settings(batch_size=workload.fit["batch_size"])
         samples = count_rows(data.y_train)
     candidates, skipped = knob_module.candidates(found, baseline_settings, samples=samples or 0, optimizer=optimizer,
-                                                 python_workload=Path(workload.path).suffix == ".py")
+                                                 python_workload=Path(workload.path).suffix == ".py",
+                                                 pipeline=data.train if data.is_pipeline else None)
     if any(k.group == "batch" for k in candidates):
         candidates = _check_scaling(candidates, workload, data, baseline_settings)
     baseline = Row(BASELINE, "the workload as it is", False, baseline_settings)

@@ -61,6 +61,10 @@ import keras
 SETTINGS = {settings.to_dict()!r}
 if SETTINGS["batch_size"] is not None:
     FIT["batch_size"] = SETTINGS["batch_size"]
+if SETTINGS.get("prefetch"):  # the tf.data training pipeline prefetches
+    def load_data(_load=load_data):
+        train, validation = _load()
+        return train.prefetch(-1), validation  # -1 is tf.data.AUTOTUNE
 if SETTINGS.get("compilation_cache"):  # JAX's persistent cache in the user's cache folder
     from kerasdoctor.speedup import use_compilation_cache
 

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, replace
 import keras
 
 from kerasdoctor._backends.devices import accelerator, gpu_compute_capability
+from kerasdoctor.workload.pipelines import pipeline_kind
 
 # Each batch-size knob keeps at least this many steps an epoch, so the comparison stays about
 # training, not about a handful of giant steps.
@@ -33,6 +34,7 @@ class Settings:
     data_parallel: bool = False  # keras.distribution.DataParallel over the local devices (JAX)
     backend: str | None = None  # another backend, in a process of its own
     compilation_cache: bool = False  # JAX's persistent compilation cache (runs in processes of their own)
+    prefetch: bool = False  # a tf.data training pipeline prefetches (``.prefetch(AUTOTUNE)``)
 
     def changed(self, **changes):
         return replace(self, **changes)
@@ -112,8 +114,14 @@ def sqrt_scale(factor):
     return math.sqrt(factor)
 
 
-def candidates(found, baseline, *, samples, optimizer, python_workload=True):
-    """The knobs that apply, and (name, why) for the ones that do not."""
+def already_prefetches(dataset):
+    """Whether a ``tf.data`` pipeline's last step is a prefetch."""
+    return "prefetch" in type(dataset).__name__.lower()
+
+
+def candidates(found, baseline, *, samples, optimizer, python_workload=True, pipeline=None):
+    """The knobs that apply, and (name, why) for the ones that do not. ``pipeline``: the training
+    pipeline of a pipeline workload (its kind decides the input knobs)."""
     knobs, skipped = [], []
     for backend in found.get("backends", ()):
         if backend == found["backend"]:
@@ -152,6 +160,17 @@ def candidates(found, baseline, *, samples, optimizer, python_workload=True):
                           "(callbacks see every 16th batch)", "execution"))
     else:
         skipped.append(("steps_per_execution", f"{steps} steps an epoch"))
+    kind = None if pipeline is None else pipeline_kind(pipeline)
+    if kind == "tf.data" and not already_prefetches(pipeline):
+        knobs.append(Knob("prefetch", False, (("prefetch", True),),
+                          "the tf.data pipeline makes the next batches while a step runs (.prefetch(AUTOTUNE))",
+                          "input"))
+    elif kind == "tf.data":
+        skipped.append(("prefetch", "the tf.data pipeline already prefetches"))
+    elif pipeline is None:
+        skipped.append(("prefetch", "Keras makes and prefetches the batches of arrays itself"))
+    else:
+        skipped.append(("prefetch", f"a {kind or 'generator'} pipeline has no prefetch knob here"))
     if found["backend"] != "jax":
         skipped.append(("compilation cache", "a persistent compilation cache is tried on JAX only"))
     elif not python_workload:

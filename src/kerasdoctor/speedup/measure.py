@@ -107,7 +107,14 @@ def _fit_inputs(data, settings, validation):
         arguments.pop("validation_steps", None)
     if settings.batch_size is not None:
         arguments["batch_size"] = settings.batch_size
+    if settings.prefetch:
+        arguments["x"] = prefetched(arguments["x"])
     return arguments
+
+
+def prefetched(dataset):
+    """A ``tf.data`` pipeline that makes its next batches while a step runs (AUTOTUNE's buffer)."""
+    return dataset.prefetch(-1)  # -1 is tf.data.AUTOTUNE
 
 
 def timing_plan(samples, batch_size, steps=TIMING_STEPS):
