@@ -156,6 +156,7 @@ def main(argv=None):
     if args.run:
         print(json.dumps(one_run(args.run, args.workloads, args.seed, json.loads(args.settings), args.target)))
         return
+    import kerasdoctor  # noqa: F401  (chooses the backend before Keras loads: JAX by default)
     import keras
 
     print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "

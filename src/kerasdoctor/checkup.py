@@ -83,14 +83,16 @@ def summarize_metrics(log):
     names = sorted({name for e in epochs for name in e["logs"]})
     best = {}
     for name in names:
-        values = [e["logs"][name] for e in epochs if name in e["logs"]]
+        values = [e["logs"][name] for e in epochs if isinstance(e["logs"].get(name), (int, float))]
+        if not values:
+            continue
         finite = [v for v in values if math.isfinite(v)]
         best[name] = _better(name)(finite) if finite else values[-1]
     return {
         "epochs": len(epochs),
         "final": dict(epochs[-1]["logs"]),
         "best": best,
-        "seconds": sum(e["seconds"] for e in epochs),
+        "seconds": sum(e.get("seconds") or 0.0 for e in epochs),
     }
 
 

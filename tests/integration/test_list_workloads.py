@@ -12,13 +12,6 @@ from kerasdoctor.runlog import RunLog
 
 pytestmark = pytest.mark.integration
 
-# check records the statistics of each input and of each output's labels through
-# monitor.datastats, which until it reads a list of targets (and overlap a list of inputs)
-# array by array stops these runs with a ValueError.
-NEEDS_LIST_STATISTICS = pytest.mark.xfail(
-    strict=True, raises=AssertionError,
-    reason="monitor.datastats.summarize and overlap read a list of arrays as one array")
-
 TWO_INPUTS = """
 import keras
 import numpy as np
@@ -81,7 +74,6 @@ def invoke(*args):
     return CliRunner().invoke(app, [str(a) for a in args])
 
 
-@NEEDS_LIST_STATISTICS
 def test_check_on_a_two_input_list_workload_judges_every_input(write_workload, tmp_path):
     result = invoke("check", write_workload(TWO_INPUTS), "--json", "--out", tmp_path / "run")
     assert result.exit_code == 0, result.output
@@ -95,7 +87,6 @@ def test_check_on_a_two_input_list_workload_judges_every_input(write_workload, t
     assert "The training inputs (x[1]) are not normalized" in unscaled[0]["message"]
 
 
-@NEEDS_LIST_STATISTICS
 def test_check_on_a_two_output_list_workload_records_the_labels_of_each_output(write_workload, tmp_path):
     result = invoke("check", write_workload(TWO_OUTPUTS), "--json", "--out", tmp_path / "run")
     assert result.exit_code == 0, result.output

@@ -49,3 +49,32 @@ def test_saturation_is_measured_for_every_saturating_activation_in_the_vocabular
     for kind in SATURATING:
         assert saturated_fraction(np.array(flat[kind]), kind) == 1.0, kind
         assert saturated_fraction(np.array(middle[kind]), kind) == 0.0, kind
+
+
+def test_a_list_of_targets_is_recorded_like_outputs_and_a_list_of_inputs_is_one_row_key():
+    rng = np.random.default_rng(0)
+    x1, x2 = rng.normal(size=(20, 3)), rng.normal(size=(20, 2))
+    classes, values = rng.integers(0, 3, 20), rng.normal(size=(20, 1))
+    summary = summarize([x1, x2], [classes, values])
+    assert set(summary["x"]) == {"0", "1"} and summary["x"]["1"]["shape"] == [20, 2]
+    assert summary["y_outputs"]["0"]["encoding"] == "index" and summary["y_outputs"]["1"]["encoding"] == "continuous"
+    assert overlap([x1, x2], [x1[:5], x2[:5]]) == {"val_samples": 5, "val_in_train": 5}
+    assert overlap([x1, x2], [x1[:5], x2[5:10]])["val_in_train"] == 0  # both inputs make a sample
+
+
+def test_a_watched_fit_records_each_output_of_a_list_or_dict_of_targets():
+    from kerasdoctor.autologging.inputs import _labels
+
+    rows, y = np.array([0, 2]), [np.arange(4), np.arange(4) * 10]
+    assert [a.tolist() for a in _labels(y, rows, 4)] == [[0, 2], [0, 20]]
+    assert _labels({"a": np.arange(4)}, rows, 4)["a"].tolist() == [0, 2]
+    assert _labels([1, 0, 1, 0], rows, 4).tolist() == [1, 1]  # a plain list of labels is one array
+    assert _labels(None, rows, 4) is None
+
+
+def test_lr_find_builds_a_model_without_an_input_from_one_row_of_each_listed_input():
+    from kerasdoctor.tune.lr_find import _first_inputs
+
+    x = [np.zeros((8, 3)), np.ones((8, 2))]
+    first, same = _first_inputs(x, np.zeros(8))
+    assert [a.shape for a in first] == [(1, 3), (1, 2)] and same is x

@@ -293,3 +293,32 @@ def build_model(hp=None):
                                          ["prefetch"]))
     data = load_workload(fast).load_data(0)
     assert "prefetch" in type(data.train).__name__.lower()
+
+
+def test_the_compilation_cache_is_not_recommended_beside_another_backend(monkeypatch, write_workload, tmp_path):
+    import kerasdoctor.speedup as speedup
+    from tests.workloads import separable_source
+
+    monkeypatch.setattr(speedup.knob_module, "facts", lambda: {**CPU, "backends": ["jax", "tensorflow"], "devices": 1})
+    cache_runs = []
+
+    def fake_timing(workload, data, settings, plan, steps, time_limit=None, cache_dir=None):
+        if settings.compilation_cache:
+            cache_runs.append(cache_dir)
+        fast = settings.backend == "tensorflow"
+        return {"seconds": 5.0, "samples_per_second": 300.0 if fast else 100.0, "steps_per_second": 1.0,
+                "compile_seconds": 0.3 if settings.compilation_cache and len(cache_runs) > 1 else 2.0}
+
+    def fake_accuracy(workload, data, settings, epochs, seed, cache_dir=None):
+        return {"metric": "val_accuracy", "direction": "max", "values": [0.8, 0.9 + 0.001 * seed],
+                "seconds": [1.0, 1.5] if settings.backend else [2.0, 3.0]}
+
+    monkeypatch.setattr(speedup, "time_settings", fake_timing)
+    monkeypatch.setattr(speedup, "_accuracy_one", fake_accuracy)
+    monkeypatch.setattr(speedup, "profile", lambda *a: {})
+    monkeypatch.setattr(speedup, "_check_scaling", lambda knobs, *a: knobs)
+    result = speedup.run_speed(load_workload(write_workload(separable_source())), repeats=2, seeds=2,
+                               out=tmp_path / "speed").to_dict()
+    assert {k["name"]: k["verdict"] for k in result["knobs"]}["compilation cache"] == "recommended"
+    assert result["recommended"]["knobs"] == ["backend tensorflow"]
+    assert result["recommended"]["settings"]["compilation_cache"] is False

@@ -71,12 +71,22 @@ def _statistics(x, y, seed):
     count = _count(x)
     rows = _rows(count, MAX_STATS_ROWS, seed)
     sample_x = _take(x, rows)
-    labels = None if y is None or isinstance(y, dict) else np.asarray(y)
-    fields = summarize(sample_x, labels[rows] if labels is not None and len(rows) < count else labels)
+    fields = summarize(sample_x, _labels(y, rows, count))
     fields["samples"] = count
     if len(rows) < count:
         fields["sampled_rows"] = int(len(rows))
     return fields, sample_x
+
+
+def _labels(y, rows, count):
+    """The labels of ``rows``: an array, or each output's (a dict, or a list of arrays)."""
+    if y is None:
+        return None
+    several = isinstance(y, dict) or (isinstance(y, (list, tuple)) and y and all(hasattr(a, "shape") for a in y))
+    labels = y if several else np.asarray(y)
+    if len(rows) >= count:
+        return labels
+    return _take(labels, rows) if several else labels[rows]
 
 
 def _validation_arrays(arguments):

@@ -128,7 +128,8 @@ def _target_stats(rows, max_targets=MAX_FEATURES, max_quantiles=MAX_CLASSES, num
 
 
 def summarize(x, y=None):
-    """{'x': stats, 'y': stats, 'samples': n}; x and y may be arrays, dicts or lists of arrays."""
+    """{'x': stats, 'y': stats, 'samples': n}; x and y may be arrays, dicts or lists of arrays
+    (a list of targets is recorded like a dict of outputs, under "0", "1", ...)."""
     if isinstance(x, (list, tuple)) and x and all(hasattr(a, "shape") for a in x):
         x = {str(index): value for index, value in enumerate(x)}  # one array per input
     if isinstance(x, dict):
@@ -138,6 +139,8 @@ def summarize(x, y=None):
         x_stats = _array_stats(x)
         samples = len(x)
     summary = {"samples": int(samples), "x": x_stats}
+    if isinstance(y, (list, tuple)) and y and all(hasattr(a, "shape") for a in y):
+        y = {str(index): value for index, value in enumerate(y)}  # one array per output, in order
     if isinstance(y, dict):  # a multi-output model: the labels of each output, by name
         summary["y_outputs"] = {str(name): _label_stats(value) for name, value in y.items()}
     elif y is not None:
@@ -151,8 +154,13 @@ def summarize_labels(y):
 
 
 def _row_keys(x):
-    """One bytes key per sample (all inputs of a dict together), for exact-duplicate checks."""
-    parts = [x[k] for k in sorted(x)] if isinstance(x, dict) else [x]
+    """One bytes key per sample (all inputs of a dict or a list together), for exact-duplicate checks."""
+    if isinstance(x, dict):
+        parts = [x[k] for k in sorted(x)]
+    elif isinstance(x, (list, tuple)) and x and all(hasattr(a, "shape") for a in x):
+        parts = list(x)
+    else:
+        parts = [x]
     rows = [np.ascontiguousarray(np.asarray(p)).reshape(len(p), -1) for p in parts]
     return [b"".join(r[i].tobytes() for r in rows) for i in range(len(rows[0]))]
 

@@ -438,6 +438,8 @@ def _run_speed(workload, repeats, seeds, epochs, steps, out, progress, cache_dir
     # is timed without it, in this process; a recommended cache is added to it afterwards.
     cached = [r for r in chosen if r.knob.group == "cache"]
     timed = [r for r in chosen if r.knob.group != "cache"]
+    if cached and any(r.settings.backend for r in timed):
+        cached = []  # the cache was measured on this backend; another backend's process has none
     if cached:
         settings = settings.changed(compilation_cache=False)
     recommended = combination = None

@@ -203,7 +203,7 @@ def _first_inputs(x, y):
     """One sample's inputs (to build a model without an Input), and the pipeline to sweep over
     (a generator read for it is replayed)."""
     if y is not None:
-        return ({k: v[:1] for k, v in x.items()} if isinstance(x, dict) else x[:1]), x
+        return keras.tree.map_structure(lambda a: a[:1], x), x  # one row of each input (a dict or a list)
     sample = pipelines.read_sample(x, max_batches=1, max_rows=1)
     return keras.tree.map_structure(lambda a: a[:1], sample.x), (sample.replacement or x)
 
