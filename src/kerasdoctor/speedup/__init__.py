@@ -9,7 +9,11 @@ that changes the math (batch size, precision) and pays is then trained to the wo
 over ``seeds`` seeds beside the baseline: the mean difference of the best validation metric,
 with its standard error, decides whether it may be recommended. The recommended combination
 (the best knob of each group that passed) is measured again as a whole, since knobs do not
-multiply.
+multiply; when it does not pay, the single knob that paid most stands.
+
+A knob many times slower than the baseline is stopped after one run (``SLOW_STOP``). The JAX
+compilation cache is judged on what it is for: a new process's compile seconds, cold then warm;
+it changes no step, so combinations are timed without it and it is added afterwards.
 """
 
 import dataclasses
