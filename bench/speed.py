@@ -101,7 +101,7 @@ def main(argv=None):
         for knob in summary["knobs"]:
             print(f"    {knob['name']}: throughput {_number(knob['throughput_ratio'])}x, time to target "
                   f"{_number(knob['time_to_target_ratio'])}x, accuracy {_number(knob['accuracy_delta_points'])} pts, "
-                  f"{knob['verdict']}", flush=True)
+                  f"{knob['verdict']}" + (f" ({knob['note']})" if knob.get("note") else ""), flush=True)
     Path(args.out).mkdir(parents=True, exist_ok=True)
     (Path(args.out) / "summary.json").write_text(json.dumps(results, indent=2, default=str))
 
