@@ -88,7 +88,8 @@ def main(argv=None):
         workload = load_workload(EXAMPLES / f"{name}.py")
         again = reproduced_ratio(workload, Path(summary["run_dir"]) / "fast_workload.py", args.repeats) if best else None
         met = bool(best) and (throughput or 0) >= THROUGHPUT_BAR and to_target is not None \
-            and to_target <= TIME_TO_TARGET_BAR and (again is None or abs(again / throughput - 1) <= REPRODUCE_WITHIN)
+            and to_target <= TIME_TO_TARGET_BAR and (again is None or not throughput
+                                                     or abs(again / throughput - 1) <= REPRODUCE_WITHIN)
         print(f"| {name} | {' + '.join(best['knobs']) if best else 'nothing'} | {_number(throughput)}x | "
               f"{_number(to_target)}x | {_number(delta.get('delta'))} ± {_number(delta.get('se'), 2)} | "
               f"{_number(summary['baseline']['samples_per_second'], 4)} | {_number(again)}x | "

@@ -136,7 +136,8 @@ def recommendation(name, args):
     if best.get("verdict") != "recommended":
         return {}, [], seconds
     delta = best.get("accuracy_delta") or {}
-    print(f"{name}.speed.recommended: throughput {best['throughput_ratio']:.2f}x, time to target "
+    throughput = best.get("throughput_ratio")
+    print(f"{name}.speed.recommended: throughput " + (f"{throughput:.2f}x" if throughput else "-") + ", time to target "
           + (f"{best['time_to_target_ratio']:.2f}x" if best.get("time_to_target_ratio") else "-")
           + (f", accuracy {delta['delta']:+.2f} ± {delta['se']:.2f}" if "delta" in delta else ""), flush=True)
     return {k: best["settings"][k] for k in TAKEN}, best["knobs"], seconds

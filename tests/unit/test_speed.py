@@ -322,3 +322,34 @@ def test_the_compilation_cache_is_not_recommended_beside_another_backend(monkeyp
     assert {k["name"]: k["verdict"] for k in result["knobs"]}["compilation cache"] == "recommended"
     assert result["recommended"]["knobs"] == ["backend tensorflow"]
     assert result["recommended"]["settings"]["compilation_cache"] is False
+
+
+def test_the_cache_alone_is_recommended_by_its_compile_seconds_not_a_throughput(monkeypatch, write_workload, tmp_path):
+    import kerasdoctor.speedup as speedup
+    from kerasdoctor.report.speed import render_speed
+    from rich.console import Console
+    from tests.workloads import separable_source
+
+    cache_runs = []
+
+    def fake_timing(workload, data, settings, plan, steps, time_limit=None, cache_dir=None):
+        if settings.compilation_cache:
+            cache_runs.append(cache_dir)
+        return {"seconds": 5.0, "samples_per_second": 100.0, "steps_per_second": 1.0,
+                "compile_seconds": 0.3 if settings.compilation_cache and len(cache_runs) > 1 else 2.0}
+
+    def fake_accuracy(workload, data, settings, epochs, seed, cache_dir=None):
+        return {"metric": "val_accuracy", "direction": "max", "values": [0.8, 0.9 + 0.001 * seed], "seconds": [2.0, 3.0]}
+
+    monkeypatch.setattr(speedup, "time_settings", fake_timing)
+    monkeypatch.setattr(speedup, "_accuracy_one", fake_accuracy)
+    monkeypatch.setattr(speedup, "profile", lambda *a: {})
+    monkeypatch.setattr(speedup, "_check_scaling", lambda knobs, *a: knobs)
+    result = speedup.run_speed(load_workload(write_workload(separable_source())), repeats=2, seeds=2,
+                               out=tmp_path / "speed").to_dict()
+    best = result["recommended"]
+    assert best["knobs"] == ["compilation cache"] and best["throughput_ratio"] is None
+    console = Console(width=200, record=True)
+    for line in render_speed(result):
+        console.print(line)
+    assert "recommended: compilation cache  (compiling 2.00 s -> 0.30 s in a new process)" in console.export_text()

@@ -55,7 +55,10 @@ def render_speed(summary):
         lines.append(Text(f"together: {together['name']} measured {_ratio(together['throughput_ratio'])} throughput, "
                           f"{together['verdict']}; the best single knob stands", style="yellow"))
     best = summary["recommended"]
-    if best and best["verdict"] == "recommended":
+    if best and best["verdict"] == "recommended" and best["throughput_ratio"] is None:  # the cache alone
+        lines.append(Text.assemble(("recommended: ", "bold green"), " + ".join(best["knobs"]),
+                                   f"  ({best['note']})" if best.get("note") else ""))
+    elif best and best["verdict"] == "recommended":
         lines.append(Text.assemble(("recommended: ", "bold green"), " + ".join(best["knobs"]),
                                    f"  {_ratio(best['throughput_ratio'])} throughput, time to target "
                                    f"{_ratio(best['time_to_target_ratio'])}, accuracy {_delta(best)}"))

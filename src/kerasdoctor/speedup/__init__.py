@@ -286,8 +286,6 @@ def _judge_cache(row):
     if cold is None or warm is None:
         row.verdict = "not measured"
         return False
-    # (Its throughput is shown but not judged: the cached step is the same program, and a new
-    # process's steady steps differ from this warm one's by noise on small models.)
     row.note = f"compiling {cold:.2f} s -> {warm:.2f} s in a new process"
     if warm * CACHE_PAYS > cold or cold - warm < CACHE_SAVES_SECONDS:
         row.verdict = "no gain"
@@ -422,7 +420,9 @@ def _run_speed(workload, repeats, seeds, epochs, steps, out, progress, cache_dir
     if baseline.error is not None:
         raise KerasDoctorError(f"The workload's own timing run failed: {baseline.error}")
     for row in rows:
-        row.throughput_ratio = _ratio(row, baseline)
+        # The cache's runs are new processes, whose steady steps do not compare with this warm
+        # one's; the cache changes no step, so it has no throughput ratio.
+        row.throughput_ratio = None if row.settings.compilation_cache else _ratio(row, baseline)
     try:
         found_profile = profile(workload, data, baseline.settings, baseline.timings[0])
     except Exception as error:  # noqa: BLE001 - the profile is extra: a failure is a note in it
