@@ -221,6 +221,16 @@ def test_a_fast_copy_with_the_compilation_cache_turns_it_on_when_loaded(tmp_path
     assert turned_on == [None]
 
 
+def _measure_with(monkeypatch, timing, accuracy):
+    """``run_speed`` with fake timing and accuracy runs (no profile, no lr_find for the batch scale)."""
+    import kerasdoctor.speedup as speedup
+
+    monkeypatch.setattr(speedup, "time_settings", timing)
+    monkeypatch.setattr(speedup, "_accuracy_one", accuracy)
+    monkeypatch.setattr(speedup, "profile", lambda *a: {})
+    monkeypatch.setattr(speedup, "_check_scaling", lambda knobs, *a: knobs)
+
+
 def test_knobs_that_do_not_pay_together_leave_the_best_single_one_and_the_cache(monkeypatch, write_workload, tmp_path):
     import kerasdoctor.speedup as speedup
     from tests.workloads import separable_source
@@ -242,10 +252,7 @@ def test_knobs_that_do_not_pay_together_leave_the_best_single_one_and_the_cache(
         return {"metric": "val_accuracy", "direction": "max", "values": [0.8, 0.9 + 0.001 * seed],
                 "seconds": [1.0, 1.5] if settings.batch_size == 32 else [2.0, 3.0]}
 
-    monkeypatch.setattr(speedup, "time_settings", fake_timing)
-    monkeypatch.setattr(speedup, "_accuracy_one", fake_accuracy)
-    monkeypatch.setattr(speedup, "profile", lambda *a: {})
-    monkeypatch.setattr(speedup, "_check_scaling", lambda knobs, *a: knobs)
+    _measure_with(monkeypatch, fake_timing, fake_accuracy)
     workload = load_workload(write_workload(separable_source()))
     result = speedup.run_speed(workload, repeats=2, seeds=2, out=tmp_path / "speed").to_dict()
     verdicts = {k["name"]: k["verdict"] for k in result["knobs"]}
@@ -313,10 +320,7 @@ def test_the_compilation_cache_is_not_recommended_beside_another_backend(monkeyp
         return {"metric": "val_accuracy", "direction": "max", "values": [0.8, 0.9 + 0.001 * seed],
                 "seconds": [1.0, 1.5] if settings.backend else [2.0, 3.0]}
 
-    monkeypatch.setattr(speedup, "time_settings", fake_timing)
-    monkeypatch.setattr(speedup, "_accuracy_one", fake_accuracy)
-    monkeypatch.setattr(speedup, "profile", lambda *a: {})
-    monkeypatch.setattr(speedup, "_check_scaling", lambda knobs, *a: knobs)
+    _measure_with(monkeypatch, fake_timing, fake_accuracy)
     result = speedup.run_speed(load_workload(write_workload(separable_source())), repeats=2, seeds=2,
                                out=tmp_path / "speed").to_dict()
     assert {k["name"]: k["verdict"] for k in result["knobs"]}["compilation cache"] == "recommended"
@@ -341,10 +345,7 @@ def test_the_cache_alone_is_recommended_by_its_compile_seconds_not_a_throughput(
     def fake_accuracy(workload, data, settings, epochs, seed, cache_dir=None):
         return {"metric": "val_accuracy", "direction": "max", "values": [0.8, 0.9 + 0.001 * seed], "seconds": [2.0, 3.0]}
 
-    monkeypatch.setattr(speedup, "time_settings", fake_timing)
-    monkeypatch.setattr(speedup, "_accuracy_one", fake_accuracy)
-    monkeypatch.setattr(speedup, "profile", lambda *a: {})
-    monkeypatch.setattr(speedup, "_check_scaling", lambda knobs, *a: knobs)
+    _measure_with(monkeypatch, fake_timing, fake_accuracy)
     result = speedup.run_speed(load_workload(write_workload(separable_source())), repeats=2, seeds=2,
                                out=tmp_path / "speed").to_dict()
     best = result["recommended"]
