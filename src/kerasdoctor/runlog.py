@@ -273,6 +273,7 @@ _NESTED = {
         "layers": _items(_LAYER), "variables": _items(_TEXT), "loss": _or_none(_loss),
         "optimizer": _or_none(_fields({"name": _TEXT, "config": _DICT})),
         "output_activation": _or_none(_TEXT), "output_activation_known": _FLAG, "output_shape": _or_none(_SHAPE),
+        "output_names": _list(lambda name: isinstance(name, str)),
         "params": _COUNT, "trainable_params": _COUNT,
     }),
     "data": _fields({

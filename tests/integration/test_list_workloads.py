@@ -111,3 +111,13 @@ def test_two_pairs_of_lists_that_read_both_ways_stop_check_with_one_line(write_w
     assert "two pairs of arrays of 40 samples each" in result.output
     assert "Return tuples for training and validation data" in " ".join(result.output.split())
     assert not (tmp_path / "run").exists()
+
+
+def test_a_wrong_loss_in_a_list_of_losses_is_found_on_its_output(write_workload, tmp_path):
+    wrong = TWO_OUTPUTS.replace('loss=["sparse_categorical_crossentropy", "mse"]',
+                                'loss=["sparse_categorical_crossentropy", "categorical_crossentropy"]')
+    result = invoke("check", write_workload(wrong), "--json", "--out", tmp_path / "run")
+    findings = json.loads(result.stdout)["findings"]
+    mismatch = [f for f in findings if f["code"] == "OUTPUT_LOSS_MISMATCH"]
+    assert mismatch and "on the output 'size'" in mismatch[0]["message"]
+    assert RunLog.load(tmp_path / "run" / "runlog.jsonl").model["output_names"] == ["label", "size"]

@@ -206,8 +206,21 @@ def describe_model(model):
         "output_activation": activation,
         "output_shape": _output_shape(model) if hasattr(model, "output") else None,
     }
+    output_names = _output_names(model)
+    if output_names:
+        record["output_names"] = output_names
     if note:
         record["output_activation_known"] = False
     if notes:
         record["notes"] = notes
     return record
+
+
+def _output_names(model):
+    """The names of a graph model's outputs, in the order of its outputs (a list of losses or of
+    targets follows it); None when there is one output or the model does not say."""
+    try:
+        names = list(getattr(model, "output_names", None) or [])
+    except Exception:  # noqa: BLE001 - a subclassed model without a graph: none
+        return None
+    return [str(name) for name in names] if len(names) > 1 else None

@@ -136,21 +136,27 @@ def _problems(loss, from_logits, activation, units, y, shape=None, known=True):
         yield from _regression(activation, units, y, known)
 
 
-def _head_labels(log, head):
+def _head_labels(log, *keys):
+    """A head's label summary, by its name or (labels given as a list of targets) its position."""
     for split in ("train", "probe"):
-        found = ((log.data(split) or {}).get("y_outputs") or {}).get(head)
+        outputs = (log.data(split) or {}).get("y_outputs") or {}
+        found = next((outputs[key] for key in keys if outputs.get(key)), None)
         if found:
             return dict(found)
     return {}
 
 
 def heads(log):
-    """One dict per named output of a model compiled with a dict of losses, one per output:
-    the head's loss, from_logits, activation, units, output shape, labels and whether its
-    activation is known. The head is the layer of that name; an output whose layer the model
-    record does not hold, or a list of losses, is not judged."""
+    """One dict per named output of a model compiled with one loss per output (a dict by name,
+    or a list in the order of the model's outputs): the head's loss, from_logits, activation,
+    units, output shape, labels and whether its activation is known. The head is the layer of
+    that name; an output whose layer the model record does not hold is not judged, nor a list
+    of losses whose outputs the record does not name."""
     model = log.model or {}
     losses = (model.get("loss") or {}).get("outputs")
+    names = model.get("output_names") or []
+    if isinstance(losses, list) and len(losses) == len(names):
+        losses = {name: loss for name, loss in zip(names, losses)}
     if not isinstance(losses, dict):
         return []
     by_name = {layer.get("name"): layer for layer in model.get("layers") or []}
@@ -164,7 +170,8 @@ def heads(log):
             "head": head, "loss": snake(loss.get("name")),
             "from_logits": bool((loss.get("config") or {}).get("from_logits", False)),
             "activation": layer.get("activation"), "units": shape[-1] if shape else layer.get("units"),
-            "shape": shape, "labels": _head_labels(log, head), "known": "note" not in layer,
+            "shape": shape, "known": "note" not in layer,
+            "labels": _head_labels(log, head, *([str(names.index(head))] if head in names else [])),
         })
     return found
 
