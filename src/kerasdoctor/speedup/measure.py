@@ -19,12 +19,18 @@ TIMING_STEPS = 200
 
 
 class _Clock(keras.callbacks.Callback):
-    """Wall seconds since the fit began at each epoch's end (the epoch end syncs the device)."""
+    """Wall seconds since the fit began at each epoch's end (the epoch end syncs the device).
 
-    def __init__(self):
+    With ``time_limit``, the fit stops once it has taken that many seconds (a knob many times
+    slower than the baseline: its ratio is known to be below the bound, and measuring it out
+    would take longer than everything else together); ``stopped`` holds the seconds it took.
+    The same one hook per batch runs in every timing run, limited or not."""
+
+    def __init__(self, time_limit=None):
         super().__init__()
         self.started, self.epoch_started, self.ends, self.durations, self.logs = None, None, [], [], []
         self.steps, self.last_batch = [], -1
+        self.time_limit, self.stopped = time_limit, None
 
     def on_train_begin(self, logs=None):
         self.started = time.perf_counter()
@@ -34,6 +40,11 @@ class _Clock(keras.callbacks.Callback):
 
     def on_train_batch_end(self, batch, logs=None):
         self.last_batch = batch  # with steps_per_execution, the last step of the execution
+        if self.time_limit is not None:
+            elapsed = time.perf_counter() - self.started
+            if elapsed > self.time_limit:
+                self.stopped = elapsed
+                self.model.stop_training = True
 
     def on_epoch_end(self, epoch, logs=None):
         now = time.perf_counter()
@@ -41,25 +52,6 @@ class _Clock(keras.callbacks.Callback):
         self.durations.append(now - self.epoch_started)
         self.ends.append(now - self.started)
         self.logs.append(dict(logs or {}))
-
-
-class _Deadline(keras.callbacks.Callback):
-    """Stops a timing run once it has taken ``seconds`` (a knob many times slower than the
-    baseline: its ratio is known to be below the bound, and measuring it out would take longer
-    than everything else together)."""
-
-    def __init__(self, seconds):
-        super().__init__()
-        self.seconds, self.started, self.stopped = seconds, None, None
-
-    def on_train_begin(self, logs=None):
-        self.started = time.perf_counter()
-
-    def on_train_batch_end(self, batch, logs=None):
-        elapsed = time.perf_counter() - self.started
-        if elapsed > self.seconds:
-            self.stopped = elapsed
-            self.model.stop_training = True
 
 
 @contextlib.contextmanager
@@ -155,11 +147,10 @@ def _timing_run(workload, data, settings, plan, steps, seed, time_limit=None):
         steps = min(steps, arguments.pop("steps_per_epoch", None) or steps)
         steps = max(execution, steps // execution * execution)
         fit_steps = {"steps_per_epoch": steps}
-    clock = _Clock()
-    callbacks = [clock] if time_limit is None else [clock, _Deadline(time_limit)]
-    model.fit(**arguments, epochs=1 + steady_epochs, verbose=0, callbacks=callbacks, **fit_steps)
-    if time_limit is not None and callbacks[1].stopped is not None:
-        return {"stopped_after_seconds": callbacks[1].stopped}
+    clock = _Clock(time_limit)
+    model.fit(**arguments, epochs=1 + steady_epochs, verbose=0, callbacks=[clock], **fit_steps)
+    if clock.stopped is not None:
+        return {"stopped_after_seconds": clock.stopped}
     if len(clock.durations) < 1 + steady_epochs or min(clock.steps) < steps:
         raise KerasDoctorError(f"the timing run trained {min(clock.steps, default=0)} of its {steps} steps "
                                "in an epoch (the data ran out)")
