@@ -89,5 +89,5 @@ def test_a_workload_with_non_finite_data_is_refused_before_any_timing(write_work
     before = path.read_bytes()
     result = invoke("speed", path, "--repeats", "1", "--seeds", "2", "--out", tmp_path / "speed")
     assert result.exit_code == 1 and "Traceback" not in result.output, result.output
-    assert "holds 1 NaN or Inf values" in result.output and "keras-doctor check" in result.output
+    assert "holds 1 NaN or Inf value:" in result.output and "keras-doctor check" in result.output
     assert not (tmp_path / "speed").exists() and path.read_bytes() == before

@@ -376,7 +376,8 @@ def refuse_non_finite(data):
         count = _non_finite(summarize(x, y))
         if count:
             raise KerasDoctorError(
-                f"The {name} data holds {count} NaN or Inf values: a run on it measures a failing training, "
+                f"The {name} data holds {count} NaN or Inf value{'' if count == 1 else 's'}: a run on it "
+                "measures a failing training, "
                 "not its speed. Fix the data first (keras-doctor check shows where).")
 
 
