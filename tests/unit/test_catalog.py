@@ -11,6 +11,7 @@ from kerasdoctor.diagnose.rules.data import BadInputs, BadLabels, InputNotNormal
 from kerasdoctor.diagnose.rules.gradients import ExplodingGradients, VanishingGradients
 from kerasdoctor.diagnose.rules.initialization import PoorInitialization
 from kerasdoctor.diagnose.rules.learning_rate import LearningRateTooHigh, LearningRateTooLow
+from kerasdoctor.diagnose.rules.loss_diverged import LossDiverged
 from kerasdoctor.diagnose.rules.output_loss import OutputLossMismatch
 from kerasdoctor.diagnose.rules.progress import (
     LossOscillating, NotLearning, Overfitting, SlowConvergence, Underfitting,
@@ -190,6 +191,17 @@ def test_dying_relu_fires_when_most_units_stay_dead():
     assert finding.severity == "error" and finding.evidence["worst_layer"] == "hidden_1"
 
 
+def test_dying_relu_is_information_on_a_model_that_fitted_its_data():
+    # Zoo seed 77: 70% of a layer dead, the training loss 3-9% of the trivial loss, 0.99 accuracy.
+    builder = LogBuilder().data()
+    for step, loss in ((0, 2.0), (10, 0.3), (20, 0.1)):
+        builder.probe(step, layers=_relu_layers({"hidden_1": 0.95}))
+        builder.epoch(step // 10, loss=loss)
+    finding = DyingRelu().check(builder.log)
+    assert finding.severity == "info" and finding.evidence["loss_to_trivial"] < 0.5
+    assert DyingRelu(trained_well=0.01).check(builder.log).severity == "error"
+
+
 def test_dying_relu_ignores_a_layer_that_recovered():
     builder = LogBuilder()
     for step, dead in ((0, 0.9), (10, 0.9), (20, 0.3)):
@@ -234,6 +246,54 @@ def test_learning_rate_too_high_fires_when_the_loss_blows_up_in_the_first_epoch(
     assert LearningRateTooHigh().check(builder.log).step == 2
 
 
+def _jolted_start(later_losses, **epoch_logs):
+    """A run whose probe loss blows up in the first epoch, then epochs with ``later_losses``."""
+    builder = LogBuilder(lr=1.0).data()
+    for step, loss in ((0, 2.3), (1, 3.0), (2, 40.0), (4, 30.0), (8, 2.0), (16, 1.0)):
+        builder.probe(step, loss=loss)
+    for epoch, loss in enumerate(later_losses):
+        builder.epoch(epoch, loss=loss, **{key: values[epoch] for key, values in epoch_logs.items()})
+        builder.probe(10 * (epoch + 2), epoch=epoch + 1, loss=loss)
+    return builder
+
+
+def test_a_jolted_start_the_run_recovered_from_is_information():
+    # Zoo seeds 259, 362 and 397: the probe loss rose 4-10x in the first steps, then the models
+    # trained to 3-14% of the trivial loss.
+    log = _jolted_start([1.0, 0.3, 0.1]).log
+    finding = LearningRateTooHigh().check(log)
+    assert finding.severity == "error" and finding.evidence["recovered_to_trivial"] < 0.5
+    reported = {f.code: f for f in diagnose(log)}
+    assert reported["LEARNING_RATE_TOO_HIGH"].severity == "info" and "recovered" in reported["LEARNING_RATE_TOO_HIGH"].message
+    assert reported["LOSS_DIVERGED"].severity == "info"  # the spike came back within 4x of its best
+
+
+def test_a_jolted_start_stays_an_error_beside_another_training_problem():
+    # As the BiLSTM at 1000x its learning rate of the fault benchmark: its loss came down, and
+    # its gradients still explode. Here the other problem is an overfit.
+    builder = _jolted_start([1.0, 0.3, 0.1, 0.05, 0.02], val_loss=[1.0, 0.8, 1.5, 2.0, 2.5],
+                            accuracy=[0.7, 0.9, 1.0, 1.0, 1.0], val_accuracy=[0.7, 0.75, 0.72, 0.7, 0.7])
+    codes = {f.code: f.severity for f in diagnose(builder.log)}
+    assert codes["LEARNING_RATE_TOO_HIGH"] == "error" and codes["OVERFITTING"] == "warning"
+    assert LearningRateTooHigh().check(_jolted_start([2.2, 2.1, 2.0]).log).evidence.get("recovered_to_trivial") is None
+
+
+def test_loss_diverged_marks_a_spike_the_run_came_back_from():
+    # Zoo seed 293: the probe loss jumped to 30x its best, then came back within 2x of it.
+    builder = LogBuilder().data()
+    probes = ((0, 2.3), (10, 1.0), (20, 0.5), (30, 0.3), (40, 0.2), (50, 0.1), (55, 3.0), (60, 2.5),
+              (70, 0.4), (80, 0.2), (90, 0.15), (100, 0.13), (110, 0.12), (120, 0.11))
+    for step, loss in probes:
+        builder.probe(step, loss=loss)
+    for epoch, loss in enumerate((0.6, 0.3, 0.15, 0.12)):
+        builder.epoch(epoch, loss=loss, steps=30)
+    finding = LossDiverged().check(builder.log)
+    assert finding.evidence["recovered_to_trivial"] < 0.5
+    assert [f.severity for f in diagnose(builder.log) if f.code == "LOSS_DIVERGED"] == ["info"]
+    builder.probe(130, loss=2.0)  # ends far above its best: not recovered
+    assert "recovered_to_trivial" not in LossDiverged().check(builder.log).evidence
+
+
 def test_learning_rate_too_low_fires_on_tiny_steps_and_a_flat_loss():
     builder = LogBuilder(lr=1e-7).data()
     for step in (0, 1, 2, 4, 8, 16):
@@ -256,6 +316,21 @@ def test_loss_oscillating_fires_when_the_probe_loss_swings_up_and_down():
     for index, step in enumerate(range(0, 80, 10)):
         builder.probe(step, loss=2.3 + (0.5 if index % 2 else 0.0))
     assert LossOscillating().check(builder.log).evidence["rise_to_fall_ratio"] >= 0.5
+
+
+def test_loss_oscillating_is_silent_on_a_loss_that_wobbles_down_out_of_its_band():
+    # The IMDB Transformer's healthy seed 0 of the fault benchmark: over the second half the
+    # probe loss rose 40% as much as it fell, yet fell from 0.55 to 0.32 of the trivial loss,
+    # four times the spread of its wobbles around that trend.
+    falling, flat = LogBuilder().data(), LogBuilder().data()
+    for index, step in enumerate(range(0, 160, 10)):
+        wobble = 0.04 if index % 2 else -0.04  # rises 45% as large as the falls
+        falling.probe(step, loss=LN10 * (0.9 - 0.03 * index + wobble))
+        flat.probe(step, loss=LN10 * (0.5 + wobble))
+    assert LossOscillating().check(falling.log) is None
+    finding = LossOscillating().check(flat.log)
+    assert finding.evidence["trend_fall_to_trivial"] < finding.evidence["band"] * finding.evidence["spread_to_trivial"]
+    assert LossOscillating(band=100.0).check(falling.log) is not None
 
 
 def test_not_learning_fires_at_the_trivial_loss_and_chance_accuracy():
@@ -290,6 +365,18 @@ def test_overfitting_is_silent_when_accuracy_agrees():
     for epoch in range(5):
         builder.epoch(epoch, loss=0.05, val_loss=0.5, accuracy=0.95, val_accuracy=0.94)
     assert Overfitting().check(builder.log) is None
+
+
+def test_overfitting_is_silent_while_the_validation_loss_still_improves():
+    # A gap between the losses with validation still at its best at the end: stopping earlier
+    # would not help (zoo seed 16: ratio 2.03, best validation loss at the last of 51 epochs).
+    builder = LogBuilder().data()
+    for epoch in range(20):
+        builder.epoch(epoch, loss=0.5 / (epoch + 1), val_loss=0.9 - 0.01 * epoch, accuracy=0.99, val_accuracy=0.85)
+    assert Overfitting().check(builder.log) is None
+    for epoch in range(20, 23):  # then it stalls above its best for the last tenth of the run
+        builder.epoch(epoch, loss=0.02, val_loss=0.8, accuracy=0.99, val_accuracy=0.85)
+    assert Overfitting().check(builder.log).evidence["best_val_epoch"] == 20
 
 
 def test_underfitting_fires_on_a_bottleneck_narrower_than_the_output():

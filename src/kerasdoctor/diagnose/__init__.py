@@ -88,6 +88,23 @@ def trained_despite(findings, log):
             for f in findings]
 
 
+def recovered(findings):
+    """Findings about the first steps or a spike (evidence ``recovered_to_trivial``) of a run that
+    came back and trained well become information, when they are its only training problems:
+    the run did not suffer from what they describe. Beside any other training finding they keep
+    their severity (they may be its cause)."""
+    if not any((f.evidence or {}).get("recovered_to_trivial") is not None for f in findings):
+        return findings
+    if any(f.code not in STATIC_CODES and f.severity != "info" and (f.evidence or {}).get("recovered_to_trivial") is None
+           for f in findings):
+        return findings
+    return [replace(f, severity="info", message=f.message + (
+                f" The run recovered: its last epoch's training loss is {f.evidence['recovered_to_trivial']:.0%} "
+                "of the trivial loss, and no other training rule found a problem."))
+            if (f.evidence or {}).get("recovered_to_trivial") is not None and f.severity != "info" else f
+            for f in findings]
+
+
 def blocking(findings):
     """The findings that say a run is not healthy: warnings and errors, except static findings
     of a run that trained despite them."""
@@ -97,9 +114,9 @@ def blocking(findings):
 def diagnose(log, rules=None):
     """Runs every rule on ``log`` and returns the findings, root cause first."""
     rules = default_rules() if rules is None else rules
-    findings = trained_despite([f for f in (rule.check(log) for rule in rules) if f is not None], log)
+    findings = trained_despite(recovered([f for f in (rule.check(log) for rule in rules) if f is not None]), log)
     return link(rank(findings))
 
 
 __all__ = ["CAUSES", "CAUSE_ORDER", "Finding", "Rule", "RULES", "SEVERITIES", "STATIC_CODES", "crash_explanation",
-           "diagnose", "blocking", "rank", "severity_rank", "trained_despite"]
+           "diagnose", "blocking", "rank", "recovered", "severity_rank", "trained_despite"]

@@ -26,6 +26,13 @@ def epoch_values(log, key):
     return [e["logs"][key] for e in log.epochs if key in e.get("logs", {})]
 
 
+def loss_to_trivial(log):
+    """The last epoch's training loss as a share of the trivial loss (None if either is unknown)."""
+    losses = [v for v in epoch_values(log, "loss") if is_finite(v)]
+    trivial = trivial_loss(log)
+    return losses[-1] / trivial if losses and trivial else None
+
+
 snake = vocabulary.loss_name
 
 

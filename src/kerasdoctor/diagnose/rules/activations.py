@@ -1,7 +1,7 @@
 """DYING_RELU, SATURATED_ACTIVATIONS and FROZEN_OR_DEAD_LAYER, from the probe's per-layer statistics."""
 
 from kerasdoctor.diagnose.base import Finding, Rule
-from kerasdoctor.diagnose.series import epoch_values, gradient_probes, is_finite, kernel_layers, layers, trivial_loss
+from kerasdoctor.diagnose.series import gradient_probes, kernel_layers, layers, loss_to_trivial
 from kerasdoctor.vocabulary import RECTIFIERS
 from kerasdoctor.vocabulary import SATURATING
 
@@ -34,17 +34,25 @@ def _persistent(log, names, key, threshold, min_probes):
 class DyingRelu(Rule):
     """Fires when many ReLU units output zero for every probe sample, probe after probe.
 
+    Dead units are capacity lost: the harm is a model that cannot fit. One whose training loss
+    has fallen far below the trivial loss fitted its data with the units it kept, so there the
+    dead units are reported as information (as SATURATED_ACTIVATIONS stays quiet on saturated
+    units of a model that fits).
+
     Args:
         max_dead: the largest share of dead units in a ReLU layer.
         min_probes: how many of the latest probes must agree.
+        trained_well: the last epoch's training loss, as a share of the trivial loss, below
+            which the model counts as having fitted its data despite the dead units.
     """
 
     code = "DYING_RELU"
 
-    def __init__(self, max_dead=0.7, min_probes=2):
+    def __init__(self, max_dead=0.7, min_probes=2, trained_well=0.5):
         _fraction("max_dead", max_dead)
         _min_probes(min_probes)
-        self.max_dead, self.min_probes = max_dead, min_probes
+        _fraction("trained_well", trained_well)
+        self.max_dead, self.min_probes, self.trained_well = max_dead, min_probes, trained_well
 
     def check(self, log):
         names = [l["name"] for l in layers(log) if l.get("activation") in RECTIFIERS]
@@ -53,22 +61,21 @@ class DyingRelu(Rule):
             return None
         worst = max(found, key=lambda n: found[n][1])
         step = min(s for s, _ in found.values())
+        level = loss_to_trivial(log)
+        fitted = level is not None and level < self.trained_well
+        severity = "info" if fitted else "error" if found[worst][1] >= 0.9 else "warning"
         return Finding(
-            self.code, "error" if found[worst][1] >= 0.9 else "warning", step,
+            self.code, severity, step,
             f"{len(found)} ReLU layer(s) have mostly dead units: {found[worst][1]:.0%} of {worst}'s units "
             f"output 0 for every probe sample (first seen at step {step}). Dead units get no gradient "
-            "and never recover.",
-            {"layers": {n: v for n, (_, v) in found.items()}, "worst_layer": worst, "max_dead": self.max_dead},
+            "and never recover."
+            + (f" The model fitted its data with the units it kept (training loss {level:.0%} of the "
+               "trivial loss), so they cost capacity it did not need." if fitted else ""),
+            {"layers": {n: v for n, (_, v) in found.items()}, "worst_layer": worst, "max_dead": self.max_dead,
+             "loss_to_trivial": level},
             "Lower the learning rate, start biases at 0 (not negative), use he_normal, or switch to "
             "leaky_relu / gelu, which keep a gradient below zero.",
         )
-
-
-def _loss_to_trivial(log):
-    """The last epoch's training loss as a share of the trivial loss (None if either is unknown)."""
-    losses = [v for v in epoch_values(log, "loss") if is_finite(v)]
-    trivial = trivial_loss(log)
-    return losses[-1] / trivial if losses and trivial else None
 
 
 class SaturatedActivations(Rule):
@@ -101,7 +108,7 @@ class SaturatedActivations(Rule):
         hidden = layers(log)[:-1]
         names = [l["name"] for l in hidden if l.get("activation") in SATURATING]
         found = _persistent(log, names, "saturated_fraction", self.max_saturated, self.min_probes)
-        level = _loss_to_trivial(log)
+        level = loss_to_trivial(log)
         if not found or (level is not None and level < self.trained_well):
             return None
         worst = max(found, key=lambda n: found[n][1])
@@ -168,7 +175,7 @@ class FrozenOrDeadLayer(Rule):
     def _frozen(self, log, frozen):
         names = [l["name"] for l in frozen]
         held = sum(l["params"] for l in frozen)
-        level = _loss_to_trivial(log) if len(log.epochs) >= self.min_epochs else None
+        level = loss_to_trivial(log) if len(log.epochs) >= self.min_epochs else None
         evidence = {"problem": "frozen", "layers": names, "frozen_params": held, "loss_to_trivial": level}
         if level is not None and level >= self.stalled_loss:
             return Finding(

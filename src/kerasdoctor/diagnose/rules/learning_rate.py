@@ -1,7 +1,9 @@
 """LEARNING_RATE_TOO_HIGH and LEARNING_RATE_TOO_LOW, from how far each step moves the weights."""
 
 from kerasdoctor.diagnose.base import Finding, Rule
-from kerasdoctor.diagnose.series import is_finite, median, per_step_updates, probe_losses, trivial_loss
+from kerasdoctor.diagnose.series import (
+    is_finite, loss_to_trivial, median, per_step_updates, probe_losses, trivial_loss,
+)
 
 EARLY_INTERVALS = 5
 
@@ -40,21 +42,36 @@ class LearningRateTooHigh(Rule):
     """Fires when the first steps change the weights by a large fraction of their size while the
     probe-batch loss does not fall, or the probe-batch loss blows up within the first epoch.
 
+    Both are what the first steps do. When the run then trains well anyway (its last training
+    loss below ``trained_well`` of the trivial loss) the evidence says so
+    (``recovered_to_trivial``), and `diagnose` reports the finding as information when no other
+    training rule found a problem: the rate did not keep the model from fitting.
+
     Args:
         max_update: the largest per-step update ratio ||dW|| / ||W|| of a typical kernel
             (about 1e-3 is healthy; Karpathy's rule of thumb).
         blowup: the probe-batch loss rising this many times above its start in the first epoch.
+        trained_well: the last epoch's training loss, as a share of the trivial loss, below
+            which the run counts as recovered.
     """
 
     code = "LEARNING_RATE_TOO_HIGH"
 
-    def __init__(self, max_update=0.05, blowup=4.0):
+    def __init__(self, max_update=0.05, blowup=4.0, trained_well=0.5):
         _check_fraction("max_update", max_update)
         if not blowup > 1:
             raise ValueError(f"Argument `blowup` must be greater than 1. Received: blowup={blowup}")
-        self.max_update, self.blowup = max_update, blowup
+        _check_fraction("trained_well", trained_well)
+        self.max_update, self.blowup, self.trained_well = max_update, blowup, trained_well
 
     def check(self, log):
+        finding = self._early(log)
+        level = loss_to_trivial(log)
+        if finding is not None and level is not None and level < self.trained_well:
+            finding.evidence["recovered_to_trivial"] = level
+        return finding
+
+    def _early(self, log):
         lr, optimizer = _learning_rate(log), _optimizer_name(log)
         update, count, step = _early_update(log)
         evidence = {"learning_rate": lr, "optimizer": optimizer, "early_update_ratio": update,

@@ -1,7 +1,7 @@
 """LOSS_DIVERGED: the training loss rose far above its best value, or blew up to NaN/Inf."""
 
 from kerasdoctor.diagnose.base import Finding, Rule
-from kerasdoctor.diagnose.series import epoch_losses, is_finite, probe_losses
+from kerasdoctor.diagnose.series import epoch_losses, is_finite, loss_to_trivial, probe_losses
 
 FIX = (
     "Lower the learning rate about 10x (a learning-rate range test finds one), add gradient "
@@ -36,41 +36,63 @@ def _divergence(series, factor):
     return None
 
 
+def _recovered(series, divergence, factor):
+    """True when the series ends back within ``factor`` x the best it had before diverging."""
+    if divergence["became"] == "non-finite" or not series or not is_finite(series[-1][1]):
+        return False
+    return series[-1][1] <= factor * divergence["best_loss"]
+
+
 class LossDiverged(Rule):
     """Fires when a loss series exceeds ``factor`` x its best value (and its start) at two
     consecutive points, or at its last one, or turns non-finite.
 
     Both the probe-batch loss (same batch every time, so comparable) and the
     epoch training loss are checked; the earliest divergence is reported.
+
+    A divergence the run came back from (every diverged series ends within ``factor`` x the
+    best it had before, and the last epoch's training loss is below ``trained_well`` of the
+    trivial loss) is marked in the evidence (``recovered_to_trivial``); `diagnose` reports it
+    as information when no other training rule found a problem: a spike, not a lost run.
+
+    Args:
+        factor: how many times its best the loss must grow to count as diverged.
+        trained_well: the last epoch's training loss, as a share of the trivial loss, below
+            which a run whose loss came back counts as recovered.
     """
 
     code = "LOSS_DIVERGED"
 
-    def __init__(self, factor=4.0):
+    def __init__(self, factor=4.0, trained_well=0.5):
         if not factor > 1:
             raise ValueError(
                 "Argument `factor` must be greater than 1: the loss must grow to factor x "
                 f"its best value to count as diverged. Received: factor={factor}"
             )
-        self.factor = factor
+        if not 0 < trained_well <= 1:
+            raise ValueError(f"Argument `trained_well` must be in (0, 1]. Received: trained_well={trained_well}")
+        self.factor, self.trained_well = factor, trained_well
 
     def check(self, log):
+        series = {"probe": probe_losses(log), "epoch": epoch_losses(log)}
         found = [
             dict(d, series=name)
-            for name, series in (("probe", probe_losses(log)), ("epoch", epoch_losses(log)))
-            if (d := _divergence(series, self.factor)) is not None
+            for name, values in series.items()
+            if (d := _divergence(values, self.factor)) is not None
         ]
         if not found:
             return None
+        level = loss_to_trivial(log)
+        recovered = (level is not None and level < self.trained_well
+                     and all(_recovered(series[d["series"]], d, self.factor) for d in found))
         first = min(found, key=lambda d: d["step"])
         first["factor"] = self.factor
         rates = [e.get("learning_rate") for e in log.epochs if e.get("learning_rate") is not None]
         if rates:
             first["learning_rate"] = rates[0]
         loss = f"{first['loss']:.4g}" if is_finite(first["loss"]) else str(first["loss"])
-        return Finding(
-            self.code, "error", first["step"],
-            f"The training loss diverged at step {first['step']}: it went from a best of "
-            f"{first['best_loss']:.4g} (step {first['best_step']}) to {loss} ({first['became']}).",
-            first, FIX,
-        )
+        message = (f"The training loss diverged at step {first['step']}: it went from a best of "
+                   f"{first['best_loss']:.4g} (step {first['best_step']}) to {loss} ({first['became']}).")
+        if recovered:
+            first["recovered_to_trivial"] = level
+        return Finding(self.code, "error", first["step"], message, first, FIX)

@@ -1,5 +1,7 @@
 """LOSS_OSCILLATING: the loss goes up about as much as it goes down, by large steps."""
 
+from statistics import linear_regression, pstdev
+
 from kerasdoctor.diagnose.base import Finding, Rule
 from kerasdoctor.diagnose.series import epoch_losses, is_finite, median, probe_losses, trivial_loss
 
@@ -27,12 +29,24 @@ def swings(values, scale):
     return ratio, median([abs(c) for c in changes]) / scale
 
 
+def trend(window):
+    """(how far the least-squares line through ``window``'s (step, value) points falls over the
+    window, the standard deviation of the points around that line)."""
+    steps, values = [s for s, _ in window], [v for _, v in window]
+    if len(set(steps)) < 2:
+        return 0.0, pstdev(values)
+    slope, intercept = linear_regression(steps, values)
+    residuals = [v - (slope * s + intercept) for s, v in window]
+    return -slope * (steps[-1] - steps[0]), pstdev(residuals)
+
+
 class LossOscillating(Rule):
     """Fires when, over the second half of the run, the probe-batch loss goes up about as much
     as it goes down (rises / falls between ``min_rise_ratio`` and its inverse), by steps that
     are large next to the trivial loss; and, when that half holds at least ``min_probes``
     epochs, the epoch-end validation loss (the training loss without validation) swings the
-    same way.
+    same way; and the loss's trend over the window does not fall by more than the band its swings
+    span around it (``band`` standard deviations of the points around the line).
 
     The probe batch is fixed, so its loss is free of batch-to-batch noise. Both statistics are
     per probe (a ratio of sums, a median of changes) over a window that is a share of the run,
@@ -45,22 +59,32 @@ class LossOscillating(Rule):
     free of those layers: where the run has the epochs to tell, the epoch curve must agree. A
     short run has only the probes to judge by.
 
+    A loss that falls steadily and wobbles on the way is converging: rises and falls are then
+    both large, yet the trend's fall over the window is larger than the band the wobbles span
+    (the loss leaves the band it started in). An oscillation has no such trend, or one smaller
+    than its own swings.
+
     Args:
         min_rise_ratio: the smallest (sum of rises / sum of falls) in the window.
         min_swing: the smallest median change between consecutive points in the window, as a
             share of the trivial loss.
         min_probes: how many probes the window needs; also how many epoch ends it needs
             before the epoch curve must agree.
+        band: the width, in standard deviations around the trend, of the band the trend's fall
+            over the window must not exceed (4: plus and minus two).
     """
 
     code = "LOSS_OSCILLATING"
 
-    def __init__(self, min_rise_ratio=0.4, min_swing=0.03, min_probes=6):
+    def __init__(self, min_rise_ratio=0.4, min_swing=0.03, min_probes=6, band=4.0):
         _in_range("min_rise_ratio", min_rise_ratio, 10.0)
         _in_range("min_swing", min_swing, 10.0)
         if not (isinstance(min_probes, int) and min_probes >= 3):
             raise ValueError(f"Argument `min_probes` must be an integer >= 3. Received: min_probes={min_probes}")
+        if not band > 0:
+            raise ValueError(f"Argument `band` must be positive. Received: band={band}")
         self.min_rise_ratio, self.min_swing, self.min_probes = min_rise_ratio, min_swing, min_probes
+        self.band = band
 
     def _oscillates(self, ratio, swing):
         # Both ways: rises far beyond the falls are a divergence (LOSS_DIVERGED), not a swing.
@@ -87,9 +111,13 @@ class LossOscillating(Rule):
         ratio, swing = swings(values, scale)
         if not self._oscillates(ratio, swing):
             return None
+        fall, spread = trend(window)
+        if fall > self.band * spread:
+            return None  # converging: the trend leaves the band its wobbles span
         evidence = {"rise_to_fall_ratio": ratio, "median_swing_to_trivial": swing, "probes": len(values),
                     "window_steps": [window[0][0], window[-1][0]],
-                    "min_rise_ratio": self.min_rise_ratio, "min_swing": self.min_swing}
+                    "trend_fall_to_trivial": fall / scale, "spread_to_trivial": spread / scale,
+                    "min_rise_ratio": self.min_rise_ratio, "min_swing": self.min_swing, "band": self.band}
         epoch_curve, also = self._epoch_curve(log, window[0][0]), ""
         if epoch_curve is not None:
             key, points, trivial = epoch_curve

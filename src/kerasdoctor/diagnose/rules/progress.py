@@ -4,7 +4,7 @@ its own module and is imported here, where it was first defined)."""
 from kerasdoctor.diagnose.base import Finding, Rule
 from kerasdoctor.diagnose.rules.loss_oscillating import LossOscillating  # noqa: F401
 from kerasdoctor.diagnose.series import (
-    chance_accuracy, epoch_values, is_classification, is_finite, kernel_layers, labels, metric_name,
+    chance_accuracy, epoch_values, is_classification, is_finite, kernel_layers, metric_name,
     output_units, trivial_loss,
 )
 
@@ -127,30 +127,42 @@ class SlowConvergence(Rule):
 
 
 class Overfitting(Rule):
-    """Fires when the validation loss ends far above the training loss, with a real accuracy gap.
+    """Fires when the validation loss ends far above the training loss, with a real accuracy gap,
+    and has stopped improving.
+
+    A validation loss that is still at its best in the last epochs is not made worse by the
+    training: the gap is the model's, and stopping earlier would not help. That is judged over
+    the last ``recent_share`` of the epochs (at least the last one).
 
     Args:
         min_ratio: the smallest (validation loss / training loss) at the end.
         min_gap: the smallest (validation - training loss), as a share of the trivial loss.
         min_accuracy_gap: the smallest (training - validation accuracy), when accuracy is logged.
         min_epochs: epochs to wait before judging.
+        recent_share: the share of the last epochs in which a best validation loss counts as
+            still improving.
     """
 
     code = "OVERFITTING"
 
-    def __init__(self, min_ratio=2.0, min_gap=0.15, min_accuracy_gap=0.05, min_epochs=3):
+    def __init__(self, min_ratio=2.0, min_gap=0.15, min_accuracy_gap=0.05, min_epochs=3, recent_share=0.1):
         if not min_ratio > 1:
             raise ValueError(f"Argument `min_ratio` must be greater than 1. Received: min_ratio={min_ratio}")
         _fraction("min_gap", min_gap, high=10.0)
         _fraction("min_accuracy_gap", min_accuracy_gap)
         _minimum("min_epochs", min_epochs, 2)
+        if not 0 <= recent_share < 1:
+            raise ValueError(f"Argument `recent_share` must be in [0, 1). Received: recent_share={recent_share}")
         self.min_ratio, self.min_gap = min_ratio, min_gap
-        self.min_accuracy_gap, self.min_epochs = min_accuracy_gap, min_epochs
+        self.min_accuracy_gap, self.min_epochs, self.recent_share = min_accuracy_gap, min_epochs, recent_share
 
     def check(self, log):
         train, val = epoch_values(log, "loss"), epoch_values(log, "val_loss")
         if len(val) < self.min_epochs or not (_finite(train[-1:]) and _finite(val[-1:])):
             return None
+        recent = max(1, int(self.recent_share * len(val)))
+        if min(_finite(val[-recent:]) or [float("inf")]) <= min(_finite(val)):
+            return None  # the validation loss is still at its best: training has not hurt it yet
         scale = trivial_loss(log) or max(abs(train[0]), 1e-12)
         ratio = val[-1] / max(train[-1], 1e-12)
         gap = (val[-1] - train[-1]) / scale
