@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "bench-results" / "zoo"
 THREE_X_SEED = 2026
 THREE_X_COUNT = 50
+THREE_X_FROM = 500  # the 3x sample is drawn from the models with a seed below this
 # Models with a seed from this one on were built after the last round of rule changes, and
 # nobody had read them when it was made; they are reported apart as built after. The rounds:
 # LOSS_DIVERGED made persistent (read: seeds 0-77), LEARNING_RATE_TOO_HIGH's falling-loss
@@ -80,8 +81,8 @@ def build(count, budget, jobs):
     else:  # a seeded sample of the models that were healthy at their own budget
         import numpy as np
 
-        # Drawn from the first 500 seeds, so the sample does not depend on how many were built.
-        healthy = sorted(r["seed"] for r in _load_rows(_cache(1)) if r["healthy"] and r["seed"] < 500)
+        # A fixed range of seeds, so the sample does not depend on how many were built.
+        healthy = sorted(r["seed"] for r in _load_rows(_cache(1)) if r["healthy"] and r["seed"] < THREE_X_FROM)
         chosen = np.random.default_rng(THREE_X_SEED).choice(healthy, size=min(count, len(healthy)), replace=False)
         seeds = [int(s) for s in sorted(chosen) if int(s) not in done]
     jobs_args = [(s, budget, str(OUT / f"x{budget}" / f"{s:04d}")) for s in seeds]
