@@ -31,7 +31,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def _fit_with_callback(case, out):
     """The plain callback path: the user's own `model.fit` with a default Monitor (adaptive
-    schedule, probe compiled in the background) given a probe batch and the training labels."""
+    schedule, probe compiled in the background) given a probe batch, the training labels and
+    the validation arrays that `fit` gets."""
     import keras
     import numpy as np
 
@@ -46,7 +47,8 @@ def _fit_with_callback(case, out):
                                                            replace=False))
     take = lambda x: {k: v[rows] for k, v in x.items()} if isinstance(x, dict) else x[rows]
     log = RunLog(Path(out) / "runlog.jsonl")
-    monitor = Monitor((take(data.x_train), take(data.y_train)), log=log, train_labels=data.y_train)
+    monitor = Monitor((take(data.x_train), take(data.y_train)), log=log, train_labels=data.y_train,
+                      validation_data=data.validation)
     try:
         model.fit(data.x_train, data.y_train, validation_data=data.validation, verbose=0,
                   callbacks=[monitor], **workload.fit)
@@ -95,6 +97,7 @@ def _evaluate(row):
                    root_cause=False if case.codes else None, false_positive=None if case.codes else True)
         return out
     log = RunLog.load(row["runlog"])
+    out["watched"] = log.model is not None  # False: fit raised before any callback ran
     findings = diagnose(log)
     out.update(score(case.codes, findings))
     out["found"] = [f"{f.code}:{f.severity}" for f in findings]
@@ -139,6 +142,13 @@ def _report(rows, label):
           f"{_median([r['epochs_to_finding'] for r in trained])} epochs / "
           f"{_median([r['seconds_to_finding'] for r in trained]):.2f} s of training")
     print(f"{label}.median_check_wall_seconds: {_median([r['wall_seconds'] for r in rows]):.1f}")
+    unseen = [r for r in faulty if r.get("watched") is False]
+    if label == "callback" and unseen:
+        seen = [r for r in faulty if r.get("watched") is not False]
+        print(f"{label}.refused_before_any_callback: {len(unseen)} cases ({', '.join(sorted({r['fault'] for r in unseen}))}): "
+              "Keras raised in fit before the first callback hook, so no callback can watch them")
+        print(f"{label}.recall_where_fit_reached_the_callback: "
+              f"{sum(r['detected'] for r in seen) / max(len(seen), 1):.3f} ({len(seen)} cases)")
     return recall, root, fp, epochs, seconds
 
 

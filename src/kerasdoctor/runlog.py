@@ -278,8 +278,9 @@ _NESTED = {
     }),
     "data": _fields({
         "x": _inputs, "y": _STATISTICS, "y_outputs": _table(_STATISTICS), "val_samples": _COUNT,
-        "val_in_train": _COUNT, "sampled_rows": _COUNT, "sampled_batches": _COUNT, "batches": _COUNT,
-    }, together=(("val_samples", "val_in_train"),)),
+        "val_in_train": _COUNT, "train_rows_compared": _COUNT, "train_rows_in_val": _COUNT,
+        "sampled_rows": _COUNT, "sampled_batches": _COUNT, "batches": _COUNT,
+    }, together=(("val_samples", "val_in_train"), ("train_rows_compared", "train_rows_in_val"))),
     "probe": _fields({
         "variables": _table(_fields({
             "grad_norm": _NUMBER, "weight_norm": _NUMBER, "update_norm": _NUMBER, "update_ratio": _or_none(_NUMBER),

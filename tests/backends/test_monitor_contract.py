@@ -186,6 +186,8 @@ def test_monitor_writes_the_runlog_as_training_goes(tmp_path):
         ({"overhead_budget": 1.5}, "overhead_budget"),
         ({"probe_data": X}, "probe_data"),
         ({"probe_data": (X, Y[:3])}, "as many labels as inputs"),
+        ({"validation_data": X}, "validation_data"),
+        ({"validation_data": (X, Y, None, None)}, "validation_data"),
     ],
 )
 def test_monitor_rejects_bad_arguments_with_a_clear_message(kwargs, message):
@@ -237,6 +239,23 @@ def test_monitor_train_labels_record_the_class_distribution_of_the_training_set(
     _small_classifier().fit(x, y, batch_size=16, epochs=1, verbose=0, callbacks=[monitor])
     assert monitor.log.data("train")["y"]["counts"] == [60, 4]
     assert monitor.log.data("train")["samples"] == 64
+
+
+def test_monitor_validation_data_records_the_validation_set_and_its_copies_of_training_samples():
+    x = RNG.normal(size=(200, 4)).astype("float32")
+    y = RNG.integers(0, 3, size=200)
+    x_val, y_val = np.concatenate([x[:50], x[-10:] + 10]), np.concatenate([y[:50], y[-10:]])  # 50 of 60 copied
+    monitor = Monitor((x[:64], y[:64]), train_labels=y, validation_data=(x_val, y_val))
+    _small_classifier().fit(x, y, batch_size=16, epochs=1, verbose=0, validation_data=(x_val, y_val),
+                            callbacks=[monitor])
+    assert monitor.log.data("val")["samples"] == 60
+    overlap = monitor.log.data("overlap")
+    assert overlap["train_rows_compared"] == 64 and overlap["train_rows_in_val"] == 50
+    finding = next(f for f in diagnose(monitor.log) if f.code == "BAD_INPUTS")
+    assert finding.evidence["problem"] == "train_val_overlap" and finding.message.startswith("About 60 of 60")
+    clean = Monitor((x[:64], y[:64]), validation_data=(x_val[50:], y_val[50:]))
+    _small_classifier().fit(x, y, batch_size=16, epochs=1, verbose=0, callbacks=[clean])
+    assert clean.log.data("overlap")["val_in_train"] == 0
 
 
 def test_probe_loss_counts_add_loss_and_activity_regularizer_terms():

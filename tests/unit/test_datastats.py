@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from kerasdoctor.monitor.datastats import overlap, summarize
+from kerasdoctor.monitor.datastats import bounded_summary, estimated_overlap, overlap, sample_labels, summarize
 
 
 def test_input_statistics_match_numpy_and_skip_non_finite_values():
@@ -63,13 +63,11 @@ def test_a_list_of_targets_is_recorded_like_outputs_and_a_list_of_inputs_is_one_
 
 
 def test_a_watched_fit_records_each_output_of_a_list_or_dict_of_targets():
-    from kerasdoctor.autologging.inputs import _labels
-
     rows, y = np.array([0, 2]), [np.arange(4), np.arange(4) * 10]
-    assert [a.tolist() for a in _labels(y, rows, 4)] == [[0, 2], [0, 20]]
-    assert _labels({"a": np.arange(4)}, rows, 4)["a"].tolist() == [0, 2]
-    assert _labels([1, 0, 1, 0], rows, 4).tolist() == [1, 1]  # a plain list of labels is one array
-    assert _labels(None, rows, 4) is None
+    assert [a.tolist() for a in sample_labels(y, rows, 4)] == [[0, 2], [0, 20]]
+    assert sample_labels({"a": np.arange(4)}, rows, 4)["a"].tolist() == [0, 2]
+    assert sample_labels([1, 0, 1, 0], rows, 4).tolist() == [1, 1]  # a plain list of labels is one array
+    assert sample_labels(None, rows, 4) is None
 
 
 def test_lr_find_builds_a_model_without_an_input_from_one_row_of_each_listed_input():
@@ -78,3 +76,26 @@ def test_lr_find_builds_a_model_without_an_input_from_one_row_of_each_listed_inp
     x = [np.zeros((8, 3)), np.ones((8, 2))]
     first, same = _first_inputs(x, np.zeros(8))
     assert [a.shape for a in first] == [(1, 3), (1, 2)] and same is x
+
+
+def test_overlap_estimated_from_the_probe_rows_scales_to_the_training_set():
+    rng = np.random.default_rng(0)
+    x_train = rng.normal(size=(1000, 5)).astype("float32")
+    x_val = np.concatenate([x_train[::4], rng.normal(size=(250, 5)).astype("float32")])  # 250 copied of 500
+    probe = x_train[rng.choice(1000, 128, replace=False)]
+    record = estimated_overlap(probe, x_val, len(x_val), train_samples=1000)
+    assert record["train_rows_compared"] == 128
+    assert 15 <= record["train_rows_in_val"] <= 50  # about a quarter of the probe rows
+    assert 150 <= record["val_in_train"] <= 400  # about 250
+    assert overlap(x_train, x_val)["val_in_train"] == 250
+    unknown = estimated_overlap(probe, x_val, len(x_val))  # the training set's size unknown: a lower bound
+    assert unknown["val_in_train"] == unknown["train_rows_in_val"]
+    clean = estimated_overlap(probe, rng.normal(size=(300, 5)).astype("float32"), 300, train_samples=1000)
+    assert clean["val_in_train"] == 0
+
+
+def test_a_bounded_summary_reads_at_most_its_rows_and_keeps_the_true_count():
+    x = np.arange(60, dtype="float32").reshape(30, 2)
+    fields, sample = bounded_summary(x, np.arange(30) % 3, seed=0, max_rows=10)
+    assert fields["samples"] == 30 and fields["sampled_rows"] == 10 and len(sample) == 10
+    assert sum(fields["y"]["counts"]) == 10

@@ -15,13 +15,8 @@ import keras
 import numpy as np
 
 from kerasdoctor.errors import KerasDoctorError
-from kerasdoctor.monitor.datastats import overlap, summarize
+from kerasdoctor.monitor.datastats import bounded_summary, overlap, sample_rows
 from kerasdoctor.workload.pipelines import pipeline_kind, read_sample, sample_statistics
-
-# Data statistics look at this many rows of each split at most (seeded), so a large
-# in-memory set does not hold up the start of training.
-MAX_STATS_ROWS = 10_000
-
 
 @dataclass
 class FitData:
@@ -57,38 +52,6 @@ def _tail(structure, start):
     return keras.tree.map_structure(lambda a: a[start:], structure)
 
 
-def _rows(count, size, seed):
-    """Sorted, seeded row indices: ``size`` of ``count`` (all of them when fewer)."""
-    if count <= size:
-        return np.arange(count)
-    rows = np.random.default_rng(seed).choice(count, size=size, replace=False)
-    rows.sort()
-    return rows
-
-
-def _statistics(x, y, seed):
-    """``summarize`` on at most MAX_STATS_ROWS rows; ``samples`` stays the true count."""
-    count = _count(x)
-    rows = _rows(count, MAX_STATS_ROWS, seed)
-    sample_x = _take(x, rows)
-    fields = summarize(sample_x, _labels(y, rows, count))
-    fields["samples"] = count
-    if len(rows) < count:
-        fields["sampled_rows"] = int(len(rows))
-    return fields, sample_x
-
-
-def _labels(y, rows, count):
-    """The labels of ``rows``: an array, or each output's (a dict, or a list of arrays)."""
-    if y is None:
-        return None
-    several = isinstance(y, dict) or (isinstance(y, (list, tuple)) and y and all(hasattr(a, "shape") for a in y))
-    labels = y if several else np.asarray(y)
-    if len(rows) >= count:
-        return labels
-    return _take(labels, rows) if several else labels[rows]
-
-
 def _validation_arrays(arguments):
     """(x_val, y_val, split) from validation_data or validation_split, or Nones."""
     data = arguments.get("validation_data")
@@ -112,11 +75,11 @@ def array_data(arguments, *, probe_rows, seed, replace):
     if split and split.startswith("validation_split"):
         train = int(math.ceil(_count(x) * (1.0 - arguments["validation_split"])))
         x, y = _head(x, train), _head(y, train)
-    rows = _rows(_count(x), probe_rows, seed)
-    train_stats, train_sample = _statistics(x, y, seed)
+    rows = sample_rows(_count(x), probe_rows, seed)
+    train_stats, train_sample = bounded_summary(x, y, seed)
     records = [dict(split="train", **train_stats)]
     if x_val is not None:
-        val_stats, val_sample = _statistics(x_val, y_val, seed)
+        val_stats, val_sample = bounded_summary(x_val, y_val, seed)
         records.append(dict(split="val", **val_stats))
         records.append(dict(split="overlap", **overlap(train_sample, val_sample)))
     labels = y if _is_array(y) else None  # one output: its class distribution is known
@@ -154,12 +117,12 @@ def pipeline_data(arguments, *, probe_rows, seed, replace):
         val = _read_pipeline(arguments, "validation_data", seed=seed, replace=replace)
         val_x, val_fields, split = val.x, sample_statistics(val), "validation_data"
     elif isinstance(validation, (tuple, list)) and len(validation) in (2, 3) and _is_arrays(tuple(validation[:2])):
-        val_fields, val_x = _statistics(validation[0], validation[1], seed)
+        val_fields, val_x = bounded_summary(validation[0], validation[1], seed)
         split = "validation_data"
     if split:
         records.append(dict(split="val", **val_fields))
         records.append(dict(split="overlap", **overlap(sample.x, val_x)))
-    rows = _rows(sample.rows, probe_rows, seed)
+    rows = sample_rows(sample.rows, probe_rows, seed)
     labels = sample.y if _is_array(sample.y) else None
     return FitData(kind, (_take(sample.x, rows), _take(sample.y, rows)), labels, records, split)
 

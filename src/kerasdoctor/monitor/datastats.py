@@ -1,8 +1,12 @@
 """Summary statistics of input and label arrays, in NumPy (the data is on the host)."""
 
+import keras
 import numpy as np
 
 MAX_CLASSES = 50
+# Data statistics look at this many rows of a split at most (seeded), so a large
+# in-memory set does not hold up the start of training.
+MAX_STATS_ROWS = 10_000
 MAX_FEATURES = 4096
 
 
@@ -171,3 +175,56 @@ def overlap(x_train, x_val):
     val = _row_keys(x_val)
     shared = sum(1 for key in val if key in train)
     return {"val_samples": len(val), "val_in_train": int(shared)}
+
+
+def estimated_overlap(x_probe, x_val_sample, val_samples, train_samples=None):
+    """``overlap`` estimated from a sample of training rows (the probe batch) and of
+    validation rows, for a callback that never sees the whole training set.
+
+    The share of the compared training rows found among the validation rows read, scaled
+    to the training set (``train_samples``; the rows compared when unknown, which makes
+    the estimate a lower bound) and to the whole validation set.
+    """
+    val = set(_row_keys(x_val_sample))
+    probe = _row_keys(x_probe)
+    found = sum(1 for key in probe if key in val)
+    scale = (train_samples or len(probe)) / max(len(probe), 1) * val_samples / max(len(val), 1)
+    return {"val_samples": int(val_samples), "val_in_train": int(min(val_samples, round(found * scale))),
+            "train_rows_compared": len(probe), "train_rows_in_val": int(found)}
+
+
+def sample_rows(count, size, seed):
+    """Sorted, seeded row indices: ``size`` of ``count`` (all of them when fewer)."""
+    if count <= size:
+        return np.arange(count)
+    rows = np.random.default_rng(seed).choice(count, size=size, replace=False)
+    rows.sort()
+    return rows
+
+
+def _take(structure, rows):
+    return keras.tree.map_structure(lambda a: np.asarray(a)[rows], structure)
+
+
+def sample_labels(y, rows, count):
+    """The labels of ``rows``: an array, or each output's (a dict, or a list of arrays)."""
+    if y is None:
+        return None
+    several = isinstance(y, dict) or (isinstance(y, (list, tuple)) and y and all(hasattr(a, "shape") for a in y))
+    labels = y if several else np.asarray(y)
+    if len(rows) >= count:
+        return labels
+    return _take(labels, rows) if several else labels[rows]
+
+
+def bounded_summary(x, y, seed, max_rows=MAX_STATS_ROWS):
+    """(``summarize`` of at most ``max_rows`` seeded rows, those rows' inputs); ``samples``
+    stays the true count, and ``sampled_rows`` says how many were read when fewer."""
+    count = int(keras.tree.flatten(x)[0].shape[0])
+    rows = sample_rows(count, max_rows, seed)
+    sample_x = _take(x, rows)
+    fields = summarize(sample_x, sample_labels(y, rows, count))
+    fields["samples"] = count
+    if len(rows) < count:
+        fields["sampled_rows"] = int(len(rows))
+    return fields, sample_x

@@ -8,7 +8,7 @@ import time
 import keras
 import numpy as np
 
-from kerasdoctor.monitor.datastats import summarize, summarize_labels
+from kerasdoctor.monitor.datastats import bounded_summary, estimated_overlap, summarize, summarize_labels
 from kerasdoctor.monitor.describe import describe_model, variable_names
 from kerasdoctor.monitor.probe import ProbeProgram
 from kerasdoctor.monitor.schedule import AdaptiveSchedule, FixedSchedule
@@ -78,7 +78,12 @@ def _watching(hook):
     return guarded
 
 
-def _check_arguments(probe_data, every_n_steps, overhead_budget, schedule):
+def _is_arrays(structure):
+    leaves = keras.tree.flatten(structure)
+    return bool(leaves) and all(hasattr(a, "shape") and len(a.shape) > 0 for a in leaves)
+
+
+def _check_arguments(probe_data, every_n_steps, overhead_budget, schedule, validation_data):
     if every_n_steps is not None and (not isinstance(every_n_steps, int) or every_n_steps < 1):
         raise ValueError(
             "Argument `every_n_steps` must be a positive integer or None. "
@@ -104,6 +109,14 @@ def _check_arguments(probe_data, every_n_steps, overhead_budget, schedule):
         raise ValueError(
             "Argument `probe_data` must hold as many labels as inputs. "
             f"Received: {_length(probe_data[0])} inputs and {_length(probe_data[1])} labels"
+        )
+    if validation_data is not None and not (
+        isinstance(validation_data, (tuple, list)) and len(validation_data) in (2, 3)
+        and _is_arrays(tuple(validation_data[:2]))
+    ):
+        raise ValueError(
+            "Argument `validation_data` must be the tuple `(x_val, y_val)` of arrays that `fit` "
+            f"validates on. Received: validation_data of type {type(validation_data).__name__}"
         )
 
 
@@ -131,9 +144,17 @@ class Monitor(keras.callbacks.Callback):
         path: where to write the RunLog (JSON Lines) as training goes.
         train_labels: the training labels (optional), so that the class
             distribution is known beyond the probe batch (imbalance, chance).
+        validation_data: the ``(x_val, y_val)`` arrays given to ``fit``
+            (optional), so that the validation set is summarized beside the
+            training data (its labels, its scale) and checked for copies of the
+            training samples: the probe batch's rows are looked up in it, and
+            the share found is scaled to the training set (the length of
+            ``train_labels``, when given). At most 10,000 validation rows are read.
         schedule: ``"adaptive"`` (the default): steps 0, 1, 2, 4, 8, 16 and 32,
-            then as often as ``overhead_budget`` of the training time allows, at
-            most about ten probes an epoch; which steps depends on the machine's
+            then as often as ``overhead_budget`` of the training time allows, spread
+            evenly (each probe is followed by at least its own cost divided by
+            ``overhead_budget`` of training), at most about ten probes an epoch;
+            which steps depends on the machine's
             speed and load. ``"fixed"``: the same early steps, then evenly spaced
             steps (at most ten an epoch, about 200 in a run), a function of the
             step count only, so the same seed gives the same record; `check`
@@ -166,6 +187,7 @@ class Monitor(keras.callbacks.Callback):
         log=None,
         path=None,
         train_labels=None,
+        validation_data=None,
         schedule=None,
         every_n_steps=None,
         overhead_budget=0.02,
@@ -173,7 +195,7 @@ class Monitor(keras.callbacks.Callback):
         compile_in_background=None,
     ):
         super().__init__()
-        _check_arguments(probe_data, every_n_steps, overhead_budget, schedule)
+        _check_arguments(probe_data, every_n_steps, overhead_budget, schedule, validation_data)
         fixed = schedule == "fixed" or (schedule is None and every_n_steps is not None)
         self._schedule = FixedSchedule(every_n_steps) if fixed else AdaptiveSchedule(overhead_budget)
         self.schedule = "fixed" if fixed else "adaptive"
@@ -188,6 +210,7 @@ class Monitor(keras.callbacks.Callback):
         self.compile_in_background = not fixed if compile_in_background is None else compile_in_background
         self.log = log if log is not None else RunLog(path)
         self.train_labels = train_labels
+        self.validation_data = None if validation_data is None else tuple(validation_data[:2])
         self.probe_data = None
         if probe_data is not None:
             self.probe_data = (_head(probe_data[0], probe_size), _head(probe_data[1], probe_size))
@@ -306,6 +329,8 @@ class Monitor(keras.callbacks.Callback):
         )
         if self.train_labels is not None:
             self.log.append("data", split="train", **summarize_labels(self.train_labels))
+        if self.validation_data is not None:
+            self._record_validation(None if self.probe_data is None else self.probe_data[0])
         self._schedule.taken(step)
         if self.probe_data is None:
             self._note_once(
@@ -336,6 +361,19 @@ class Monitor(keras.callbacks.Callback):
             self._compiler.join()
             self._program_ready()
             self._flush()
+
+    def _record_validation(self, probe_x):
+        """The validation set's summary and its estimated overlap with the training data."""
+        try:
+            x_val, y_val = self.validation_data
+            fields, sample_x = bounded_summary(x_val, y_val, seed=0)
+            train_samples = None if self.train_labels is None else _length(self.train_labels)
+            self.log.append("data", split="val", **fields)
+            if probe_x is not None:
+                self.log.append("data", split="overlap",
+                                **estimated_overlap(probe_x, sample_x, fields["samples"], train_samples))
+        except Exception as error:  # noqa: BLE001 - data we cannot read: say so, go on
+            self._note_once(f"validation_data was not summarized: {_error_line(error)}")
 
     def _compile(self, program, state):
         started = time.thread_time()

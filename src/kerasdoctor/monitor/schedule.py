@@ -72,18 +72,32 @@ class FixedSchedule:
 
 
 class AdaptiveSchedule:
-    """Probes the early steps, then whenever probing so far has cost at most
-    ``overhead_budget`` of the elapsed training time, at most ``probes_per_epoch``
-    times an epoch. The steps probed depend on the machine's speed and load."""
+    """Probes the early steps, then as often as ``overhead_budget`` of the training time
+    allows, evenly: a probe that cost ``c`` seconds is followed by at least ``c /
+    overhead_budget`` seconds of training before the next one, and probing so far never
+    exceeds the budget of the elapsed time. At most ``probes_per_epoch`` probes an epoch.
+    The steps probed depend on the machine's speed and load.
 
-    def __init__(self, overhead_budget, *, probes_per_epoch=PROBES_PER_EPOCH):
+    Pacing each probe by its own cost spreads the probes over the run: a budget that has
+    built up (a first epoch spent compiling the training step) is not spent on a burst of
+    consecutive probes that leaves the rest of the run unwatched.
+
+    Args:
+        overhead_budget: the share of training time probing may take.
+        probes_per_epoch: the most probes in one epoch.
+        clock: the time source, in seconds (``time.perf_counter``).
+    """
+
+    def __init__(self, overhead_budget, *, probes_per_epoch=PROBES_PER_EPOCH, clock=time.perf_counter):
         self.overhead_budget, self.probes_per_epoch = overhead_budget, probes_per_epoch
+        self._clock = clock
         self.start(None, None)
 
     def start(self, steps_per_epoch, epochs):
         self.min_gap = max(1, int(steps_per_epoch or 0) // self.probes_per_epoch)
-        self.next_step, self._started = 0, time.perf_counter()
+        self.next_step, self._started = 0, self._clock()
         self._probes, self._steady_seconds, self._last_cost = 0, 0.0, 0.0
+        self._last_ended = self._started
 
     def epoch_ended(self, steps_so_far, epochs_done):
         if epochs_done == 1 and self.min_gap == 1 and steps_so_far:
@@ -94,8 +108,10 @@ class AdaptiveSchedule:
             return True
         if step < self.next_step:
             return False
-        elapsed = time.perf_counter() - self._started
-        return self._steady_seconds + self._last_cost <= self.overhead_budget * elapsed
+        now = self._clock()
+        if self._steady_seconds + self._last_cost > self.overhead_budget * (now - self._started):
+            return False
+        return now - self._last_ended >= self._last_cost / self.overhead_budget
 
     def taken(self, step):
         if step >= self.next_step:
@@ -107,6 +123,7 @@ class AdaptiveSchedule:
 
     def cost(self, seconds):
         self._probes += 1
+        self._last_ended = self._clock()
         if self._probes > 1:  # the first probe also pays for warm-up
             self._steady_seconds += seconds
             self._last_cost = seconds

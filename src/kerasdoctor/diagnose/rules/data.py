@@ -63,10 +63,15 @@ class BadInputs(Rule):
         if overlap and overlap.get("val_samples"):
             shared = overlap["val_in_train"] / overlap["val_samples"]
             if shared > self.max_shared_fraction:
+                estimate = ""
+                if overlap.get("train_rows_compared"):
+                    estimate = (f" (an estimate: {overlap['train_rows_in_val']} of the "
+                                f"{overlap['train_rows_compared']} training samples of the probe batch are in the "
+                                "validation set)")
                 return Finding(
                     self.code, "warning", None,
-                    f"{overlap['val_in_train']} of {overlap['val_samples']} validation samples "
-                    f"({shared:.0%}) are exact copies of training samples: validation metrics "
+                    f"{'About ' if estimate else ''}{overlap['val_in_train']} of {overlap['val_samples']} validation "
+                    f"samples ({shared:.0%}) are exact copies of training samples{estimate}: validation metrics "
                     "overstate how well the model generalizes.",
                     {"problem": "train_val_overlap", "shared_fraction": shared, **overlap},
                     "Split before any augmentation or oversampling, drop duplicates first "
