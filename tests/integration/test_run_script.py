@@ -113,6 +113,7 @@ print("trained")
     for fit, folder in zip(payload["fits"], folders):
         assert Path(fit["run_dir"]) == folder and fit["metrics"]["epochs"] == 2
         assert {"runlog.jsonl", "findings.json", "summary.json", "report.html"} <= {p.name for p in folder.iterdir()}
+        assert "<title>keras-doctor: a fit in " in (folder / "report.html").read_text()
         log = kerasdoctor.RunLog.load(folder / "runlog.jsonl")
         assert log.data("train")["samples"] == 192 and log.data("val")["samples"] == 64
         assert log.data("probe")["samples"] == 128
@@ -144,6 +145,8 @@ def test_run_finds_what_check_finds_for_a_learning_rate_far_too_high_and_fails_o
     assert result.exit_code == 3, result.output
     assert [f["code"] for f in json.loads(json_out.read_text())["fits"][0]["findings"]] == expected
     assert "LEARNING_RATE_TOO_HIGH" in result.stderr
+    root = json.loads(json_out.read_text())["fits"][0]["findings"][0]
+    assert f"fix: {root['fix']}" in result.stderr  # the root cause's fix, on the terminal too
 
 
 def _start(command, path, backend, cwd, *args):
@@ -330,6 +333,11 @@ def test_a_symptom_is_marked_as_such_in_the_summary_on_stderr(tmp_path):
     assert result.exit_code == 0, result.output
     assert "BAD_LABELS: The validation set holds none of classes [0, 1]" in result.output
     assert "NOT_LEARNING (symptom of BAD_LABELS)" in result.output
+    lines = result.output.splitlines()
+    root = next(i for i, line in enumerate(lines) if "BAD_LABELS: The validation set" in line)
+    symptom = next(i for i, line in enumerate(lines) if "NOT_LEARNING (symptom of BAD_LABELS)" in line)
+    assert lines[root + 1].strip().startswith("fix: ")  # a root cause's fix on the terminal,
+    assert "fix: " not in lines[symptom + 1]  # and a symptom's fix is its root cause's
 
 
 def test_autolog_records_a_mixed_precision_model_and_a_custom_train_step_says_what_it_skipped(tmp_path):

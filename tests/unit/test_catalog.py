@@ -341,6 +341,13 @@ def test_not_learning_fires_at_the_trivial_loss_and_chance_accuracy():
     assert finding.evidence["trivial_loss"] == pytest.approx(LN10)
 
 
+def test_not_learning_says_below_chance_when_the_accuracy_is_below_it():
+    builder = LogBuilder().data().data("val")
+    for epoch in range(3):
+        builder.epoch(epoch, loss=2.29, val_loss=2.3, accuracy=0.1, val_accuracy=0.06)
+    assert "accuracy 0.060 is below chance (0.100" in NotLearning().check(builder.log).message
+
+
 def test_not_learning_waits_for_two_epochs():
     builder = LogBuilder().data().data("val").epoch(0, loss=2.3, accuracy=0.1, val_accuracy=0.1)
     assert NotLearning().check(builder.log) is None

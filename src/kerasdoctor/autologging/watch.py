@@ -47,7 +47,7 @@ class Watch:
             self.log = RunLog(run_dir / "runlog.jsonl")
             self.log.append("run", workload=workload, backend=keras.backend.backend(),
                             keras=keras.__version__, seed=seed, fit=_fit_settings(arguments),
-                            split=data.split, input_kind=data.kind)
+                            split=data.split, input_kind=data.kind, watched_fit=True)
             for record in data.records:
                 self.log.append("data", **record)
         self.run_dir, self.workload = run_dir, workload
@@ -81,7 +81,10 @@ def summary_lines(result, model_name):
     head = f"fit of '{model_name}' ({epochs} epochs, {result.backend}): "
     head += f"{count} finding{'s' if count != 1 else ''}" if count else "no findings"
     lines = [head]
-    lines += [f"  {f.severity:<8} {f.code}" + (f" (symptom of {f.caused_by})" if f.caused_by else "")
-              + f": {f.message}" for f in result.findings]
+    for f in result.findings:
+        lines.append(f"  {f.severity:<8} {f.code}" + (f" (symptom of {f.caused_by})" if f.caused_by else "")
+                     + f": {f.message}")
+        if f.fix and not f.caused_by:  # a symptom's fix is its root cause's
+            lines.append(f"           fix: {f.fix}")
     lines.append(f"  run folder: {result.run_dir}" + (f" (report: {result.report})" if result.report else ""))
     return lines

@@ -213,16 +213,19 @@ def check(
 @guarded
 def run(
     ctx: typer.Context,
-    script: Path = typer.Argument(..., help="Your training script; the arguments after it are its own."),
+    script: Path = typer.Argument(..., metavar="SCRIPT [ARGS]...",
+                                  help="Your training script; the arguments after it are its own."),
     out: Optional[Path] = typer.Option(None, "--out", help="Folder for the run folders, one per fit "
                                        "(default: .keras-doctor/runs/<time>-<name> each)."),
     seed: int = typer.Option(0, "--seed", help="Seed for the probe rows (the script seeds its own training)."),
     json_out: Optional[Path] = typer.Option(None, "--json-out", help="Write {\"fits\": [...], \"exit_code\": N} here."),
-    fail_on: FailOn = FAIL_ON,
+    fail_on: FailOn = typer.Option(
+        FailOn.never, "--fail-on", help="Exit 3 when a finding is at least this severe (info, warning or "
+        "error), for CI gating; never (the default): findings never change the exit code."),
 ):
     """Run SCRIPT unmodified, as python would, with keras-doctor watching every fit.
 
-    Options for keras-doctor go before SCRIPT; what follows SCRIPT is the script's argv.
+    Options for keras-doctor go before SCRIPT (so does --debug); what follows SCRIPT is the script's argv.
     Exit code: the script's own when it is not 0, else 3 when --fail-on is met, else 0.
     """
     _backend.require()

@@ -51,8 +51,13 @@ def render_report(run_dir):
     kind = report_kind(run_dir)
     if kind == "check":
         log, summary = load_log(run_dir), read_json(run_dir / "summary.json")
-        name = _run_record(log).get("workload") or summary.get("workload")
-        return document(f"keras-doctor check: {Path(name).stem if name else run_dir.name}",
+        run = _run_record(log)
+        name = run.get("workload") or summary.get("workload")
+        title = f"keras-doctor check: {Path(name).stem if name else run_dir.name}"
+        if run.get("watched_fit"):  # a fit watched by `run` or autolog(), not `check`'s own training
+            where = Path(name or run_dir.name).name
+            title = f"keras-doctor: a fit {'in' if where.endswith('.py') else 'of'} {where}"
+        return document(title,
                         _check_sections(run_dir, log, summary))
     file_name, function = TUNING_PAGES[kind]
     data = read_json(run_dir / file_name)

@@ -77,9 +77,11 @@ class LearningRateTooHigh(Rule):
         evidence = {"learning_rate": lr, "optimizer": optimizer, "early_update_ratio": update,
                     "intervals": count, "max_update": self.max_update}
         fix = (f"Lower the learning rate (now {lr:.3g}) 10-100x; a learning-rate range test finds the "
-               "largest stable one. Add clipnorm=1.0 and a warm-up if large rates are needed."
+               "largest stable one (`keras-doctor lr-find WORKLOAD`, or kerasdoctor.lr_find(model, x, y) "
+               "from Python). Add clipnorm=1.0 and a warm-up if large rates are needed."
                if lr is not None else "Lower the learning rate 10-100x and add clipnorm=1.0.")
         if update is not None and update > self.max_update and not self._loss_fell(log):
+            evidence["sign"] = "early_update_ratio"
             return Finding(
                 self.code, "error", step,
                 f"The learning rate is too high: each of the first steps changes a typical kernel by "
@@ -93,7 +95,7 @@ class LearningRateTooHigh(Rule):
             start = first_epoch[0][1]
             for s, value in first_epoch[1:]:
                 if not is_finite(value) or value > self.blowup * start:
-                    evidence.update(initial_loss=start, loss=value, blowup=self.blowup)
+                    evidence.update(sign="loss_blowup", initial_loss=start, loss=value, blowup=self.blowup)
                     return Finding(
                         self.code, "error", s,
                         f"The learning rate is too high: within the first epoch the probe-batch loss went "

@@ -64,7 +64,8 @@ class NotLearning(Rule):
                             judged_on="validation" if val_accuracy else "training")
             if best > chance + self.chance_margin * (1 - chance):
                 return None
-            what = (f"the best {evidence['judged_on']} accuracy {best:.3f} is at chance ({chance:.3f}, "
+            where = "below" if best < chance else "at"
+            what = (f"the best {evidence['judged_on']} accuracy {best:.3f} is {where} chance ({chance:.3f}, "
                     "always predicting the most common class)")
             if trivial and losses:
                 what += f"; the training loss is {min(losses) / trivial:.0%} of the trivial loss {trivial:.4g}"
