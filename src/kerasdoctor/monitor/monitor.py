@@ -152,9 +152,9 @@ class Monitor(keras.callbacks.Callback):
             ``train_labels``, when given). At most 10,000 validation rows are read.
         schedule: ``"adaptive"`` (the default): steps 0, 1, 2, 4, 8, 16 and 32,
             then as often as ``overhead_budget`` of the training time allows, spread
-            evenly (each probe is followed by at least its own cost divided by
-            ``overhead_budget`` of training), at most about ten probes an epoch;
-            which steps depends on the machine's
+            over the run (each probe is followed by its own cost divided by
+            ``overhead_budget`` of training, less while the budget is underspent),
+            at most about ten probes an epoch; which steps depends on the machine's
             speed and load. ``"fixed"``: the same early steps, then evenly spaced
             steps (at most ten an epoch, about 200 in a run), a function of the
             step count only, so the same seed gives the same record; `check`

@@ -73,14 +73,15 @@ class FixedSchedule:
 
 class AdaptiveSchedule:
     """Probes the early steps, then as often as ``overhead_budget`` of the training time
-    allows, evenly: a probe that cost ``c`` seconds is followed by at least ``c /
-    overhead_budget`` seconds of training before the next one, and probing so far never
-    exceeds the budget of the elapsed time. At most ``probes_per_epoch`` probes an epoch.
-    The steps probed depend on the machine's speed and load.
+    allows, spread over the run, at most ``probes_per_epoch`` probes an epoch. The steps
+    probed depend on the machine's speed and load.
 
-    Pacing each probe by its own cost spreads the probes over the run: a budget that has
-    built up (a first epoch spent compiling the training step) is not spent on a burst of
-    consecutive probes that leaves the rest of the run unwatched.
+    Probing so far never exceeds the budget of the elapsed time, and a probe that cost ``c``
+    seconds is followed by ``c / overhead_budget`` seconds of training (the steady rate)
+    times the share of the budget spent so far: quicker while much of it is unspent (after a
+    first epoch spent compiling the training step), the steady rate once it is spent. So a
+    budget that has built up is not spent on a burst of consecutive probes that leaves the
+    rest of a short run unwatched.
 
     Args:
         overhead_budget: the share of training time probing may take.
@@ -109,9 +110,12 @@ class AdaptiveSchedule:
         if step < self.next_step:
             return False
         now = self._clock()
-        if self._steady_seconds + self._last_cost > self.overhead_budget * (now - self._started):
+        allowed = self.overhead_budget * (now - self._started)
+        if self._steady_seconds + self._last_cost > allowed:
             return False
-        return now - self._last_ended >= self._last_cost / self.overhead_budget
+        # The steady gap (cost / budget), shortened while the budget is underspent.
+        spent = self._steady_seconds / allowed if allowed > 0 else 1.0
+        return now - self._last_ended >= self._last_cost / self.overhead_budget * spent
 
     def taken(self, step):
         if step >= self.next_step:
