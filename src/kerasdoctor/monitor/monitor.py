@@ -149,7 +149,8 @@ class Monitor(keras.callbacks.Callback):
             training data (its labels, its scale) and checked for copies of the
             training samples: the probe batch's rows are looked up in it, and
             the share found is scaled to the training set (the length of
-            ``train_labels``, when given). At most 10,000 validation rows are read.
+            ``train_labels``, when given), which takes the probe rows for a fair
+            sample of it. At most 10,000 validation rows are read.
         schedule: ``"adaptive"`` (the default): steps 0, 1, 2, 4, 8, 16 and 32,
             then as often as ``overhead_budget`` of the training time allows, spread
             over the run (each probe is followed by its own cost divided by
