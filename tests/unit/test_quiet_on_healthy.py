@@ -59,6 +59,16 @@ def test_loss_oscillating_judges_a_short_run_by_its_probes_alone():
     assert finding is not None and "epoch_curve" not in finding.evidence
 
 
+def test_loss_oscillating_asks_the_epoch_curve_from_four_epoch_ends_in_the_window():
+    # An 8-epoch run (a prefix of a longer one): 4 epoch ends in the second half, a validation
+    # loss that only falls there, and a probe loss that swings (Dropout): the weights settle.
+    builder = _swinging_probes(LogBuilder().data().data("val"), epochs=8)
+    for epoch in range(8):
+        builder.epoch(epoch, loss=0.7, val_loss=0.8 * 0.9 ** epoch)
+    assert LossOscillating().check(builder.log) is None
+    assert LossOscillating(min_epochs=6).check(builder.log) is not None  # the earlier default
+
+
 def test_loss_oscillating_epoch_check_does_not_depend_on_the_number_of_epochs():
     rng = np.random.default_rng(0)
     for epochs in (20, 200):

@@ -43,8 +43,8 @@ def trend(window):
 class LossOscillating(Rule):
     """Fires when, over the second half of the run, the probe-batch loss goes up about as much
     as it goes down (rises / falls between ``min_rise_ratio`` and its inverse), by steps that
-    are large next to the trivial loss; and, when that half holds at least ``min_probes``
-    epochs, the epoch-end validation loss (the training loss without validation) swings the
+    are large next to the trivial loss; and, when that window holds at least ``min_epochs``
+    epoch ends, the epoch-end validation loss (the training loss without validation) swings the
     same way; and the loss's trend over the window does not fall by more than the band its swings
     span around it (``band`` standard deviations of the points around the line).
 
@@ -68,35 +68,38 @@ class LossOscillating(Rule):
         min_rise_ratio: the smallest (sum of rises / sum of falls) in the window.
         min_swing: the smallest median change between consecutive points in the window, as a
             share of the trivial loss.
-        min_probes: how many probes the window needs; also how many epoch ends it needs
-            before the epoch curve must agree.
+        min_probes: how many probes the window needs.
         band: the width, in standard deviations around the trend, of the band the trend's fall
             over the window must not exceed (4: plus and minus two).
+        min_epochs: how many epoch ends the window needs before the epoch curve must agree
+            (4: three changes, enough to tell a curve that only falls from one that swings).
     """
 
     code = "LOSS_OSCILLATING"
 
-    def __init__(self, min_rise_ratio=0.4, min_swing=0.03, min_probes=6, band=4.0):
+    def __init__(self, min_rise_ratio=0.4, min_swing=0.03, min_probes=6, band=4.0, min_epochs=4):
         _in_range("min_rise_ratio", min_rise_ratio, 10.0)
         _in_range("min_swing", min_swing, 10.0)
         if not (isinstance(min_probes, int) and min_probes >= 3):
             raise ValueError(f"Argument `min_probes` must be an integer >= 3. Received: min_probes={min_probes}")
         if not band > 0:
             raise ValueError(f"Argument `band` must be positive. Received: band={band}")
+        if not (isinstance(min_epochs, int) and min_epochs >= 3):
+            raise ValueError(f"Argument `min_epochs` must be an integer >= 3. Received: min_epochs={min_epochs}")
         self.min_rise_ratio, self.min_swing, self.min_probes = min_rise_ratio, min_swing, min_probes
-        self.band = band
+        self.band, self.min_epochs = band, min_epochs
 
     def _oscillates(self, ratio, swing):
         # Both ways: rises far beyond the falls are a divergence (LOSS_DIVERGED), not a swing.
         return self.min_rise_ratio <= ratio <= 1 / self.min_rise_ratio and swing >= self.min_swing
 
     def _epoch_curve(self, log, half):
-        """(name, values, trivial loss) of the epoch-end curve in the second half, or None when
-        that half has fewer than ``min_probes`` epoch ends."""
+        """(name, values, trivial loss) of the epoch-end curve in the window, or None when the
+        window has fewer than ``min_epochs`` epoch ends."""
         for key, split in (("val_loss", "val"), ("loss", "train")):
             points = [v for step, v in epoch_losses(log, key) if step >= half]
             if points:
-                if len(points) < self.min_probes or not all(is_finite(v) for v in points):
+                if len(points) < self.min_epochs or not all(is_finite(v) for v in points):
                     return None
                 return key, points, trivial_loss(log, split)
         return None
