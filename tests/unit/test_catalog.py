@@ -397,7 +397,15 @@ def test_underfitting_fires_on_a_high_plateau():
     builder = LogBuilder().data()
     for epoch, loss in enumerate((2.0, 1.5, 1.45, 1.45, 1.45, 1.45)):
         builder.epoch(epoch, loss=loss, val_loss=loss)
-    assert Underfitting().check(builder.log) is not None
+    assert "stopped improving (0.0% of it over the last 2 epochs)" in Underfitting().check(builder.log).message
+
+
+def test_underfitting_says_the_loss_rose_when_it_rose():
+    builder = LogBuilder().data()
+    for epoch, loss in enumerate((2.0, 1.5, 1.45, 1.45, 1.5, 1.6)):
+        builder.epoch(epoch, loss=loss, val_loss=loss)
+    message = Underfitting().check(builder.log).message
+    assert "rose by 6.5% of it over the last 2 epochs" in message and "stopped improving" not in message
 
 
 # Ranking.

@@ -246,7 +246,11 @@ class Underfitting(Rule):
             why += (f", and layer {narrowest['name']} has {narrowest['units']} units for {units} outputs, "
                     "a bottleneck no training can get past")
         else:
-            why += f" and stopped improving ({recent:.1%} over the last {third} epoch(s))"
+            epochs = f"the last {third} epoch{'s' if third != 1 else ''}"
+            if recent < 0:
+                why += f" and rose by {-recent:.1%} of it over {epochs}"
+            else:
+                why += f" and stopped improving ({recent:.1%} of it over {epochs})"
         return Finding(
             self.code, "warning", log.epochs[-1]["step"],
             f"The model underfits: {why}; validation is no worse than training, so more capacity "
