@@ -15,7 +15,7 @@ import keras
 import numpy as np
 
 from kerasdoctor.errors import KerasDoctorError
-from kerasdoctor.monitor.datastats import bounded_summary, overlap, sample_rows
+from kerasdoctor.monitor.datastats import bounded_summary, is_array, is_arrays, overlap, sample_rows
 from kerasdoctor.workload.pipelines import pipeline_kind, read_sample, sample_statistics
 
 @dataclass
@@ -25,15 +25,6 @@ class FitData:
     labels: object  # the training labels, for the class distribution (or None)
     records: list  # ("data", fields) records: train, val and overlap statistics
     split: str | None  # how the validation data was had
-
-
-def _is_array(value):
-    return hasattr(value, "shape") and hasattr(value, "__array__") and len(getattr(value, "shape", ())) > 0
-
-
-def _is_arrays(structure):
-    leaves = keras.tree.flatten(structure)
-    return bool(leaves) and all(_is_array(leaf) for leaf in leaves)
 
 
 def _count(structure):
@@ -55,7 +46,7 @@ def _tail(structure, start):
 def _validation_arrays(arguments):
     """(x_val, y_val, split) from validation_data or validation_split, or Nones."""
     data = arguments.get("validation_data")
-    if isinstance(data, (tuple, list)) and len(data) in (2, 3) and _is_arrays(tuple(data[:2])):
+    if isinstance(data, (tuple, list)) and len(data) in (2, 3) and is_arrays(tuple(data[:2])):
         return data[0], data[1], "validation_data"
     split = arguments.get("validation_split") or 0.0
     if split and data is None:
@@ -69,7 +60,7 @@ def _validation_arrays(arguments):
 def array_data(arguments, *, probe_rows, seed, replace):
     """x and y as NumPy arrays (or tensors, a list or a dict of them)."""
     x, y = arguments.get("x"), arguments.get("y")
-    if y is None or not _is_arrays(x) or not _is_arrays(y):
+    if y is None or not is_arrays(x) or not is_arrays(y):
         return None
     x_val, y_val, split = _validation_arrays(arguments)
     if split and split.startswith("validation_split"):
@@ -82,7 +73,7 @@ def array_data(arguments, *, probe_rows, seed, replace):
         val_stats, val_sample = bounded_summary(x_val, y_val, seed)
         records.append(dict(split="val", **val_stats))
         records.append(dict(split="overlap", **overlap(train_sample, val_sample)))
-    labels = y if _is_array(y) else None  # one output: its class distribution is known
+    labels = y if is_array(y) else None  # one output: its class distribution is known
     return FitData("arrays", (_take(x, rows), _take(y, rows)), labels, records, split)
 
 
@@ -116,14 +107,14 @@ def pipeline_data(arguments, *, probe_rows, seed, replace):
     if pipeline_kind(validation) is not None:
         val = _read_pipeline(arguments, "validation_data", seed=seed, replace=replace)
         val_x, val_fields, split = val.x, sample_statistics(val), "validation_data"
-    elif isinstance(validation, (tuple, list)) and len(validation) in (2, 3) and _is_arrays(tuple(validation[:2])):
+    elif isinstance(validation, (tuple, list)) and len(validation) in (2, 3) and is_arrays(tuple(validation[:2])):
         val_fields, val_x = bounded_summary(validation[0], validation[1], seed)
         split = "validation_data"
     if split:
         records.append(dict(split="val", **val_fields))
         records.append(dict(split="overlap", **overlap(sample.x, val_x)))
     rows = sample_rows(sample.rows, probe_rows, seed)
-    labels = sample.y if _is_array(sample.y) else None
+    labels = sample.y if is_array(sample.y) else None
     return FitData(kind, (_take(sample.x, rows), _take(sample.y, rows)), labels, records, split)
 
 
@@ -134,7 +125,7 @@ def describe_kind(x):
     """A few words on an input we cannot read, for the note that says so."""
     if x is None:
         return "no x"
-    if _is_arrays(x):
+    if is_arrays(x):
         return "arrays without labels (y)"
     return f"a {type(x).__module__}.{type(x).__name__}"
 

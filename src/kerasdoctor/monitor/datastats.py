@@ -193,6 +193,17 @@ def estimated_overlap(x_probe, x_val_sample, val_samples, train_samples=None):
             "train_rows_compared": len(probe), "train_rows_in_val": int(found)}
 
 
+def is_array(value):
+    """An array with at least one axis (NumPy, or a backend tensor NumPy can read)."""
+    return hasattr(value, "shape") and hasattr(value, "__array__") and len(getattr(value, "shape", ())) > 0
+
+
+def is_arrays(structure):
+    """An array, or a dict, list or tuple of them (every leaf an array)."""
+    leaves = keras.tree.flatten(structure)
+    return bool(leaves) and all(is_array(leaf) for leaf in leaves)
+
+
 def sample_rows(count, size, seed):
     """Sorted, seeded row indices: ``size`` of ``count`` (all of them when fewer)."""
     if count <= size:

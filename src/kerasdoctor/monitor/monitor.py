@@ -8,7 +8,9 @@ import time
 import keras
 import numpy as np
 
-from kerasdoctor.monitor.datastats import bounded_summary, estimated_overlap, summarize, summarize_labels
+from kerasdoctor.monitor.datastats import (
+    bounded_summary, estimated_overlap, is_arrays, summarize, summarize_labels,
+)
 from kerasdoctor.monitor.describe import describe_model, variable_names
 from kerasdoctor.monitor.probe import ProbeProgram
 from kerasdoctor.monitor.schedule import AdaptiveSchedule, FixedSchedule
@@ -78,11 +80,6 @@ def _watching(hook):
     return guarded
 
 
-def _is_arrays(structure):
-    leaves = keras.tree.flatten(structure)
-    return bool(leaves) and all(hasattr(a, "shape") and len(a.shape) > 0 for a in leaves)
-
-
 def _check_arguments(probe_data, every_n_steps, overhead_budget, schedule, validation_data):
     if every_n_steps is not None and (not isinstance(every_n_steps, int) or every_n_steps < 1):
         raise ValueError(
@@ -112,7 +109,7 @@ def _check_arguments(probe_data, every_n_steps, overhead_budget, schedule, valid
         )
     if validation_data is not None and not (
         isinstance(validation_data, (tuple, list)) and len(validation_data) in (2, 3)
-        and _is_arrays(tuple(validation_data[:2]))
+        and is_arrays(tuple(validation_data[:2]))
     ):
         raise ValueError(
             "Argument `validation_data` must be the tuple `(x_val, y_val)` of arrays that `fit` "
