@@ -15,8 +15,9 @@ BINARY_LABELS = {"shape": [128], "nan": 0, "inf": 0, "min": 0.0, "max": 1.0, "me
                  "encoding": "index", "classes": [0, 1], "counts": [64, 64], "num_classes": 2}
 
 
-def recurrent_log(ratios, losses, reads="forward", length=80, labels=True):
-    """A SimpleRNN -> Dense model whose probes see the given first/last (or middle/ends) ratios."""
+def recurrent_log(ratios, losses, reads="forward", length=80, labels=True, steps=None):
+    """A SimpleRNN -> Dense model whose probes see the given first/last (or middle/ends) ratios,
+    at ``steps`` (default: every 10 steps)."""
     log = RunLog()
     layers = [
         {"name": "rnn", "class_name": "SimpleRNN", "activation": "tanh",
@@ -30,7 +31,8 @@ def recurrent_log(ratios, losses, reads="forward", length=80, labels=True):
     for index, (ratio, loss) in enumerate(zip(ratios, losses)):
         ends = (ratio, 1.0, 1.0) if reads == "forward" else (1.0, 1.0, ratio) if reads == "backward" else (1.0, ratio, 1.0)
         variables = {name: {"grad_norm": 0.1, "size": 16.0, "nonfinite_grad": 0.0} for name in log.model["variables"]}
-        log.append("probe", step=index * 10, epoch=index // 4, loss=loss, variables=variables, layers={},
+        step = index * 10 if steps is None else steps[index]
+        log.append("probe", step=step, epoch=index // 4, loss=loss, variables=variables, layers={},
                    gradient_through_time={"layer": "rnn", "reads": reads, "length": length,
                                           "steps": [0, length // 2, length - 1], "grad_norms": list(ends)})
     return log
@@ -53,6 +55,16 @@ def test_quiet_when_the_gradient_reaches_the_first_steps_after_learning_starts()
     # A gated layer: it starts with a fading gradient, then carries it back as it learns.
     log = recurrent_log([1e-8] * 4 + [0.5, 0.9, 1.0, 0.8], [CHANCE] * 6 + [0.3, 0.01])
     assert VanishingGradients().check(log) is None
+
+
+def test_the_probes_of_the_first_steps_do_not_outvote_the_end_of_the_run():
+    # The Monitor's adaptive schedule in a short fit: steps 0-32 probed while the loss is at
+    # chance and the gradient has not reached back yet, then only the trained weights at step 630.
+    steps = [0, 1, 2, 4, 8, 16, 32, 630]
+    log = recurrent_log([4e-8] * 7 + [0.6], [CHANCE] * 7 + [0.4], steps=steps)
+    assert VanishingGradients().check(log) is None
+    # The same schedule on a model that stays stuck is judged by its last probes.
+    assert VanishingGradients().check(recurrent_log([1e-9] * 8, [CHANCE] * 8, steps=steps)) is not None
 
 
 def test_quiet_when_the_model_learns_although_the_first_steps_get_no_gradient():
@@ -92,11 +104,13 @@ def test_without_label_statistics_the_first_probe_loss_is_the_reference():
     assert finding is not None and finding.evidence["reference_loss"] == pytest.approx(0.9)
 
 
-def test_needs_min_probes_in_the_later_half():
-    # Of three probes the later half is the last two; of two, the last one.
+def test_needs_min_probes_in_its_window():
+    # The window is the second half of the run, or the last min_probes probes when it holds fewer.
     assert VanishingGradients().check(recurrent_log([1e-9] * 3, [CHANCE] * 3)) is not None
-    assert VanishingGradients().check(recurrent_log([1e-9] * 2, [CHANCE] * 2)) is None
-    assert VanishingGradients(min_probes=1).check(recurrent_log([1e-9] * 2, [CHANCE] * 2)) is not None
+    assert VanishingGradients().check(recurrent_log([1e-9], [CHANCE])) is None
+    assert VanishingGradients(min_probes=1).check(recurrent_log([1e-9], [CHANCE])) is not None
+    # Early probes are outside the window once the second half holds enough of its own.
+    assert VanishingGradients().check(recurrent_log([1e-9] * 3 + [0.5] * 3, [CHANCE] * 6)) is None
 
 
 def test_a_log_without_the_through_time_field_is_not_judged_through_time():

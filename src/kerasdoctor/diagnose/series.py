@@ -126,6 +126,16 @@ def kernel_layers(log):
     return found
 
 
+def recent_window(series, min_probes):
+    """The points of the second half of the run (by step), at least the last ``min_probes``:
+    a window set by the run's length, not by how many probes it holds or where they fall."""
+    if not series:
+        return []
+    half = series[-1][0] / 2
+    window = [point for point in series if point[0] >= half]
+    return window if len(window) >= min_probes else series[-min_probes:]
+
+
 def gradient_probes(log):
     """Probes that carry gradients (not the weights-only fallback)."""
     return [p for p in log.probes if any("grad_norm" in row for row in p.get("variables", {}).values())]

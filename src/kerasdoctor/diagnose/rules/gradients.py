@@ -6,7 +6,7 @@ import math
 from kerasdoctor.diagnose.base import Finding, Rule
 from kerasdoctor.vocabulary import CONV_LAYERS, DENSE_LAYERS
 from kerasdoctor.diagnose.series import (
-    gradient_probes, is_finite, kernel_layers, median, probe_losses, rms, trivial_loss,
+    gradient_probes, is_finite, kernel_layers, median, probe_losses, recent_window, rms, trivial_loss,
 )
 
 
@@ -69,10 +69,12 @@ class VanishingGradients(Rule):
         min_ratio: the smallest (first layer / output layer) gradient RMS ratio.
         min_probes: how many probes must agree.
         min_time_ratio: the smallest (first step / last step) ratio of the gradient with respect
-            to a recurrent layer's input sequence, over the later half of the probes.
+            to a recurrent layer's input sequence, over the probes of the second half of the run
+            (by step; at least the last ``min_probes``), so that a schedule that probes the first
+            steps densely (the Monitor's adaptive one) is judged like one that does not.
         max_loss_share: a recurrent model counts as not learning while its probe loss over the
-            later half of the probes stays above this share of the trivial loss (of the first
-            probe's loss where the trivial loss is unknown).
+            same probes stays above this share of the trivial loss (of the first probe's loss
+            where the trivial loss is unknown).
     """
 
     code = "VANISHING_GRADIENTS"
@@ -95,7 +97,7 @@ class VanishingGradients(Rule):
         # (an LSTM's forget gate starts near sigmoid(1) per step); what tells a layer that cannot
         # learn a long-range dependency is that it still does so later, while the loss stays put.
         ratios = _time_ratios(log)
-        later = ratios[len(ratios) // 2 :]
+        later = recent_window(ratios, self.min_probes)  # by step, not by probe count
         if len(later) < self.min_probes:
             return None
         typical = median([r for _, r, _ in later])

@@ -3,21 +3,14 @@
 from statistics import linear_regression, pstdev
 
 from kerasdoctor.diagnose.base import Finding, Rule
-from kerasdoctor.diagnose.series import epoch_losses, is_finite, median, probe_losses, trivial_loss
+from kerasdoctor.diagnose.series import (
+    epoch_losses, is_finite, median, probe_losses, recent_window, trivial_loss,
+)
 
 
 def _in_range(name, value, high):
     if not 0 < value <= high:
         raise ValueError(f"Argument `{name}` must be in (0, {high}]. Received: {name}={value}")
-
-
-def recent_window(series, min_probes):
-    """The points of the second half of the run (by step), at least the last ``min_probes``."""
-    if not series:
-        return []
-    half = series[-1][0] / 2
-    window = [(step, value) for step, value in series if step >= half]
-    return window if len(window) >= min_probes else series[-min_probes:]
 
 
 def swings(values, scale):
