@@ -188,6 +188,7 @@ def test_monitor_writes_the_runlog_as_training_goes(tmp_path):
         ({"probe_data": (X, Y[:3])}, "as many labels as inputs"),
         ({"validation_data": X}, "validation_data"),
         ({"validation_data": (X, Y, None, None)}, "validation_data"),
+        ({"validation_data": (X, Y[:3])}, "as many labels as inputs"),
     ],
 )
 def test_monitor_rejects_bad_arguments_with_a_clear_message(kwargs, message):

@@ -115,6 +115,11 @@ def _check_arguments(probe_data, every_n_steps, overhead_budget, schedule, valid
             "Argument `validation_data` must be the tuple `(x_val, y_val)` of arrays that `fit` "
             f"validates on. Received: validation_data of type {type(validation_data).__name__}"
         )
+    if validation_data is not None and _length(validation_data[0]) != _length(validation_data[1]):
+        raise ValueError(
+            "Argument `validation_data` must hold as many labels as inputs. "
+            f"Received: {_length(validation_data[0])} inputs and {_length(validation_data[1])} labels"
+        )
 
 
 class Monitor(keras.callbacks.Callback):
