@@ -194,7 +194,8 @@ if kind == "arrays":
     train, fit = x[:192], dict(fit, y=y[:192], batch_size=32)
 elif kind == "tf.data":
     import tensorflow as tf
-    train = tf.data.Dataset.from_tensor_slices((x[:192], y[:192])).batch(32).prefetch(2)
+    # reshuffled on each iteration (shuffle's default): keras-doctor's read must not move it on
+    train = tf.data.Dataset.from_tensor_slices((x[:192], y[:192])).shuffle(192, seed=2).batch(32).prefetch(2)
     fit["validation_data"] = tf.data.Dataset.from_tensor_slices((x[192:], y[192:])).batch(32)
 elif kind == "PyDataset":
     train = Noisy()

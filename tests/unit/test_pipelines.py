@@ -105,6 +105,55 @@ def test_a_tf_dataset_is_read_in_a_separate_iteration_of_its_first_batches():
     assert infinite.batches is None and infinite.batches_read == 9
 
 
+def _orders(dataset, epochs):
+    return [[int(v) for batch in dataset.map(lambda x, y: y) for v in np.ravel(batch)] for _ in range(epochs)]
+
+
+@pytest.mark.parametrize("make", [
+    lambda: tf.data.Dataset.from_tensor_slices((X, np.arange(100))).shuffle(100, seed=3).batch(16),
+    # a shuffle inside a pipeline that also maps and prefetches, and one that repeats
+    lambda: (tf.data.Dataset.from_tensor_slices((X, np.arange(100))).map(lambda x, y: (x * 2, y))
+             .shuffle(50, seed=4).batch(10).prefetch(2)),
+    lambda: tf.data.Dataset.from_tensor_slices((X, np.arange(100))).shuffle(100, seed=5).take(40).repeat(2).batch(8),
+])
+def test_reading_a_reshuffling_tf_dataset_leaves_the_orders_training_gets_as_they_were(make):
+    untouched = _orders(make(), 3)
+    assert untouched[0] != untouched[1]  # the control: it reshuffles on each iteration
+    dataset = make()
+    sample = read_sample(dataset, max_batches=3)
+    assert sample.batches_read == 3 and sorted(np.ravel(sample.y).tolist()) != sample.y.tolist()
+    assert _orders(dataset, 3) == untouched
+
+
+def test_reading_a_tf_dataset_leaves_a_random_generator_its_map_draws_from_as_it_was():
+    # Augmentation the way TensorFlow's tutorials do it: a seeded tf.random.Generator in a map.
+    def make():
+        generator = tf.random.Generator.from_seed(7)
+        return tf.data.Dataset.from_tensor_slices((X, Y)).map(lambda x, y: (x + generator.normal([3]), y)).batch(20)
+
+    def draws(dataset):
+        return [np.concatenate([x.numpy() for x, _ in dataset]) for _ in range(2)]
+
+    untouched = draws(make())
+    assert not np.array_equal(*untouched)  # the control: each pass draws new noise
+    dataset = make()
+    read_sample(dataset, max_batches=2)
+    assert all(np.array_equal(a, b) for a, b in zip(draws(dataset), untouched))
+
+
+def test_reading_a_tf_dataset_from_a_generator_leaves_numpys_global_random_state_as_it_was():
+    def noisy():
+        for start in range(0, 100, 20):
+            yield X[start:start + 20] + np.random.normal(size=(20, 3)).astype("float32"), Y[start:start + 20]
+
+    spec = (tf.TensorSpec((None, 3), tf.float32), tf.TensorSpec((None,), tf.int32))
+    np.random.seed(3)
+    untouched = np.random.random(4)
+    np.random.seed(3)
+    read_sample(tf.data.Dataset.from_generator(noisy, output_signature=spec), max_batches=2)
+    np.testing.assert_array_equal(np.random.random(4), untouched)
+
+
 def test_dict_inputs_and_a_ragged_last_batch_are_read():
     dataset = tf.data.Dataset.from_tensor_slices(({"a": X, "b": X[:, :1]}, Y)).batch(30)
     sample = read_sample(dataset)

@@ -4,9 +4,11 @@
 or a Python generator. keras-doctor needs a few batches of it for the probe batch and the data
 statistics, and reads them the least intrusive way each kind allows:
 
-- ``tf.data.Dataset``: a separate iteration of its first batches. A dataset that reshuffles on
-  each iteration (``shuffle``'s default) then trains on the order of its next iteration;
-  training is the same in kind but not bit for bit.
+- ``tf.data.Dataset``: the first batches of a copy of the dataset, rebuilt from its graph with
+  random state of its own, so that a ``shuffle`` that reshuffles on each iteration (its default)
+  or a ``tf.random.Generator`` drawn from in a ``map`` gives training what it would have given;
+  Python's and NumPy's global random state (a ``from_generator``'s or a ``py_function``'s) is
+  restored afterwards.
 - ``PyDataset``: ``__getitem__`` of a few seeded batch indices, with Python's and NumPy's
   global random state restored afterwards (an augmenting ``__getitem__`` draws from them).
 - torch ``DataLoader``: a separate iteration, with torch's, NumPy's and Python's random state
@@ -24,6 +26,7 @@ import itertools
 import random
 import sys
 import types
+import uuid
 from dataclasses import dataclass
 
 import keras
@@ -159,10 +162,45 @@ def _sample(kind, read, batches, replacement=None):
     return Sample(kind, x, y, len(read), batches, replacement)
 
 
+def _with_own_random_state(dataset):
+    """A copy of ``dataset`` with random state of its own, or None when it cannot be copied.
+
+    Every iterator of a dataset shares its random state: a ``shuffle`` that reshuffles on each
+    iteration takes each iteration's seeds from one seed generator, and a ``tf.random.Generator``
+    used in a ``map`` is one variable. A separate read of the dataset would move training on to
+    the next order and the next draws. The copy is rebuilt from the dataset's serialized graph:
+    TensorFlow serializes a variable as a new one holding its current value, and each seed
+    generator's handle is renamed here, so that TensorFlow finds no generator of that name and
+    makes a new one from the same seeds. A ``from_generator``'s function is the dataset's own,
+    called afresh as in any separate iteration. The graph holds a copy of the dataset's
+    in-memory tensors (``from_tensor_slices``); over 2 GB, TensorFlow cannot serialize it.
+    """
+    tf = sys.modules["tensorflow"]
+    try:
+        serialized = tf.raw_ops.DatasetToGraphV2(
+            input_dataset=tf.data.experimental.to_variant(dataset),
+            external_state_policy=1,  # ExternalStatePolicy.IGNORE: stateful functions are kept by reference
+            strip_device_assignment=True)
+        graph = tf.compat.v1.GraphDef.FromString(serialized.numpy())
+        for node in graph.node:
+            if node.op != "Const" or node.attr["dtype"].type != tf.resource.as_datatype_enum:
+                continue
+            for handle in node.attr["value"].tensor.resource_handle_val:
+                if "SeedGenerator" in handle.maybe_type_name:
+                    handle.name = f"kerasdoctor-sample-{uuid.uuid4().hex}"
+        variant = tf.raw_ops.DatasetFromGraph(graph_def=graph.SerializeToString())
+        return tf.data.experimental.from_variant(variant, dataset.element_spec)
+    except Exception:  # noqa: BLE001 - a dataset TensorFlow cannot serialize (over 2 GB, ...)
+        return None
+
+
 def _tf_dataset(dataset, max_rows, max_batches, seed):
     count = int(dataset.cardinality())
     batches = count if count >= 0 else None
-    read = _read(dataset.take(max_batches), "tf.data.Dataset", max_rows, max_batches)
+    copy = _with_own_random_state(dataset)
+    source = dataset if copy is None else copy
+    with _random_state_kept():  # a from_generator or a py_function may draw from them
+        read = _read(source.take(max_batches), "tf.data.Dataset", max_rows, max_batches)
     return _sample("tf.data", read, batches)
 
 
