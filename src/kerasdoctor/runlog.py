@@ -291,6 +291,7 @@ _NESTED = {
         "gradient_through_time": _fields({
             "layer": _TEXT, "recurrent": _TEXT, "reads": _TEXT, "length": _kind(lambda v: _count(v) and v > 0),
             "steps": _list(_count, length=3), "grad_norms": _list(_is_number, length=3),
+            "unreached_rows": _COUNT,
         }, required=("grad_norms",)),
     }),
     # A metric logged without a value (or with a damaged one) is a metric not logged.

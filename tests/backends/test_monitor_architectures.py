@@ -375,3 +375,20 @@ def test_training_an_embedding_rnn_with_and_without_the_monitor_gives_identical_
     assert "gradient_through_time" in monitor.log.probes[-1]
     for plain, monitored in zip(*weights):
         np.testing.assert_array_equal(plain, monitored)
+
+
+def test_a_masked_rnn_on_pre_padded_sequences_is_read_from_each_rows_first_token():
+    # A masked layer carries its state past padding, so padding gets exactly no gradient; the
+    # first step read is each row's first token (row r starts at step r), not step 0.
+    keras.utils.set_random_seed(4)
+    tokens = np.random.default_rng(4).integers(1, 20, size=(6, 8)).astype("int32")
+    for row in range(6):
+        tokens[row, :row] = 0
+    model = keras.Sequential([keras.Input((8,), dtype="int32"), keras.layers.Embedding(20, 3, mask_zero=True),
+                              keras.layers.SimpleRNN(4, name="rnn"), keras.layers.Dense(1, name="out")])
+    model.compile(optimizer="sgd", loss="mse")
+    monitor = Monitor((tokens, np.ones((6, 1), "float32")), every_n_steps=1)
+    model.fit(tokens, np.ones((6, 1), "float32"), batch_size=6, epochs=1, verbose=0, callbacks=[monitor])
+    record = monitor.log.probes[0]["gradient_through_time"]
+    assert record["unreached_rows"] == 5 and record["steps"][0] == 2  # the median of rows' first steps 0-5
+    assert all(norm > 0 for norm in record["grad_norms"])

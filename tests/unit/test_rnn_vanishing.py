@@ -132,3 +132,39 @@ def test_non_finite_norms_are_skipped():
 def test_thresholds_outside_zero_one_are_refused(name, value):
     with pytest.raises(ValueError, match=f"Argument `{name}` must be in \\(0, 1\\). Received: {name}={value}"):
         VanishingGradients(**{name: value})
+
+
+def _gradient(rows, length, reached, value=1.0):
+    """(rows, length, 2) gradients: ``value`` at the steps ``reached(row)`` gives, 0 elsewhere."""
+    import numpy as np
+
+    gradient = np.zeros((rows, length, 2))
+    for row in range(rows):
+        gradient[row, reached(row), :] = value
+    return gradient
+
+
+def test_the_gradient_row_reads_each_padded_row_between_its_own_first_and_last_steps():
+    import numpy as np
+
+    from kerasdoctor.monitor.through_time import gradient_row
+
+    class Layer:
+        name = "lstm"
+
+    # Pre-padded rows (a masked layer sends nothing back to padding): row r starts at step 2r.
+    gradient = _gradient(4, 10, lambda row: slice(2 * row, 10))
+    gradient[:, -1] *= 3.0
+    record = gradient_row(gradient, Layer(), "LSTM", "forward")
+    assert record["unreached_rows"] == 3 and record["length"] == 10
+    assert record["steps"] == [3, 6, 9]  # the medians of the steps read: first 0-6, middle 5-8
+    np.testing.assert_allclose(record["grad_norms"], [np.sqrt(8), np.sqrt(8), np.sqrt(72)])
+    # Post-padded, and a row with no gradient at all (it is left out).
+    gradient = _gradient(3, 10, lambda row: slice(0, 10 - 3 * row))
+    gradient[2] = 0.0
+    record = gradient_row(gradient, Layer(), "LSTM", "forward")
+    assert record["unreached_rows"] == 1 and record["steps"] == [0, 4, 7]  # int medians: (9 + 6) / 2
+    # No padding: the plain first, middle and last steps, no extra field.
+    record = gradient_row(_gradient(2, 10, lambda row: slice(0, 10)), Layer(), "LSTM", "forward")
+    assert record["steps"] == [0, 5, 9] and "unreached_rows" not in record
+    np.testing.assert_allclose(record["grad_norms"], [2.0, 2.0, 2.0])

@@ -70,15 +70,35 @@ def find_recurrent(model):
 
 
 def gradient_row(gradient, layer, recurrent, order):
-    """The norm of the gradient at the first, middle and last time steps of the sequence."""
+    """The norm of the gradient at the first, middle and last time steps of the sequence.
+
+    A step that gets no gradient at all in a row is padding under a mask (a masked recurrent
+    layer carries its state past it, so nothing flows back to it): each row is read from its
+    first to its last step that gets any, so that pre- or post-padded sequences are judged on
+    their own steps. ``steps`` are then the median steps read and ``unreached_rows`` the rows
+    with such steps. A gradient that vanished so far that it underflowed to zero moves the
+    first step read to the earliest one it still reaches, where it is as small as a float gets.
+    """
     gradient = np.asarray(gradient, dtype="float64")
     length = gradient.shape[1]
-    steps = [0, length // 2, length - 1]
-    per_step = np.sqrt(np.sum(np.square(gradient), axis=tuple(a for a in range(gradient.ndim) if a != 1)))
-    return {
-        "layer": layer.name, "recurrent": recurrent, "reads": order, "length": int(length), "steps": steps,
-        "grad_norms": [float(per_step[step]) for step in steps],
-    }
+    per_row = np.sqrt(np.sum(np.square(gradient), axis=tuple(range(2, gradient.ndim))))  # (rows, steps)
+    reached = per_row > 0
+    rows = np.flatnonzero(reached.any(axis=1))
+    if rows.size == 0:  # no gradient anywhere: the plain ends, all zero
+        rows, first, last = np.arange(per_row.shape[0]), np.zeros(per_row.shape[0], int), None
+    else:
+        first = reached[rows].argmax(axis=1)
+        last = length - 1 - reached[rows][:, ::-1].argmax(axis=1)
+    last = np.full(rows.size, length - 1) if last is None else last
+    read = [first, first + (last - first + 1) // 2, last]
+    unreached = int(np.sum((first > 0) | (last < length - 1)))
+    norms = [float(np.sqrt(np.sum(np.square(per_row[rows, steps])))) for steps in read]
+    steps = [int(np.median(s)) for s in read] if unreached else [0, length // 2, length - 1]
+    row = {"layer": layer.name, "recurrent": recurrent, "reads": order, "length": int(length), "steps": steps,
+           "grad_norms": norms}
+    if unreached:
+        row["unreached_rows"] = unreached
+    return row
 
 
 class SequenceTap:
