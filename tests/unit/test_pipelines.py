@@ -141,6 +141,23 @@ def test_reading_a_tf_dataset_leaves_a_random_generator_its_map_draws_from_as_it
     assert all(np.array_equal(a, b) for a, b in zip(draws(dataset), untouched))
 
 
+def test_a_tf_dataset_is_copied_only_when_it_holds_shared_random_state_and_few_bytes(monkeypatch):
+    import kerasdoctor.workload.pipelines as pipelines
+
+    copied = []
+    copy = pipelines._with_own_random_state
+    monkeypatch.setattr(pipelines, "_with_own_random_state", lambda d: copied.append(d) or copy(d))
+    plain = tf.data.Dataset.from_tensor_slices((X, Y)).batch(10)
+    shuffled = tf.data.Dataset.from_tensor_slices((X, Y)).shuffle(100, seed=1).batch(10)
+    read_sample(plain)
+    read_sample(shuffled)
+    assert copied == [shuffled]
+    assert pipelines._walk(shuffled) == (X.nbytes + Y.nbytes, True)
+    monkeypatch.setattr(pipelines, "MAX_COPY_BYTES", X.nbytes)  # too large to copy: read itself
+    read_sample(shuffled)
+    assert copied == [shuffled]
+
+
 def test_reading_a_tf_dataset_from_a_generator_leaves_numpys_global_random_state_as_it_was():
     def noisy():
         for start in range(0, 100, 20):

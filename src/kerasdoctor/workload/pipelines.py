@@ -8,7 +8,9 @@ statistics, and reads them the least intrusive way each kind allows:
   random state of its own, so that a ``shuffle`` that reshuffles on each iteration (its default)
   or a ``tf.random.Generator`` drawn from in a ``map`` gives training what it would have given;
   Python's and NumPy's global random state (a ``from_generator``'s or a ``py_function``'s) is
-  restored afterwards.
+  restored afterwards. A dataset without such random state, or holding more than
+  ``MAX_COPY_BYTES`` of tensors in memory, is read itself: a reshuffling one of that size then
+  trains on the order of its next iteration.
 - ``PyDataset``: ``__getitem__`` of a few seeded batch indices, with Python's and NumPy's
   global random state restored afterwards (an augmenting ``__getitem__`` draws from them).
 - torch ``DataLoader``: a separate iteration, with torch's, NumPy's and Python's random state
@@ -38,6 +40,9 @@ from kerasdoctor.monitor.datastats import summarize
 # A sample stops at this many batches, or once it holds this many rows.
 MAX_BATCHES = 8
 MAX_ROWS = 2048
+# A tf.data.Dataset is copied (to read it without moving its random state on) when the tensors
+# it holds in memory take at most this many bytes: a copy serializes them, at about 10 ms per MB.
+MAX_COPY_BYTES = 256 * 2**20
 
 
 @dataclass
@@ -173,7 +178,8 @@ def _with_own_random_state(dataset):
     generator's handle is renamed here, so that TensorFlow finds no generator of that name and
     makes a new one from the same seeds. A ``from_generator``'s function is the dataset's own,
     called afresh as in any separate iteration. The graph holds a copy of the dataset's
-    in-memory tensors (``from_tensor_slices``); over 2 GB, TensorFlow cannot serialize it.
+    in-memory tensors (``from_tensor_slices``), so the copy is made only when they are small
+    (``MAX_COPY_BYTES``).
     """
     tf = sys.modules["tensorflow"]
     try:
@@ -194,10 +200,48 @@ def _with_own_random_state(dataset):
         return None
 
 
+# Dataset kinds that draw random numbers from state shared by every iteration (``shuffle``,
+# ``Dataset.random``, ``sample_from_datasets``, ``rejection_resample``), by class name.
+_RANDOM_KINDS = ("Shuffle", "Random", "DirectedInterleave", "Resample")
+
+
+def _walk(dataset):
+    """(the bytes of the tensors ``dataset`` holds in memory: ``from_tensor_slices``,
+    ``from_tensors``, tensors its functions capture, which a copy of its graph serializes;
+    whether it holds random state shared by its iterations: a shuffle or random dataset, or a
+    variable such as a ``tf.random.Generator``'s captured by a function), or None when its
+    structure cannot be walked."""
+    tf = sys.modules["tensorflow"]
+    total, random, seen, stack = 0, False, set(), [dataset]
+    try:
+        while stack:
+            node = stack.pop()
+            if id(node) in seen:
+                continue
+            seen.add(id(node))
+            random = random or any(kind in type(node).__name__ for kind in _RANDOM_KINDS)
+            held = list(getattr(node, "_tensors", None) or [])
+            for value in vars(node).values():  # a map's or filter's function and what it captures
+                held += list(getattr(getattr(value, "function", None), "captured_inputs", None) or [])
+            for tensor in held:
+                if tensor.dtype == tf.resource:
+                    random = True
+                elif tensor.dtype == tf.string:
+                    total += int(tf.reduce_sum(tf.strings.length(tensor)).numpy())
+                else:
+                    total += tensor.shape.num_elements() * tensor.dtype.size
+            stack.extend(node._inputs())
+    except Exception:  # noqa: BLE001 - a dataset of a kind that cannot be walked
+        return None
+    return total, random
+
+
 def _tf_dataset(dataset, max_rows, max_batches, seed):
     count = int(dataset.cardinality())
     batches = count if count >= 0 else None
-    copy = _with_own_random_state(dataset)
+    walked = _walk(dataset)
+    worth_it = walked is not None and walked[1] and walked[0] <= MAX_COPY_BYTES
+    copy = _with_own_random_state(dataset) if worth_it else None
     source = dataset if copy is None else copy
     with _random_state_kept():  # a from_generator or a py_function may draw from them
         read = _read(source.take(max_batches), "tf.data.Dataset", max_rows, max_batches)
