@@ -6,6 +6,13 @@ pairs is reported. Each run builds a fresh model with the same seed and pays
 its own compilation, as a user's fit does.
 
     python bench/monitor_overhead.py [--pairs 15] [--workloads digits_cnn,fashion_mlp]
+    python bench/monitor_overhead.py --breakdown --pairs 10 --workloads digits_cnn
+
+With ``--breakdown``, both sides of every pair also carry a callback that only notes the time at
+the start of training and at each epoch's end (it has no per-step hook), and the median seconds
+with and without the Monitor are printed per phase: before the first epoch ends is split into
+the time to ``on_train_begin`` and the first epoch; then the second epoch, the other epochs, and
+what follows the last epoch's end.
 
 Beside the ratio it prints the Monitor's own CPU seconds per fit: the CPU time of its hooks on
 the training thread and of the thread that compiles its probe step (the backend's own worker
@@ -29,7 +36,30 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 PROBE_SIZE = 128
 
 
-def timed_fit(workload, data, with_monitor, seed=0):
+class EpochClock(keras.callbacks.Callback):
+    """Notes the time at the start of training and at each epoch's end (no per-step hook)."""
+
+    def __init__(self, started):
+        super().__init__()
+        self.started, self.times = started, []
+
+    def on_train_begin(self, logs=None):
+        self.times = [time.perf_counter()]
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.times.append(time.perf_counter())
+
+    def phases(self, ended):
+        """Seconds: to on_train_begin, first epoch, second epoch, the other epochs, after the last."""
+        begin, ends = self.times[0], self.times[1:]
+        return (begin - self.started, ends[0] - begin, ends[1] - ends[0] if len(ends) > 1 else 0.0,
+                ends[-1] - ends[min(1, len(ends) - 1)], ended - ends[-1])
+
+
+PHASES = ("to_train_begin", "epoch_1", "epoch_2", "other_epochs", "after_last_epoch")
+
+
+def timed_fit(workload, data, with_monitor, seed=0, breakdown=False):
     keras.utils.set_random_seed(seed)
     model = workload.build_model()
     callbacks = []
@@ -37,18 +67,24 @@ def timed_fit(workload, data, with_monitor, seed=0):
         rows = np.random.default_rng(seed).choice(len(data.y_train), PROBE_SIZE, replace=False)
         callbacks.append(Monitor((data.x_train[rows], data.y_train[rows])))
     started = time.perf_counter()
-    model.fit(*data.train, validation_data=data.validation, verbose=0, callbacks=callbacks, **workload.fit)
-    seconds = time.perf_counter() - started
-    return seconds, (callbacks[0].log.end["monitor_cpu_seconds"] if callbacks else None)
+    clock = EpochClock(started) if breakdown else None
+    model.fit(*data.train, validation_data=data.validation, verbose=0, callbacks=callbacks + ([clock] if clock else []),
+              **workload.fit)
+    ended = time.perf_counter()
+    cpu = callbacks[0].log.end["monitor_cpu_seconds"] if callbacks else None
+    return ended - started, cpu, (clock.phases(ended) if clock else None)
 
 
-def measure(name, pairs):
+def measure(name, pairs, breakdown=False):
     workload = load_workload(EXAMPLES / f"{name}.py")
     data = workload.load_data()
     ratios, plain, monitored, cpu = [], [], [], []
+    phases = {False: [], True: []}
     for pair in range(pairs):
         order = (False, True) if pair % 2 == 0 else (True, False)
-        runs = {flag: timed_fit(workload, data, flag) for flag in order}
+        runs = {flag: timed_fit(workload, data, flag, breakdown=breakdown) for flag in order}
+        for flag in order:
+            phases[flag].append(runs[flag][2])
         plain.append(runs[False][0])
         monitored.append(runs[True][0])
         cpu.append(runs[True][1])
@@ -56,6 +92,11 @@ def measure(name, pairs):
         print(f"{name}.pair{pair}: {ratios[-1]:.4f}  ({runs[True][0]:.2f}s / {runs[False][0]:.2f}s, "
               f"Monitor CPU {cpu[-1]:.2f}s)", flush=True)
     median = statistics.median(ratios)
+    if breakdown:
+        for index, phase in enumerate(PHASES):
+            without, with_ = (statistics.median(p[index] for p in phases[flag]) for flag in (False, True))
+            print(f"{name}.{phase}_seconds_median: {without:.3f} without, {with_:.3f} with, "
+                  f"{with_ - without:+.3f}")
     print(f"{name}.seconds_without_median: {statistics.median(plain):.2f}")
     print(f"{name}.seconds_with_median: {statistics.median(monitored):.2f}")
     print(f"{name}.monitor_cpu_seconds_median: {statistics.median(cpu):.2f}")
@@ -67,9 +108,11 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pairs", type=int, default=15)
     parser.add_argument("--workloads", default="digits_cnn,fashion_mlp")
+    parser.add_argument("--breakdown", action="store_true",
+                        help="also time the phases of each fit (an epoch clock on both sides of every pair)")
     args = parser.parse_args(argv)
     print(f"backend: {keras.backend.backend()}")
-    medians = {name: measure(name, args.pairs) for name in args.workloads.split(",")}
+    medians = {name: measure(name, args.pairs, args.breakdown) for name in args.workloads.split(",")}
     worst = max(medians.values())
     print(f"summary: worst median overhead ratio {worst:.4f} over {len(medians)} workloads, {args.pairs} pairs each")
     return 0
