@@ -212,28 +212,28 @@ def _walk(dataset):
     variable such as a ``tf.random.Generator``'s captured by a function), or None when its
     structure cannot be walked."""
     tf = sys.modules["tensorflow"]
-    total, random, seen, stack = 0, False, set(), [dataset]
+    total, shared_random, seen, stack = 0, False, set(), [dataset]
     try:
         while stack:
             node = stack.pop()
             if id(node) in seen:
                 continue
             seen.add(id(node))
-            random = random or any(kind in type(node).__name__ for kind in _RANDOM_KINDS)
+            shared_random = shared_random or any(kind in type(node).__name__ for kind in _RANDOM_KINDS)
             held = list(getattr(node, "_tensors", None) or [])
             for value in vars(node).values():  # a map's or filter's function and what it captures
                 held += list(getattr(getattr(value, "function", None), "captured_inputs", None) or [])
             for tensor in held:
                 if tensor.dtype == tf.resource:
-                    random = True
+                    shared_random = True
                 elif tensor.dtype == tf.string:
                     total += int(tf.reduce_sum(tf.strings.length(tensor)).numpy())
                 else:
-                    total += tensor.shape.num_elements() * tensor.dtype.size
+                    total += (tensor.shape.num_elements() or 0) * tensor.dtype.size
             stack.extend(node._inputs())
     except Exception:  # noqa: BLE001 - a dataset of a kind that cannot be walked
         return None
-    return total, random
+    return total, shared_random
 
 
 def _tf_dataset(dataset, max_rows, max_batches, seed):
