@@ -6,9 +6,11 @@ the first recurrent layer's input sequence at its first, middle and last steps.
 
 import math
 
+import numpy as np
 import pytest
 
 from kerasdoctor.diagnose.rules.gradients import VanishingGradients
+from kerasdoctor.monitor.through_time import gradient_row
 from kerasdoctor.runlog import RunLog
 
 BINARY_LABELS = {"shape": [128], "nan": 0, "inf": 0, "min": 0.0, "max": 1.0, "mean": 0.5, "std": 0.5,
@@ -136,8 +138,6 @@ def test_thresholds_outside_zero_one_are_refused(name, value):
 
 def _gradient(rows, length, reached, value=1.0):
     """(rows, length, 2) gradients: ``value`` at the steps ``reached(row)`` gives, 0 elsewhere."""
-    import numpy as np
-
     gradient = np.zeros((rows, length, 2))
     for row in range(rows):
         gradient[row, reached(row), :] = value
@@ -145,10 +145,6 @@ def _gradient(rows, length, reached, value=1.0):
 
 
 def test_the_gradient_row_reads_each_padded_row_between_its_own_first_and_last_steps():
-    import numpy as np
-
-    from kerasdoctor.monitor.through_time import gradient_row
-
     class Layer:
         name = "lstm"
 
