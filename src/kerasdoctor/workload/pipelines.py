@@ -41,7 +41,7 @@ from kerasdoctor.monitor.datastats import summarize
 MAX_BATCHES = 8
 MAX_ROWS = 2048
 # A tf.data.Dataset is copied (to read it without moving its random state on) when the tensors
-# it holds in memory take at most this many bytes: a copy serializes them, at about 10 ms per MB.
+# it holds in memory take at most this many bytes: a copy serializes them, at about 15 ms per MB.
 MAX_COPY_BYTES = 256 * 2**20
 
 
