@@ -225,6 +225,7 @@ def test_default_monitor_in_a_plain_fit_probes_the_first_steps_even_while_its_pr
         _small_classifier().fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0, callbacks=[monitor])
         logs.append({p["step"]: p for p in monitor.log.probes})
         assert monitor.log.end["monitor_cpu_seconds"] > 0
+        assert monitor.log.end["probe_compile_seconds"] > 0  # the compile finished during the fit
     kept, on_time = logs
     assert {0, 1, 2, 4, 8} <= set(kept) and {0, 1, 2, 4, 8} <= set(on_time)
     for step in (0, 1, 2, 4, 8):  # weights kept while compiling give the same figures as on time

@@ -221,14 +221,14 @@ class Monitor(keras.callbacks.Callback):
         self._variable_names, self._pending, self._previous = [], [], None
         self._said = set()
         self._failed = False
-        self._cpu_seconds = self._compile_cpu_seconds = 0.0
+        self._cpu_seconds = self._compile_cpu_seconds = self._compile_seconds = 0.0
 
     # Keras hooks. Only on_train_batch_begin runs per step, and it does work only
     # when a probe is due: an on_*_batch_end hook would turn off async dispatch.
 
     def on_train_begin(self, logs=None):
         self._failed = False  # a Monitor reused for another fit watches it afresh
-        self._cpu_seconds = self._compile_cpu_seconds = 0.0
+        self._cpu_seconds = self._compile_cpu_seconds = self._compile_seconds = 0.0
         self._begin()
 
     @_watching
@@ -295,6 +295,7 @@ class Monitor(keras.callbacks.Callback):
                 step=getattr(self, "_epoch_first_step", None),
                 monitor_seconds=getattr(self, "_monitor_seconds", 0.0),
                 monitor_cpu_seconds=self._cpu_seconds + self._compile_cpu_seconds,
+                probe_compile_seconds=self._compile_seconds,
             )
         except Exception as error:  # noqa: BLE001 - a watcher must not stop training
             logger.warning("Monitor: the end of training was not recorded: %s", _error_line(error))
@@ -379,7 +380,7 @@ class Monitor(keras.callbacks.Callback):
             self._note_once(f"validation_data was not summarized: {_error_line(error)}")
 
     def _compile(self, program, state):
-        started = time.thread_time()
+        started, wall = time.thread_time(), time.perf_counter()
         try:
             program.compile(state)
             error = None
@@ -388,6 +389,7 @@ class Monitor(keras.callbacks.Callback):
         if program is self._compiling_program:  # not a thread left over from an earlier fit
             self._program, self._compile_error = (program, None) if error is None else (None, error)
             self._compile_cpu_seconds += time.thread_time() - started
+            self._compile_seconds += time.perf_counter() - wall
 
     def _program_ready(self):
         """True once the probe step is compiled; a failed compilation falls back to weights."""
