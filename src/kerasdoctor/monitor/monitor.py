@@ -102,11 +102,8 @@ def _check_arguments(probe_data, every_n_steps, overhead_budget, schedule, valid
             "Argument `probe_data` must be a tuple `(x, y)` taken from the "
             f"training data. Received: probe_data of type {type(probe_data).__name__}"
         )
-    if probe_data is not None and _length(probe_data[0]) != _length(probe_data[1]):
-        raise ValueError(
-            "Argument `probe_data` must hold as many labels as inputs. "
-            f"Received: {_length(probe_data[0])} inputs and {_length(probe_data[1])} labels"
-        )
+    if probe_data is not None:
+        _same_length("probe_data", probe_data)
     if validation_data is not None and not (
         isinstance(validation_data, (tuple, list)) and len(validation_data) in (2, 3)
         and is_arrays(tuple(validation_data[:2]))
@@ -115,11 +112,15 @@ def _check_arguments(probe_data, every_n_steps, overhead_budget, schedule, valid
             "Argument `validation_data` must be the tuple `(x_val, y_val)` of arrays that `fit` "
             f"validates on. Received: validation_data of type {type(validation_data).__name__}"
         )
-    if validation_data is not None and _length(validation_data[0]) != _length(validation_data[1]):
-        raise ValueError(
-            "Argument `validation_data` must hold as many labels as inputs. "
-            f"Received: {_length(validation_data[0])} inputs and {_length(validation_data[1])} labels"
-        )
+    if validation_data is not None:
+        _same_length("validation_data", validation_data)
+
+
+def _same_length(name, pair):
+    inputs, labels = _length(pair[0]), _length(pair[1])
+    if inputs != labels:
+        raise ValueError(f"Argument `{name}` must hold as many labels as inputs. "
+                         f"Received: {inputs} inputs and {labels} labels")
 
 
 class Monitor(keras.callbacks.Callback):
