@@ -11,8 +11,8 @@ its own compilation, as a user's fit does.
 With ``--breakdown``, both sides of every pair also carry a callback that only notes the time at
 the start of training and at each epoch's end (it has no per-step hook), and the median seconds
 with and without the Monitor are printed per phase: before the first epoch ends is split into
-the time to ``on_train_begin`` and the first epoch; then the second epoch, the other epochs, and
-what follows the last epoch's end.
+the time to the clock's ``on_train_begin`` (the Monitor's own, listed first, falls in it) and the
+first epoch; then the second epoch, the other epochs, and what follows the last epoch's end.
 
 Beside the ratio it prints the Monitor's own CPU seconds per fit: the CPU time of its hooks on
 the training thread and of the thread that compiles its probe step (the backend's own worker
