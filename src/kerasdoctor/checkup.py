@@ -14,7 +14,7 @@ from kerasdoctor.errors import KerasDoctorError
 from kerasdoctor.files import run_folder, write_json
 from kerasdoctor.monitor import Monitor
 from kerasdoctor.monitor.datastats import overlap, summarize
-from kerasdoctor.monitor.describe import describe_model
+from kerasdoctor.monitor.describe import describe_callbacks, describe_model
 from kerasdoctor.runlog import RunLog, to_jsonable
 from kerasdoctor.vocabulary import direction
 from kerasdoctor.workload.pipelines import sample_statistics
@@ -137,6 +137,7 @@ def run_check(workload, *, epochs=None, batch_size=None, out=None, seed=0, callb
     if batch_size is not None and batch_size < 1:
         raise KerasDoctorError(f"--batch-size must be a positive integer. Received: batch_size={batch_size}")
     fit = dict(workload.fit)
+    fit_callbacks = list(fit.pop("callbacks", ()))
     fit["epochs"] = epochs or fit["epochs"]
     fit["batch_size"] = batch_size or fit["batch_size"]
     keras.utils.set_random_seed(seed)
@@ -147,8 +148,9 @@ def run_check(workload, *, epochs=None, batch_size=None, out=None, seed=0, callb
         fit.pop("batch_size")  # the pipeline makes its own batches
     with run_folder(workload.name, out) as run_dir:  # past this block the folder holds the log
         log = RunLog(run_dir / "runlog.jsonl")
+        described = describe_callbacks(fit_callbacks)
         log.append("run", workload=str(workload.path), backend=backend, keras=keras.__version__,
-                   seed=seed, fit=fit, split=data.split,
+                   seed=seed, fit={**fit, "callbacks": described} if described else fit, split=data.split,
                    input_kind=data.kind)
         probe = _data_records(log, data, seed)
     if on_log is not None:
@@ -161,7 +163,10 @@ def run_check(workload, *, epochs=None, batch_size=None, out=None, seed=0, callb
         model.fit(
             **data.fit_arguments(),
             verbose=0,
-            callbacks=[monitor, StopOnNonFinite(log), *callbacks],
+            # The workload's callbacks before the Monitor: it sees the weights they leave at the
+            # end of training (EarlyStopping restores its best epoch's in on_train_end). Ours
+            # after it: they read the epoch it has just recorded.
+            callbacks=[*fit_callbacks, monitor, StopOnNonFinite(log), *callbacks],
             **fit,
         )
     except KeyboardInterrupt:

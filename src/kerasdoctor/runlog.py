@@ -121,7 +121,7 @@ _OPTIONAL = {
     "model": {"layers": lambda value: isinstance(value, list), "variables": lambda value: isinstance(value, list),
               "loss": lambda value: value is None or isinstance(value, (dict, str)),
               "optimizer": lambda value: value is None or isinstance(value, dict)},
-    "end": {"step": _is_int},
+    "end": {"step": _is_int, "restored_epoch": _is_int},
 }
 
 

@@ -394,3 +394,42 @@ def test_after_a_failed_probe_the_monitor_records_weights_on_schedule_to_the_end
 def test_a_fixed_schedule_refuses_a_background_compilation():
     with pytest.raises(ValueError, match="fixed schedule compiles the probe step before the first step"):
         Monitor((X, Y), schedule="fixed", compile_in_background=True)
+
+
+def _early_stopped_fit(callbacks_before, callbacks_after, restore=True, patience=2):
+    """A linear model whose validation targets are the training targets negated, so that its
+    validation loss is best after the first epoch and rises from then on."""
+    x = RNG.normal(size=(64, 4)).astype("float32")
+    y = (x @ W0[::-1] - B0).astype("float32")  # not the weights the model starts from
+    model = _linear_model(learning_rate=0.05)
+    stopper = keras.callbacks.EarlyStopping(patience=patience, restore_best_weights=restore)
+    saved = []
+    keep = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: saved.append(model.get_weights()))
+    monitor = Monitor((x[:16], y[:16]), every_n_steps=4, compile_in_background=False)
+    callbacks = [keep] + [monitor if c == "monitor" else stopper for c in callbacks_before + callbacks_after]
+    keras.utils.set_random_seed(3)
+    model.fit(x, y, validation_data=(x, -y), batch_size=16, epochs=20, verbose=0, callbacks=callbacks)
+    return model, monitor, saved
+
+
+@pytest.mark.parametrize("order", [("stopper", "monitor"), ("monitor", "stopper")])
+def test_the_monitor_records_the_epoch_whose_weights_early_stopping_restored(order):
+    model, monitor, saved = _early_stopped_fit(list(order), [])
+    epochs = len(monitor.log.epochs)
+    assert epochs < 20  # it stopped early
+    best = min(range(epochs), key=lambda e: monitor.log.epochs[e]["logs"]["val_loss"])
+    if order[0] == "stopper":  # Keras restores in on_train_end: a Monitor after it sees it
+        assert monitor.log.end["restored_epoch"] == best < epochs - 1
+        for restored, final in zip(saved[best], model.get_weights()):
+            np.testing.assert_array_equal(restored, final)
+    else:  # a Monitor before it ends first and cannot know (the docstring says so)
+        assert "restored_epoch" not in monitor.log.end
+
+
+def test_the_monitor_records_no_restored_epoch_when_the_weights_are_the_last_epochs():
+    _, monitor, _ = _early_stopped_fit(["stopper", "monitor"], [], restore=False)
+    assert "restored_epoch" not in monitor.log.end
+    _, monitor, _ = _early_stopped_fit(["stopper", "monitor"], [], patience=100)  # never stops, restores the best
+    assert len(monitor.log.epochs) == 20
+    assert monitor.log.end.get("restored_epoch") == min(
+        range(20), key=lambda e: monitor.log.epochs[e]["logs"]["val_loss"])

@@ -105,3 +105,70 @@ def test_saturated_activations_judges_by_saturation_alone_without_a_trivial_loss
     log = _saturated_run(final_loss=0.1 * LN10)
     log.records = [r for r in log.records if r.get("type") != "data"]
     assert SaturatedActivations().check(log) is not None
+
+
+def _swinging_losses(accuracies, epochs=40):
+    """A classifier whose probe and validation losses swing, with the given validation accuracy
+    at each epoch end (cycled)."""
+    builder = _swinging_probes(LogBuilder().data().data("val"), epochs=epochs)
+    for epoch in range(epochs):
+        builder.epoch(epoch, loss=0.7, val_loss=LN10 * (0.45 if epoch % 2 else 0.25), accuracy=0.99,
+                      val_accuracy=accuracies[epoch % len(accuracies)])
+    return builder
+
+
+def test_loss_oscillating_is_quiet_when_the_loss_swings_and_the_accuracy_holds_still():
+    # A high learning rate on an easy task: a few confident mistakes come and go, so the
+    # cross-entropy swings, while the predictions, and the accuracy, stay put.
+    steady = _swinging_losses([0.95, 0.96])
+    assert LossOscillating().check(steady.log) is None
+    # One point of accuracy from epoch to epoch is 1.1% of the room above chance (0.1).
+    assert LossOscillating(min_metric_swing=0.01).check(steady.log) is not None
+
+
+def test_loss_oscillating_fires_when_the_accuracy_swings_with_the_loss():
+    finding = LossOscillating().check(_swinging_losses([0.9, 0.7]).log)
+    assert finding is not None
+    assert finding.evidence["metric"] == "val_accuracy"
+    assert finding.evidence["metric_median_swing_to_room"] == pytest.approx(0.2 / 0.9)
+
+
+def test_loss_oscillating_reads_the_training_accuracy_without_validation():
+    builder = _swinging_probes(LogBuilder().data(), epochs=40)
+    for epoch in range(40):
+        builder.epoch(epoch, loss=LN10 * (0.45 if epoch % 2 else 0.25), accuracy=0.95 + 0.001 * (epoch % 2))
+    assert LossOscillating().check(builder.log) is None
+
+
+def test_loss_oscillating_rejects_a_metric_swing_outside_zero_to_one():
+    for value in (0, 1.5):
+        with pytest.raises(ValueError, match="min_metric_swing"):
+            LossOscillating(min_metric_swing=value)
+
+
+def _overfit_after_epoch_5(restored_epoch=None):
+    """Training loss to zero, validation loss best at epoch 5 (0-based) and 3x higher at the end."""
+    builder = LogBuilder().data().data("val")
+    for epoch in range(20):
+        val_loss = 0.5 - 0.05 * epoch if epoch <= 5 else 0.25 + 0.05 * (epoch - 5)
+        builder.epoch(epoch, loss=max(0.5 * 0.7 ** epoch, 1e-3), val_loss=val_loss, accuracy=min(1.0, 0.8 + 0.02 * epoch),
+                      val_accuracy=0.9)
+    end = {"status": "stopped", "step": 200}
+    if restored_epoch is not None:
+        end["restored_epoch"] = restored_epoch
+    builder.log.append("end", **end)
+    return builder.log
+
+
+def test_overfitting_judges_the_weights_early_stopping_restored():
+    from kerasdoctor.diagnose.rules.progress import Overfitting
+
+    assert Overfitting().check(_overfit_after_epoch_5()) is not None
+    # EarlyStopping(restore_best_weights=True) gave back epoch 6's weights, at the best
+    # validation loss: the epochs after it did not reach the returned model.
+    assert Overfitting().check(_overfit_after_epoch_5(restored_epoch=5)) is None
+    # Restored at a later epoch (it watched another metric): judged as it stood then.
+    finding = Overfitting().check(_overfit_after_epoch_5(restored_epoch=15))
+    assert finding is not None and finding.evidence["restored_epoch"] == 16
+    assert finding.evidence["val_loss"] == pytest.approx(0.75)
+    assert "weights of epoch 16, restored at the end of training" in finding.message

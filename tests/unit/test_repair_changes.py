@@ -597,9 +597,9 @@ def test_a_subclassed_models_facts_keep_only_compile_and_fit_candidates():
     facts = _facts(_subclassed())
     assert facts["graph"] is False and facts["model_class"] == "Classifier"
     assert plan(_finding("VANISHING_GRADIENTS"), facts) == []
-    assert plan(_finding("OVERFITTING"), facts) == []
     assert plan(_finding("INPUT_NOT_NORMALIZED"), facts) == []
-    for code in ("LEARNING_RATE_TOO_HIGH", "NOT_LEARNING", "EXPLODING_GRADIENTS", "UNDERFITTING", "DYING_RELU"):
+    for code in ("LEARNING_RATE_TOO_HIGH", "NOT_LEARNING", "EXPLODING_GRADIENTS", "UNDERFITTING", "DYING_RELU",
+                 "OVERFITTING"):
         candidates = plan(_finding(code), facts)
         assert candidates, code
         assert {change.kind for candidate in candidates for change in candidate} <= {"compile", "fit"}, code
@@ -705,3 +705,37 @@ def test_changes_planned_on_one_build_apply_to_a_later_build_whose_names_were_nu
     change = Change.make("layer", names[:2], activation="relu")
     rebuilt = apply_to_model(later, [change])
     assert [layer.get_config()["activation"] for layer in rebuilt.layers] == ["relu", "relu", "linear"]
+
+
+def test_overfitting_is_planned_first_as_early_stopping_with_a_patience_measured_on_the_run():
+    finding = Finding("OVERFITTING", "warning", None, "overfits",
+                      {"best_val_epoch": 12, "longest_wait_before_best": 3}, "Stop early.")
+    candidates = plan(finding, _facts(_mlp()))
+    assert candidates[0] == (Change.make("fit", why="OVERFITTING", early_stopping=4),)
+    assert {c.params.get("layer") for candidate in candidates[1:] for c in candidate} >= {"Dropout"}
+    # With no measurement (a finding without evidence), the shortest patience that tells a wobble.
+    assert plan(_finding("OVERFITTING"), _facts(_mlp()))[0][0].params == {"early_stopping": 2}
+
+
+def test_an_early_stopping_change_adds_a_callback_that_restores_the_best_epoch():
+    change = Change.make("fit", why="OVERFITTING", early_stopping=4)
+    stopper = keras.callbacks.EarlyStopping(monitor="loss")
+    fit = apply_to_fit({"epochs": 30, "batch_size": 32, "callbacks": [stopper]}, [change])
+    assert fit["callbacks"][0] is stopper  # the workload's own callbacks stay
+    added = fit["callbacks"][1]
+    assert (added.monitor, added.patience, added.restore_best_weights) == ("val_loss", 4, True)
+    assert "EarlyStopping(monitor='val_loss', patience=4, restore_best_weights=True)" in change.describe()
+    assert Change.from_dict(change.to_dict()) == change
+    with pytest.raises(KerasDoctorError, match="positive integer"):
+        apply_to_fit({"epochs": 3}, [Change.make("fit", early_stopping=0)])
+
+
+def test_oscillation_at_a_tiny_batch_is_planned_as_a_larger_batch_with_and_without_a_new_rate():
+    facts = dict(_facts(_mlp()), batch_size=1, input_kind="arrays")
+    candidates = plan(_finding("LOSS_OSCILLATING"), facts)
+    batch = Change.make("fit", why="LOSS_OSCILLATING", batch_size=32)
+    assert candidates[0][0] == batch and candidates[0][1].measured
+    assert candidates[1] == (batch,)  # kept when the range test finds no clear fall
+    assert all(c.kind == "compile" for candidate in candidates[2:] for c in candidate)
+    assert not any(c.kind == "fit" for candidate in plan(_finding("LOSS_OSCILLATING"), dict(facts, batch_size=64))
+                   for c in candidate)

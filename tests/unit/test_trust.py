@@ -129,3 +129,22 @@ def test_an_old_log_that_called_sparse_sequence_labels_one_hot_is_not_a_sparse_l
     log = LogBuilder(layers=layers).data(y=old).log
     log.model["output_shape"] = [None, 6, 5]
     assert OutputLossMismatch().check(log) is None
+
+
+def test_underfitting_reads_the_fit_of_a_dropout_model_on_its_validation_loss():
+    # Heavy Dropout holds the training loss (training mode) at 65% of the trivial loss while the
+    # same weights reach 38% of it on validation (inference mode), where they stopped improving:
+    # the model fits; the training loss is the thinned network's.
+    binary = [float(v) for v in [0, 1] * 50]
+    builder = LogBuilder(layers=mlp(classes=1, output="sigmoid"), loss="binary_crossentropy")
+    builder.data(y=_regression_targets(binary)).data("val", y=_regression_targets(binary))
+    trivial = trivial_loss(builder.log)
+    for epoch in range(12):
+        builder.epoch(epoch, loss=trivial * 0.65, val_loss=trivial * 0.38)
+    assert Underfitting().check(builder.log) is None
+    stalled = LogBuilder(layers=mlp(classes=1, output="sigmoid"), loss="binary_crossentropy")
+    stalled.data(y=_regression_targets(binary)).data("val", y=_regression_targets(binary))
+    for epoch in range(12):
+        stalled.epoch(epoch, loss=trivial * 0.65, val_loss=trivial * 0.64)
+    finding = Underfitting().check(stalled.log)
+    assert finding is not None and finding.evidence["fit_to_trivial"] == pytest.approx(0.64)

@@ -117,7 +117,9 @@ def _watched(original):
         bound.arguments.update(replace)
         if watch is None:
             return original(*bound.args, **bound.kwargs)
-        bound.arguments["callbacks"] = [watch.monitor, *(arguments.get("callbacks") or ())]
+        # The Monitor last: it sees the weights the user's callbacks leave at the end of training
+        # (EarlyStopping restores its best epoch's in on_train_end).
+        bound.arguments["callbacks"] = [*(arguments.get("callbacks") or ()), watch.monitor]
         _inside.active = True
         try:
             history = original(*bound.args, **bound.kwargs)

@@ -10,6 +10,7 @@ from kerasdoctor import diagnose as diagnosing
 from kerasdoctor.checkup import CheckResult, summarize_metrics
 from kerasdoctor.files import run_folder, write_json
 from kerasdoctor.monitor import Monitor
+from kerasdoctor.monitor.describe import describe_callbacks
 from kerasdoctor.runlog import RunLog
 
 SETTINGS = ("epochs", "batch_size", "validation_split", "shuffle", "initial_epoch", "steps_per_epoch")
@@ -33,6 +34,9 @@ def _fit_settings(arguments):
     class_weight = arguments.get("class_weight")
     if class_weight:
         fit["class_weight"] = {str(k): float(v) for k, v in class_weight.items()}
+    callbacks = describe_callbacks(arguments.get("callbacks"))
+    if callbacks:
+        fit["callbacks"] = callbacks
     return fit
 
 

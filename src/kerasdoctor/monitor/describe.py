@@ -224,3 +224,20 @@ def _output_names(model):
     except Exception:  # noqa: BLE001 - a subclassed model without a graph: none
         return None
     return [str(name) for name in names] if len(names) > 1 else None
+
+
+CALLBACK_SETTINGS = ("monitor", "mode", "patience", "min_delta", "restore_best_weights", "factor", "start_from_epoch")
+
+
+def describe_callbacks(callbacks):
+    """[{"class_name", and the settings that say how it acts on training}] of ``fit``'s callbacks,
+    for the run record (EarlyStopping: what it watches, its patience, whether it restores)."""
+    described = []
+    for callback in callbacks or ():
+        record = {"class_name": type(callback).__name__}
+        for name in CALLBACK_SETTINGS:
+            value = getattr(callback, name, None)
+            if isinstance(value, (bool, int, float, str)):
+                record[name] = value
+        described.append(record)
+    return described

@@ -54,6 +54,38 @@ def _bytes(variables):
     return sum(int(np.prod(v.shape)) * np.dtype(v.dtype).itemsize for v in variables)
 
 
+def weights_fingerprint(model):
+    """A few numbers that change whenever training changes the weights: the sums of the first,
+    middle and last trainable variables (each reduced where it lives, so only the sums cross to
+    the host). Restoring saved weights restores the numbers exactly."""
+    variables = model.trainable_variables
+    if not variables:
+        return None
+    chosen = {0, len(variables) // 2, len(variables) - 1}
+    return tuple(float(keras.ops.convert_to_numpy(keras.ops.sum(variables[i].value))) for i in sorted(chosen))
+
+
+def restored_epoch(fingerprints, final):
+    """The epoch whose weights the model holds at the end of training, when a callback restored
+    an earlier epoch's weights (EarlyStopping(restore_best_weights=True)); else None.
+
+    ``fingerprints`` holds one ``weights_fingerprint`` per epoch end, ``final`` the one at the
+    end of training. The restore can run before or after the Monitor's own epoch-end hook in
+    the last epoch, so it shows either as final weights that differ from the last epoch's, or as
+    a last epoch whose weights changed in training and yet equal an earlier epoch's. Weights that
+    never changed (a frozen model) restore nothing.
+    """
+    if final is None or len(fingerprints) < 2:
+        return None
+    last = fingerprints[-1]
+    if final == last and fingerprints[-2] == last:
+        return None
+    for epoch, fingerprint in enumerate(fingerprints[:-1]):
+        if fingerprint == final:
+            return epoch
+    return None
+
+
 def _watching(hook):
     """A Monitor hook that never raises inside the user's ``fit``: an internal failure is
     one note in the log, and the run goes on unwatched."""
@@ -137,6 +169,13 @@ class Monitor(keras.callbacks.Callback):
     ``gradient_through_time``: the norm of the loss's gradient with respect to the
     first recurrent layer's input sequence at its first, middle and last steps
     (``monitor/through_time.py``).
+
+    When a callback restores an earlier epoch's weights at the end of training
+    (``EarlyStopping(restore_best_weights=True)``), the end record says which
+    epoch's weights the model holds (``restored_epoch``), and the diagnosis
+    judges overfitting as it stood then. Keras restores them in the callback's
+    ``on_train_end``, so put the Monitor after it in ``callbacks``;
+    ``keras-doctor check``, ``run`` and ``autolog`` place it after yours.
 
     Args:
         probe_data: ``(x, y)`` sample of the training data, for gradient and
@@ -244,6 +283,7 @@ class Monitor(keras.callbacks.Callback):
         self._program, self._compiler, self._compile_error = None, None, None
         self._compiling_program = None
         self._pending, self._previous, self._ready = [], None, False  # a second fit starts afresh
+        self._fingerprints = []
         if model.trainable_variables:
             self._setup(model, step=0)
         # else: a subclassed model that builds in its first step; set up once built.
@@ -286,9 +326,15 @@ class Monitor(keras.callbacks.Callback):
             seconds=time.perf_counter() - self._epoch_started,
             monitor_seconds=self._epoch_monitor_seconds,
         )
+        try:
+            fingerprint = weights_fingerprint(self.model)
+        except Exception:  # noqa: BLE001 - weights we cannot sum: nothing to tell about restoring
+            fingerprint = None
+        self._fingerprints.append(fingerprint)
 
     def on_train_end(self, logs=None):
         self._finish()
+        restored = self._restored()
         try:  # even after an internal failure, the log says how training ended
             self.log.append(
                 "end",
@@ -297,9 +343,17 @@ class Monitor(keras.callbacks.Callback):
                 monitor_seconds=getattr(self, "_monitor_seconds", 0.0),
                 monitor_cpu_seconds=self._cpu_seconds + self._compile_cpu_seconds,
                 probe_compile_seconds=self._compile_seconds,
+                **({} if restored is None else {"restored_epoch": restored}),
             )
         except Exception as error:  # noqa: BLE001 - a watcher must not stop training
             logger.warning("Monitor: the end of training was not recorded: %s", _error_line(error))
+
+    @_watching
+    def _restored(self):
+        fingerprints = getattr(self, "_fingerprints", [])
+        if len(fingerprints) < 2 or None in fingerprints:
+            return None
+        return restored_epoch(fingerprints, weights_fingerprint(self.model))
 
     @_watching
     def _finish(self):

@@ -4,7 +4,8 @@ A change edits a layer (activation, initializer, width, regularizer, trainable, 
 SimpleRNN made an LSTM), inserts a layer after one (BatchNormalization, LayerNormalization,
 Dropout), puts a ``Normalization`` layer adapted on the training data in front of the inputs,
 edits ``compile`` (optimizer, learning rate, ``clipnorm``, loss and ``from_logits``) or ``FIT``
-(batch size, epochs, class weights). Applying changes rebuilds the model from its config
+(batch size, epochs, class weights, early stopping on the validation loss that restores its best
+epoch's weights). Applying changes rebuilds the model from its config
 (Sequential, Functional and the models nested in them); the user's model, data and files are
 never touched. Layers that no change touches, or that a change only freezes, unfreezes or
 regularizes, keep the weights the user's ``build_model`` gave them, so a candidate differs from
@@ -32,7 +33,7 @@ ALIASES = {"kernel_initializer": ("kernel_initializer", "embeddings_initializer"
 KEEPS_WEIGHTS = ("trainable", "l2")  # a layer edited only in these keeps the weights it had
 INSERTABLE = ("BatchNormalization", "LayerNormalization", "Dropout")
 COMPILE_SETTINGS = ("optimizer", "learning_rate", "learning_rate_scale", "clipnorm", "loss", "from_logits", "output")
-FIT_SETTINGS = ("batch_size", "epochs", "class_weight")
+FIT_SETTINGS = ("batch_size", "epochs", "class_weight", "early_stopping")
 MEASURED = "lr_find"  # a learning rate the repair loop measures on the candidate model
 LOSS_CLASSES = {"mse": "MeanSquaredError", "mae": "MeanAbsoluteError", "mean_squared_error": "MeanSquaredError",
                 "mean_absolute_error": "MeanAbsoluteError"}
@@ -110,7 +111,15 @@ def _names(target, limit=3):
     return shown + (f" and {len(target) - limit} more" if len(target) > limit else "")
 
 
+def early_stopping(patience):
+    """The callback a FIT change ``early_stopping=patience`` adds: it watches the validation loss
+    and gives back the weights of its best epoch."""
+    return keras.callbacks.EarlyStopping(monitor="val_loss", patience=int(patience), restore_best_weights=True)
+
+
 def _value(key, value):
+    if key == "early_stopping":
+        return f"EarlyStopping(monitor='val_loss', patience={value}, restore_best_weights=True)"
     if key in ("learning_rate", "l2") and isinstance(value, float):
         return f"{value:.3g}"
     if key == "learning_rate_scale":
@@ -463,6 +472,10 @@ def apply_to_fit(fit, changes, y_train=None):
                 if y_train is None:
                     raise KerasDoctorError("Balanced class weights are computed from the training labels: pass y_train.")
                 fit["class_weight"] = balanced_class_weight(y_train)
+            elif key == "early_stopping":
+                if not (isinstance(value, int) and not isinstance(value, bool) and value >= 1):
+                    raise KerasDoctorError(f"early_stopping is a patience in epochs, a positive integer. Received: {value!r}")
+                fit["callbacks"] = [*fit.get("callbacks", ()), early_stopping(value)]
             else:
                 fit[key] = value
     return fit

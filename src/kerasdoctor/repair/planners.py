@@ -266,8 +266,10 @@ def plan_oscillating(finding, facts):
     candidates = []
     batch = facts["batch_size"]
     if batch and batch < DEFAULT_BATCH and facts["input_kind"] == "arrays":
-        # Fewer, larger steps: the learning rate measured again at the new batch size.
+        # Fewer, larger steps: the learning rate measured again at the new batch size, or kept
+        # (the batch averages the noise away; a range test can find no clear fall in its steps).
         candidates.append((Change.make("fit", why=why, batch_size=DEFAULT_BATCH), *_lr(why)))
+        candidates.append((Change.make("fit", why=why, batch_size=DEFAULT_BATCH),))
     candidates.append(_lr(why))
     candidates.append(_scaled(why, 0.1))
     return candidates
@@ -306,11 +308,17 @@ def plan_underfitting(finding, facts):
 
 def plan_overfitting(finding, facts):
     why = finding.code
+    # Stop where the validation loss (the finding has one) stops improving, and keep that epoch's
+    # weights. The patience is measured: one more epoch than the validation loss ever waited
+    # between two improvements while it still improved.
+    wait = (finding.evidence or {}).get("longest_wait_before_best")
+    patience = max(2, wait + 1) if isinstance(wait, int) else 2
+    candidates = [(Change.make("fit", why=why, early_stopping=patience),)]
     hidden = facts["hidden"]
-    if not hidden:
-        return []
-    return [(Change.make("insert", tuple(hidden), why, layer="Dropout", rate=0.3),),
-            (Change.make("layer", tuple(hidden), why, l2=1e-4),)]
+    if hidden:
+        candidates += [(Change.make("insert", tuple(hidden), why, layer="Dropout", rate=0.3),),
+                       (Change.make("layer", tuple(hidden), why, l2=1e-4),)]
+    return candidates
 
 
 def plan_frozen_or_dead(finding, facts):

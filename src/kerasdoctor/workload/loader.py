@@ -13,7 +13,8 @@ from kerasdoctor.workload import data as data_module
 from kerasdoctor.workload.source import call_user, describe_error, run_file
 
 DEFAULT_FIT = {"epochs": 10, "batch_size": 32}
-FIT_KEYS = {"epochs", "batch_size", "shuffle", "class_weight", "steps_per_epoch", "validation_steps", "validation_freq"}
+FIT_KEYS = {"epochs", "batch_size", "shuffle", "class_weight", "steps_per_epoch", "validation_steps", "validation_freq",
+            "callbacks"}
 CONTRACT = (
     "A workload file defines build_model(hp=None) returning a compiled keras.Model, "
     "load_data() returning (x_train, y_train), (x_val, y_val) or (x, y) (or training and "
@@ -56,6 +57,11 @@ def _check_fit(fit, path):
         value = fit.get(key, DEFAULT_FIT[key])
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise KerasDoctorError(f"FIT['{key}'] must be a positive integer. Received: {key}={value!r}")
+    callbacks = fit.get("callbacks", [])
+    if not isinstance(callbacks, (list, tuple)) or not all(isinstance(c, keras.callbacks.Callback) for c in callbacks):
+        raise KerasDoctorError(
+            f"FIT['callbacks'] in {path} must be a list of keras.callbacks.Callback. Received: {callbacks!r}"[:400]
+        )
     return {**DEFAULT_FIT, **fit}
 
 

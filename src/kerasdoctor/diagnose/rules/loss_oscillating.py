@@ -4,7 +4,8 @@ from statistics import linear_regression, pstdev
 
 from kerasdoctor.diagnose.base import Finding, Rule
 from kerasdoctor.diagnose.series import (
-    epoch_losses, is_finite, median, probe_losses, recent_window, trivial_loss,
+    chance_accuracy, epoch_losses, is_classification, is_finite, median, metric_name, probe_losses,
+    recent_window, trivial_loss,
 )
 
 
@@ -57,6 +58,14 @@ class LossOscillating(Rule):
     (the loss leaves the band it started in). An oscillation has no such trend, or one smaller
     than its own swings.
 
+    A classifier's loss can swing while its predictions hold still: a few confident mistakes
+    that come and go move the cross-entropy, not the accuracy. Where the window holds
+    ``min_epochs`` epoch ends with a validation accuracy (the training accuracy without
+    validation), that accuracy must swing too: its median change from one epoch to the next at
+    least ``min_metric_swing`` of the room above chance (1 - chance). Weights that never settle
+    move the predictions; a loss that wobbles around predictions that stay put is not costing
+    the model anything the user reads.
+
     Args:
         min_rise_ratio: the smallest (sum of rises / sum of falls) in the window.
         min_swing: the smallest median change between consecutive points in the window, as a
@@ -66,13 +75,18 @@ class LossOscillating(Rule):
             over the window must not exceed (4: plus and minus two).
         min_epochs: how many epoch ends the window needs before the epoch curve must agree
             (4: three changes, enough to tell a curve that only falls from one that swings).
+        min_metric_swing: the smallest median change of the epoch-end accuracy in the window, as
+            a share of (1 - chance accuracy), for a classifier whose window has ``min_epochs``
+            epoch ends.
     """
 
     code = "LOSS_OSCILLATING"
 
-    def __init__(self, min_rise_ratio=0.4, min_swing=0.03, min_probes=6, band=4.0, min_epochs=4):
+    def __init__(self, min_rise_ratio=0.4, min_swing=0.03, min_probes=6, band=4.0, min_epochs=4,
+                 min_metric_swing=0.03):
         _in_range("min_rise_ratio", min_rise_ratio, 10.0)
         _in_range("min_swing", min_swing, 10.0)
+        _in_range("min_metric_swing", min_metric_swing, 1.0)
         if not (isinstance(min_probes, int) and min_probes >= 3):
             raise ValueError(f"Argument `min_probes` must be an integer >= 3. Received: min_probes={min_probes}")
         if not band > 0:
@@ -80,7 +94,7 @@ class LossOscillating(Rule):
         if not (isinstance(min_epochs, int) and min_epochs >= 3):
             raise ValueError(f"Argument `min_epochs` must be an integer >= 3. Received: min_epochs={min_epochs}")
         self.min_rise_ratio, self.min_swing, self.min_probes = min_rise_ratio, min_swing, min_probes
-        self.band, self.min_epochs = band, min_epochs
+        self.band, self.min_epochs, self.min_metric_swing = band, min_epochs, min_metric_swing
 
     def _oscillates(self, ratio, swing):
         # Both ways: rises far beyond the falls are a divergence (LOSS_DIVERGED), not a swing.
@@ -95,6 +109,21 @@ class LossOscillating(Rule):
                 if len(points) < self.min_epochs or not all(is_finite(v) for v in points):
                     return None
                 return key, points, trivial_loss(log, split)
+        return None
+
+    def _metric_swing(self, log, half):
+        """(name, median change of the epoch-end accuracy in the window over 1 - chance, epochs) of
+        a classifier whose window has ``min_epochs`` epoch ends with an accuracy, else None."""
+        name = metric_name(log)
+        chance = chance_accuracy(log) if is_classification(log) else None
+        if not name or chance is None or chance >= 1:
+            return None
+        for key in ("val_" + name, name):
+            points = [v for step, v in epoch_losses(log, key) if step >= half]
+            if points:
+                if len(points) < self.min_epochs or not all(is_finite(v) for v in points):
+                    return None
+                return key, median([abs(b - a) for a, b in zip(points, points[1:])]) / (1 - chance), len(points)
         return None
 
     def check(self, log):
@@ -122,6 +151,11 @@ class LossOscillating(Rule):
                 return None
             evidence.update(epoch_curve=key, epoch_rise_to_fall_ratio=epoch_ratio,
                             epoch_median_swing_to_trivial=epoch_swing, epochs=len(points))
+            metric = self._metric_swing(log, window[0][0])
+            if metric is not None:
+                if metric[1] < self.min_metric_swing:
+                    return None  # the loss swings, the predictions hold still
+                evidence.update(metric=metric[0], metric_median_swing_to_room=metric[1])
             also = (f" The epoch-end {'validation' if key == 'val_loss' else 'training'} loss swings too "
                     f"(rises {epoch_ratio:.0%} of its falls, by a typical {epoch_swing:.0%} of the trivial loss).")
         first_rise = next(s for (s, a), (_, b) in zip(window, window[1:]) if b > a)

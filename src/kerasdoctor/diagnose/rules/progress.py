@@ -127,6 +127,19 @@ class SlowConvergence(Rule):
         )
 
 
+def _longest_wait(values):
+    """The most epochs in a row without a new best, in a series that ends at its best: how long
+    the validation loss waited between improvements while it was still improving."""
+    best, wait, longest = float("inf"), 0, 0
+    for value in values:
+        if is_finite(value) and value < best:
+            best, wait = value, 0
+        else:
+            wait += 1
+            longest = max(longest, wait)
+    return longest
+
+
 class Overfitting(Rule):
     """Fires when the validation loss ends far above the training loss, with a real accuracy gap,
     and has stopped improving.
@@ -134,6 +147,11 @@ class Overfitting(Rule):
     A validation loss that is still at its best in the last epochs is not made worse by the
     training: the gap is the model's, and stopping earlier would not help. That is judged over
     the last ``recent_share`` of the epochs (at least the last one).
+
+    When a callback restored an earlier epoch's weights at the end of training (the Monitor
+    records ``restored_epoch``: ``EarlyStopping(restore_best_weights=True)``), the model the
+    run returns is that epoch's, and the run is judged as it stood then: what the epochs after
+    it did to the validation loss did not reach the returned model.
 
     Args:
         min_ratio: the smallest (validation loss / training loss) at the end.
@@ -158,6 +176,9 @@ class Overfitting(Rule):
         self.min_accuracy_gap, self.min_epochs, self.recent_share = min_accuracy_gap, min_epochs, recent_share
 
     def check(self, log):
+        restored = (log.end or {}).get("restored_epoch")
+        if restored is not None:
+            log = log.until(epoch=restored)
         train, val = epoch_values(log, "loss"), epoch_values(log, "val_loss")
         if len(val) < self.min_epochs or not (_finite(train[-1:]) and _finite(val[-1:])):
             return None
@@ -170,7 +191,8 @@ class Overfitting(Rule):
         if ratio < self.min_ratio or gap < self.min_gap:
             return None
         evidence = {"train_loss": train[-1], "val_loss": val[-1], "ratio": ratio, "gap_to_trivial": gap,
-                    "best_val_loss": min(_finite(val)), "best_val_epoch": val.index(min(_finite(val))) + 1}
+                    "best_val_loss": min(_finite(val)), "best_val_epoch": val.index(min(_finite(val))) + 1,
+                    "longest_wait_before_best": _longest_wait(val[:val.index(min(_finite(val))) + 1])}
         accuracy, val_accuracy = _accuracy(log), _accuracy(log, "val_")
         if accuracy and val_accuracy:
             evidence["accuracy_gap"] = accuracy_gap = accuracy[-1] - val_accuracy[-1]
@@ -179,13 +201,17 @@ class Overfitting(Rule):
         samples = (log.data("train") or {}).get("samples")
         params = (log.model or {}).get("trainable_params")
         evidence.update(train_samples=samples, trainable_params=params)
+        if restored is not None:
+            evidence["restored_epoch"] = restored + 1
         return Finding(
             self.code, "warning", log.epochs[-1]["step"],
             f"The model overfits: the validation loss {val[-1]:.4g} is {ratio:.1f}x the training loss "
             f"{train[-1]:.4g} (best validation loss {evidence['best_val_loss']:.4g} at epoch "
             f"{evidence['best_val_epoch']})"
             + (f"; training accuracy is {evidence['accuracy_gap']:.1%} above validation" if "accuracy_gap" in evidence else "")
-            + (f". {params} weights for {samples} training samples." if samples and params else "."),
+            + (f". {params} weights for {samples} training samples." if samples and params else ".")
+            + (f" These are the weights of epoch {restored + 1}, restored at the end of training; the "
+               "validation loss had stopped improving by then." if restored is not None else ""),
             evidence,
             "Get more data or augment it, add regularization (Dropout, weight_decay in AdamW, L2), use a "
             "smaller model, and stop at the best epoch (keras.callbacks.EarlyStopping(restore_best_weights=True)).",
@@ -195,6 +221,10 @@ class Overfitting(Rule):
 class Underfitting(Rule):
     """Fires when the model fits its own training data poorly, with no generalization gap, and
     either has a layer narrower than its output or has stopped improving far from a fit.
+
+    The fit is the lower of the last training loss and the last validation loss (each as a share
+    of its own labels' trivial loss): with Dropout the training loss is computed on a thinned
+    network, and the validation loss shows how the same weights fit in inference mode.
 
     Args:
         min_loss: with a bottleneck, the training loss counts as high above this share of the
@@ -223,9 +253,15 @@ class Underfitting(Rule):
         if len(train) < self.min_epochs or not trivial:
             return None
         level = train[-1] / trivial
-        if not self.min_loss <= level < 0.9:  # higher is NOT_LEARNING
+        if not level < 0.9:  # higher is NOT_LEARNING
             return None
         if val and val[-1] > self.max_ratio * train[-1]:
+            return None
+        # How well the model fits, read where it fits best: the training loss is computed in
+        # training mode (Dropout, noise layers), which can hold it well above the validation
+        # loss of the same weights in inference mode.
+        fit = min(level, val[-1] / (trivial_loss(log, "val") or trivial)) if val else level
+        if fit < self.min_loss:
             return None
         third = max(len(train) // 3, 1)
         recent = (train[-third - 1] - train[-1]) / trivial
@@ -234,10 +270,10 @@ class Underfitting(Rule):
         hidden = [l for l, _ in kernel_layers(log)[:-1] if l.get("units") and l.get("class_name") == "Dense"]
         narrowest = min(hidden, key=lambda l: l["units"]) if hidden else None
         bottleneck = narrowest is not None and units > 1 and narrowest["units"] < units
-        stalled = recent < self.plateau and level >= self.min_plateau_loss
+        stalled = recent < self.plateau and fit >= self.min_plateau_loss
         if not (bottleneck or stalled):
             return None
-        evidence = {"loss_to_trivial": level, "train_loss": train[-1], "trivial_loss": trivial,
+        evidence = {"loss_to_trivial": level, "fit_to_trivial": fit, "train_loss": train[-1], "trivial_loss": trivial,
                     "recent_improvement": recent, "epochs": len(train),
                     "trainable_params": (log.model or {}).get("trainable_params")}
         why = f"the training loss is still {level:.0%} of the trivial loss {trivial:.4g}"
