@@ -55,3 +55,17 @@ def test_a_workload_file_can_pass_callbacks_in_fit_and_a_bad_one_is_one_clear_er
     bad.write_text(source.replace("CALLBACKS", "['EarlyStopping']"))
     with pytest.raises(KerasDoctorError, match=r"FIT\['callbacks'\] in .* must be a list of keras.callbacks.Callback"):
         load_workload(bad)
+
+
+def test_repair_clears_the_overfitting_its_first_fix_leaves_with_early_stopping(tmp_path):
+    # Ten sigmoid layers on breast cancer: ReLU + He makes it learn, and then memorize 5 epochs
+    # in (OVERFITTING). The second round's early stopping keeps up with the first round's
+    # winner and clears it; the whole repair beats the original by more than the noise.
+    from kerasdoctor.repair import run_repair
+
+    result = run_repair(Case("breast_cancer_mlp", "deep_sigmoid", 0).workload(), out=tmp_path / "repair")
+    assert result.status == "repaired", result.message
+    kinds = [(c.kind, sorted(c.params)) for c in result.changes]
+    assert kinds[-1] == ("fit", ["early_stopping"])
+    assert result.after["value"] > result.before["value"] + max(result.after["noise"], result.before["noise"])
+    assert not result.after["findings"]

@@ -19,7 +19,9 @@ from pathlib import Path
 from kerasdoctor.errors import KerasDoctorError
 from kerasdoctor.files import run_folder, write_atomic, write_json
 from kerasdoctor.repair.changes import Change, apply, apply_to_fit, apply_to_model, dumps, loads
-from kerasdoctor.repair.loop import DEFAULT_BUDGET, MAX_ROUNDS, RepairResult, _Loop, _summary, Budget, judge
+from kerasdoctor.repair.loop import (
+    DEFAULT_BUDGET, MAX_ROUNDS, RepairResult, _Loop, _loss_changed, _summary, Budget, judge,
+)
 from kerasdoctor.repair.planners import decline_reason, facts_from_log, plan
 from kerasdoctor.repair.workload_copy import repaired_workload_source
 
@@ -64,8 +66,9 @@ def run_repair(workload, *, budget=None, minutes=None, seed=0, out=None, progres
         despite = sorted({f.code for f in before_judged.findings if (f.evidence or {}).get("trained_despite")})
         message = ("The workload trains well" + (f" despite {', '.join(despite)}" if despite else "")
                    + ": nothing to repair, nothing changed.")
-    elif improved and not final_judged.blocking:
-        # Every round's winner beat its reference at the same horizon, same seed, by more than the noise.
+    elif improved and not final_judged.blocking and _beats(final_judged, before_judged, changes):
+        # The first round's winner beat the original at the same horizon, same seed, by more than
+        # the noise; later ones kept up with it; and the full run beats the original's.
         status = "repaired"
         message = (f"Repaired with {len(changes)} change(s): {final_judged.metric} {_fmt(before_judged.value)} "
                    f"(the original, {before_judged.epochs} epoch(s)) -> {_fmt(final_judged.value)} "
@@ -77,6 +80,10 @@ def run_repair(workload, *, budget=None, minutes=None, seed=0, out=None, progres
         manual = first.fix if first is not None else None
         tried = "no candidate cleared it" if loop.candidates else "no change in repair's reach addresses it"
         message = f"Not repaired: {first.code if first else 'the problem'} remains ({tried})."
+        if improved and not remaining:
+            message = (f"Not repaired: the changes clear the findings, but {final_judged.metric} "
+                       f"{_fmt(final_judged.value)} does not beat the original's {_fmt(before_judged.value)} by more "
+                       "than the noise.")
         if manual:
             message += f" By hand: {manual}"
     result = RepairResult(str(workload.path), run_dir, status, message,
@@ -85,6 +92,15 @@ def run_repair(workload, *, budget=None, minutes=None, seed=0, out=None, progres
                           model=final.result.model if status == "repaired" and final.result else None)
     _write(result, workload, original, final if status == "repaired" else None)
     return result
+
+
+def _beats(after, before, changes):
+    """Whether the repaired full run beats the original's by more than the noise of either (a
+    change of loss makes the two losses incomparable: then the findings decided)."""
+    if _loss_changed(changes, after.metric):
+        return True
+    gain = after.better_than(before)
+    return gain is not None and gain > max(after.noise, before.noise)
 
 
 def _fmt(value):

@@ -7,7 +7,8 @@ candidate beats it; a candidate that wins goes on from where it paused instead o
 again from scratch, and its full run is the run of the repaired workload. Candidates are
 tried one at a time in the planner's order of likelihood; the first that clears the finding
 and beats the reference at the horizon by more than the noise wins the round (the others are
-not trained). A round's winner is diagnosed at the end of its run; a new problem starts the
+not trained); in a later round, whose reference is an earlier round's winner, it clears what is
+left and must not fall behind that winner by more than the noise. A round's winner is diagnosed at the end of its run; a new problem starts the
 next round (at most ``max_rounds``), within the time budget.
 """
 
@@ -417,13 +418,18 @@ class _Loop:
             noise = max(judged.noise, reference.noise)
             cleared = target.code not in candidate.findings
             errors = [f for f in judged.blocking if f.severity == "error"]
+            # Against the original, a fix must gain more than the noise. Against an earlier round's
+            # winner, which already did, it clears what is left and must not lose more than it.
+            needed = -noise if changes else noise
             self.progress(round_number, index + 1, len(planned), f"round {round_number}: {target.code}")
-            if gain is not None and gain > noise and cleared and not errors and not training.finished:
+            # A run may end before its pause without an error: a callback of its FIT stopped it
+            # (EarlyStopping), and it is whole.
+            if gain is not None and gain > needed and cleared and not errors:
                 candidate.verdict = "won"
                 if fallback is not None:
                     fallback[0].stop()
                 return training, candidate, judged
-            if gain is not None and gain > noise and not training.finished and (
+            if gain is not None and gain > noise and (
                     fallback is None or gain > fallback[2].better_than(reference)):
                 if fallback is not None:
                     fallback[0].stop()
