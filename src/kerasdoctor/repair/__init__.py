@@ -84,6 +84,8 @@ def run_repair(workload, *, budget=None, minutes=None, seed=0, out=None, progres
             message = (f"Not repaired: the changes clear the findings, but {final_judged.metric} "
                        f"{_fmt(final_judged.value)} does not beat the original's {_fmt(before_judged.value)} by more "
                        "than the noise.")
+            first = before_judged.blocking[0] if before_judged.blocking else None
+            manual = first.fix if first is not None else None
         if manual:
             message += f" By hand: {manual}"
     result = RepairResult(str(workload.path), run_dir, status, message,
