@@ -36,8 +36,11 @@ THREE_X_FROM = 500  # the 3x sample is drawn from the models with a seed below t
 # quiet on a falling trend, LEARNING_RATE_TOO_HIGH and LOSS_DIVERGED as information on a run
 # that recovered (every alarm on seeds 0-499 read); then LOSS_OSCILLATING only when the accuracy
 # swings too, UNDERFITTING judged on the lower of the training and validation losses (every
-# alarm on seeds 0-599 read; built after: 600-799).
-BUILT_AFTER = 600
+# alarm on seeds 0-599 read; built after: 600-799); then OVERFITTING graded by the score gap
+# and the samples per class, LOSS_OSCILLATING's accuracy swing above its standard error, and
+# "trained well" read on the lower of the training and validation losses for every rule
+# (every alarm on seeds 0-799 read; built after: 800 on).
+BUILT_AFTER = 800
 
 
 def _train(args):

@@ -198,7 +198,7 @@ def test_dying_relu_is_information_on_a_model_that_fitted_its_data():
         builder.probe(step, layers=_relu_layers({"hidden_1": 0.95}))
         builder.epoch(step // 10, loss=loss)
     finding = DyingRelu().check(builder.log)
-    assert finding.severity == "info" and finding.evidence["loss_to_trivial"] < 0.5
+    assert finding.severity == "info" and finding.evidence["fit_to_trivial"] < 0.5
     assert DyingRelu(trained_well=0.01).check(builder.log).severity == "error"
 
 

@@ -97,7 +97,7 @@ def _frozen_run(losses):
 def test_frozen_layers_are_a_warning_when_the_model_stalls_far_from_a_fit():
     finding = FrozenOrDeadLayer().check(_frozen_run([2.29, 2.25, 2.2, 2.18]))
     assert finding.severity == "warning" and finding.evidence["problem"] == "frozen_stalled"
-    assert finding.evidence["layers"] == ["backbone"] and finding.evidence["loss_to_trivial"] > 0.9
+    assert finding.evidence["layers"] == ["backbone"] and finding.evidence["fit_to_trivial"] > 0.9
 
 
 def test_frozen_layers_stay_information_when_the_model_fits_through_them():

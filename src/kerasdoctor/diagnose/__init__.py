@@ -99,7 +99,7 @@ def recovered(findings):
            for f in findings):
         return findings
     return [replace(f, severity="info", message=f.message + (
-                f" The run recovered: its last epoch's training loss is {f.evidence['recovered_to_trivial']:.0%} "
+                f" The run recovered: its loss at the end is {f.evidence['recovered_to_trivial']:.0%} "
                 "of the trivial loss, and no other training rule found a problem."))
             if (f.evidence or {}).get("recovered_to_trivial") is not None and f.severity != "info" else f
             for f in findings]

@@ -33,6 +33,22 @@ def loss_to_trivial(log):
     return losses[-1] / trivial if losses and trivial else None
 
 
+def fit_to_trivial(log):
+    """How well the model fits its data: the lower of the last epoch's training loss and
+    validation loss, each as a share of its own labels' trivial loss (None if unknown).
+
+    The training loss is computed in training mode (Dropout, noise layers, BatchNorm on batch
+    statistics), which can hold it well above what the same weights give in inference mode; the
+    validation loss shows the weights as the user will use them. Rules that ask whether a run
+    "trained well" read this one value."""
+    level = loss_to_trivial(log)
+    losses = [v for v in epoch_values(log, "val_loss") if is_finite(v)]
+    trivial = trivial_loss(log, "val") or trivial_loss(log)
+    val = losses[-1] / trivial if losses and trivial else None
+    known = [v for v in (level, val) if v is not None]
+    return min(known) if known else None
+
+
 snake = vocabulary.loss_name
 
 

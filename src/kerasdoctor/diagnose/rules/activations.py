@@ -1,7 +1,7 @@
 """DYING_RELU, SATURATED_ACTIVATIONS and FROZEN_OR_DEAD_LAYER, from the probe's per-layer statistics."""
 
 from kerasdoctor.diagnose.base import Finding, Rule
-from kerasdoctor.diagnose.series import gradient_probes, kernel_layers, layers, loss_to_trivial
+from kerasdoctor.diagnose.series import fit_to_trivial, gradient_probes, kernel_layers, layers
 from kerasdoctor.vocabulary import RECTIFIERS
 from kerasdoctor.vocabulary import SATURATING
 
@@ -42,7 +42,8 @@ class DyingRelu(Rule):
     Args:
         max_dead: the largest share of dead units in a ReLU layer.
         min_probes: how many of the latest probes must agree.
-        trained_well: the last epoch's training loss, as a share of the trivial loss, below
+        trained_well: the model's fit (the lower of its last training and validation losses, each
+            as a share of its trivial loss: `series.fit_to_trivial`), below
             which the model counts as having fitted its data despite the dead units.
     """
 
@@ -61,7 +62,7 @@ class DyingRelu(Rule):
             return None
         worst = max(found, key=lambda n: found[n][1])
         step = min(s for s, _ in found.values())
-        level = loss_to_trivial(log)
+        level = fit_to_trivial(log)
         fitted = level is not None and level < self.trained_well
         severity = "info" if fitted else "error" if found[worst][1] >= 0.9 else "warning"
         return Finding(
@@ -69,10 +70,10 @@ class DyingRelu(Rule):
             f"{len(found)} ReLU layer(s) have mostly dead units: {found[worst][1]:.0%} of {worst}'s units "
             f"output 0 for every probe sample (first seen at step {step}). Dead units get no gradient "
             "and never recover."
-            + (f" The model fitted its data with the units it kept (training loss {level:.0%} of the "
+            + (f" The model fitted its data with the units it kept (its loss is {level:.0%} of the "
                "trivial loss), so they cost capacity it did not need." if fitted else ""),
             {"layers": {n: v for n, (_, v) in found.items()}, "worst_layer": worst, "max_dead": self.max_dead,
-             "loss_to_trivial": level},
+             "fit_to_trivial": level},
             "Lower the learning rate, start biases at 0 (not negative), use he_normal, or switch to "
             "leaky_relu / gelu, which keep a gradient below zero.",
         )
@@ -92,7 +93,7 @@ class SaturatedActivations(Rule):
     Args:
         max_saturated: the largest share of saturated outputs in a layer.
         min_probes: how many of the latest probes must agree.
-        trained_well: the training loss, as a share of the trivial loss, below which the
+        trained_well: the model's fit (`series.fit_to_trivial`), below which the
             model counts as having fitted its data despite the saturation.
     """
 
@@ -108,7 +109,7 @@ class SaturatedActivations(Rule):
         hidden = layers(log)[:-1]
         names = [l["name"] for l in hidden if l.get("activation") in SATURATING]
         found = _persistent(log, names, "saturated_fraction", self.max_saturated, self.min_probes)
-        level = loss_to_trivial(log)
+        level = fit_to_trivial(log)
         if not found or (level is not None and level < self.trained_well):
             return None
         worst = max(found, key=lambda n: found[n][1])
@@ -117,9 +118,9 @@ class SaturatedActivations(Rule):
             self.code, "warning", step,
             f"{len(found)} sigmoid/tanh layer(s) are saturated: {found[worst][1]:.0%} of {worst}'s outputs "
             "sit at a flat end, where the gradient is nearly 0"
-            + (f"; the training loss is still {level:.0%} of the trivial loss." if level is not None else "."),
+            + (f"; the loss is still {level:.0%} of the trivial loss." if level is not None else "."),
             {"layers": {n: v for n, (_, v) in found.items()}, "worst_layer": worst,
-             "max_saturated": self.max_saturated, "loss_to_trivial": level},
+             "max_saturated": self.max_saturated, "fit_to_trivial": level},
             "Scale the inputs, use glorot_uniform (not larger) weights, add BatchNormalization before the "
             "activation, or use relu/gelu in hidden layers.",
         )
@@ -175,14 +176,14 @@ class FrozenOrDeadLayer(Rule):
     def _frozen(self, log, frozen):
         names = [l["name"] for l in frozen]
         held = sum(l["params"] for l in frozen)
-        level = loss_to_trivial(log) if len(log.epochs) >= self.min_epochs else None
-        evidence = {"problem": "frozen", "layers": names, "frozen_params": held, "loss_to_trivial": level}
+        level = fit_to_trivial(log) if len(log.epochs) >= self.min_epochs else None
+        evidence = {"problem": "frozen", "layers": names, "frozen_params": held, "fit_to_trivial": level}
         if level is not None and level >= self.stalled_loss:
             return Finding(
                 self.code, "warning", log.epochs[-1]["step"],
                 f"{len(frozen)} layer(s) are frozen (trainable=False) and hold {held} weights "
-                f"({', '.join(names[:4])}), and the model does not fit its training data: the training "
-                f"loss is still {level:.0%} of the trivial loss after {len(log.epochs)} epochs. Frozen "
+                f"({', '.join(names[:4])}), and the model does not fit its data: its loss "
+                f"is still {level:.0%} of the trivial loss after {len(log.epochs)} epochs. Frozen "
                 "layers that were not trained first (pretrained) give the layers after them noise to fit.",
                 dict(evidence, problem="frozen_stalled", stalled_loss=self.stalled_loss),
                 "Set layer.trainable = True (and compile again) on layers that should learn, or load "

@@ -2,7 +2,7 @@
 
 from kerasdoctor.diagnose.base import Finding, Rule
 from kerasdoctor.diagnose.series import (
-    is_finite, loss_to_trivial, median, per_step_updates, probe_losses, trivial_loss,
+    is_finite, fit_to_trivial, median, per_step_updates, probe_losses, trivial_loss,
 )
 
 EARLY_INTERVALS = 5
@@ -42,8 +42,9 @@ class LearningRateTooHigh(Rule):
     """Fires when the first steps change the weights by a large fraction of their size while the
     probe-batch loss does not fall, or the probe-batch loss blows up within the first epoch.
 
-    Both are what the first steps do. When the run then trains well anyway (its last training
-    loss below ``trained_well`` of the trivial loss) the evidence says so
+    Both are what the first steps do. When the run then trains well anyway (its fit, the lower
+    of its last training and validation losses, below ``trained_well`` of the trivial loss:
+    `series.fit_to_trivial`) the evidence says so
     (``recovered_to_trivial``), and `diagnose` reports the finding as information when no other
     training rule found a problem: the rate did not keep the model from fitting.
 
@@ -51,8 +52,8 @@ class LearningRateTooHigh(Rule):
         max_update: the largest per-step update ratio ||dW|| / ||W|| of a typical kernel
             (about 1e-3 is healthy; Karpathy's rule of thumb).
         blowup: the probe-batch loss rising this many times above its start in the first epoch.
-        trained_well: the last epoch's training loss, as a share of the trivial loss, below
-            which the run counts as recovered.
+        trained_well: the run's fit (`series.fit_to_trivial`), as a share of the trivial loss,
+            below which the run counts as recovered.
     """
 
     code = "LEARNING_RATE_TOO_HIGH"
@@ -66,7 +67,7 @@ class LearningRateTooHigh(Rule):
 
     def check(self, log):
         finding = self._early(log)
-        level = loss_to_trivial(log)
+        level = fit_to_trivial(log)
         if finding is not None and level is not None and level < self.trained_well:
             finding.evidence["recovered_to_trivial"] = level
         return finding

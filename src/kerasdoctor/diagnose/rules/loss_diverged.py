@@ -1,7 +1,7 @@
 """LOSS_DIVERGED: the training loss rose far above its best value, or blew up to NaN/Inf."""
 
 from kerasdoctor.diagnose.base import Finding, Rule
-from kerasdoctor.diagnose.series import epoch_losses, is_finite, loss_to_trivial, probe_losses
+from kerasdoctor.diagnose.series import epoch_losses, fit_to_trivial, is_finite, probe_losses
 
 FIX = (
     "Lower the learning rate about 10x (a learning-rate range test finds one), add gradient "
@@ -51,14 +51,14 @@ class LossDiverged(Rule):
     epoch training loss are checked; the earliest divergence is reported.
 
     A divergence the run came back from (every diverged series ends within ``factor`` x the
-    best it had before, and the last epoch's training loss is below ``trained_well`` of the
-    trivial loss) is marked in the evidence (``recovered_to_trivial``); `diagnose` reports it
+    best it had before, and the run's fit, the lower of its last training and validation
+    losses, is below ``trained_well`` of the trivial loss: `series.fit_to_trivial`) is marked in the evidence (``recovered_to_trivial``); `diagnose` reports it
     as information when no other training rule found a problem: a spike, not a lost run.
 
     Args:
         factor: how many times its best the loss must grow to count as diverged.
-        trained_well: the last epoch's training loss, as a share of the trivial loss, below
-            which a run whose loss came back counts as recovered.
+        trained_well: the run's fit (`series.fit_to_trivial`), as a share of the trivial loss,
+            below which a run whose loss came back counts as recovered.
     """
 
     code = "LOSS_DIVERGED"
@@ -82,7 +82,7 @@ class LossDiverged(Rule):
         ]
         if not found:
             return None
-        level = loss_to_trivial(log)
+        level = fit_to_trivial(log)
         recovered = (level is not None and level < self.trained_well
                      and all(_recovered(series[d["series"]], d, self.factor) for d in found))
         first = min(found, key=lambda d: d["step"])

@@ -1,5 +1,6 @@
 """LOSS_OSCILLATING: the loss goes up about as much as it goes down, by large steps."""
 
+import math
 from statistics import linear_regression, pstdev
 
 from kerasdoctor.diagnose.base import Finding, Rule
@@ -64,7 +65,9 @@ class LossOscillating(Rule):
     validation), that accuracy must swing too: its median change from one epoch to the next at
     least ``min_metric_swing`` of the room above chance (1 - chance). Weights that never settle
     move the predictions; a loss that wobbles around predictions that stay put is not costing
-    the model anything the user reads.
+    the model anything the user reads. Nor does a change smaller than the accuracy's standard
+    error on that split, sqrt(p (1 - p) / n): on a small validation set a median change of one
+    or two samples an epoch is below what the set can resolve.
 
     Args:
         min_rise_ratio: the smallest (sum of rises / sum of falls) in the window.
@@ -112,18 +115,22 @@ class LossOscillating(Rule):
         return None
 
     def _metric_swing(self, log, half):
-        """(name, median change of the epoch-end accuracy in the window over 1 - chance, epochs) of
-        a classifier whose window has ``min_epochs`` epoch ends with an accuracy, else None."""
+        """(name, median change of the epoch-end accuracy in the window over 1 - chance, the
+        accuracy's standard error on its split over 1 - chance (0 when the split's size is unknown))
+        of a classifier whose window has ``min_epochs`` epoch ends with an accuracy, else None."""
         name = metric_name(log)
         chance = chance_accuracy(log) if is_classification(log) else None
         if not name or chance is None or chance >= 1:
             return None
-        for key in ("val_" + name, name):
+        for key, split in (("val_" + name, "val"), (name, "train")):
             points = [v for step, v in epoch_losses(log, key) if step >= half]
             if points:
                 if len(points) < self.min_epochs or not all(is_finite(v) for v in points):
                     return None
-                return key, median([abs(b - a) for a, b in zip(points, points[1:])]) / (1 - chance), len(points)
+                level, samples = min(max(median(points), 0.0), 1.0), (log.data(split) or {}).get("samples")
+                error = math.sqrt(level * (1 - level) / samples) if samples else 0.0
+                swing = median([abs(b - a) for a, b in zip(points, points[1:])])
+                return key, swing / (1 - chance), error / (1 - chance)
         return None
 
     def check(self, log):
@@ -153,9 +160,10 @@ class LossOscillating(Rule):
                             epoch_median_swing_to_trivial=epoch_swing, epochs=len(points))
             metric = self._metric_swing(log, window[0][0])
             if metric is not None:
-                if metric[1] < self.min_metric_swing:
+                if metric[1] < max(self.min_metric_swing, metric[2]):
                     return None  # the loss swings, the predictions hold still
-                evidence.update(metric=metric[0], metric_median_swing_to_room=metric[1])
+                evidence.update(metric=metric[0], metric_median_swing_to_room=metric[1],
+                                metric_standard_error_to_room=metric[2])
             also = (f" The epoch-end {'validation' if key == 'val_loss' else 'training'} loss swings too "
                     f"(rises {epoch_ratio:.0%} of its falls, by a typical {epoch_swing:.0%} of the trivial loss).")
         first_rise = next(s for (s, a), (_, b) in zip(window, window[1:]) if b > a)

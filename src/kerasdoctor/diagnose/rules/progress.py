@@ -4,8 +4,8 @@ its own module and is imported here, where it was first defined)."""
 from kerasdoctor.diagnose.base import Finding, Rule
 from kerasdoctor.diagnose.rules.loss_oscillating import LossOscillating  # noqa: F401
 from kerasdoctor.diagnose.series import (
-    chance_accuracy, epoch_values, is_classification, is_finite, kernel_layers, metric_name,
-    output_units, trivial_loss,
+    chance_accuracy, epoch_values, fit_to_trivial, is_classification, is_finite, kernel_layers,
+    labels, metric_name, output_units, trivial_loss,
 )
 
 
@@ -144,6 +144,16 @@ class Overfitting(Rule):
     """Fires when the validation loss ends far above the training loss, with a real accuracy gap,
     and has stopped improving.
 
+    How much it matters is read on the score the user watches. A warning when the validation
+    score trails the training score by ``warn_score_gap`` or more (accuracy points for a
+    classifier; for a regression the loss gap as a share of the trivial loss, which for MSE is
+    the difference of the two R^2), or when the training set has fewer than
+    ``min_samples_per_class`` examples per class (the data, not the schedule, limits what the
+    model can learn). Otherwise information: the validation loss rises because the model grows
+    over-confident on the validation examples it gets wrong, while it gets about as many of them
+    right as it did at its best (Guo et al., 2017, "On Calibration of Modern Neural Networks",
+    saw the same split between loss and accuracy).
+
     A validation loss that is still at its best in the last epochs is not made worse by the
     training: the gap is the model's, and stopping earlier would not help. That is judged over
     the last ``recent_share`` of the epochs (at least the last one).
@@ -160,11 +170,16 @@ class Overfitting(Rule):
         min_epochs: epochs to wait before judging.
         recent_share: the share of the last epochs in which a best validation loss counts as
             still improving.
+        warn_score_gap: the smallest gap between the training and validation scores that makes
+            the finding a warning.
+        min_samples_per_class: below this many training samples per class, the finding is a
+            warning whatever the gap.
     """
 
     code = "OVERFITTING"
 
-    def __init__(self, min_ratio=2.0, min_gap=0.15, min_accuracy_gap=0.05, min_epochs=3, recent_share=0.1):
+    def __init__(self, min_ratio=2.0, min_gap=0.15, min_accuracy_gap=0.05, min_epochs=3, recent_share=0.1,
+                 warn_score_gap=0.1, min_samples_per_class=30):
         if not min_ratio > 1:
             raise ValueError(f"Argument `min_ratio` must be greater than 1. Received: min_ratio={min_ratio}")
         _fraction("min_gap", min_gap, high=10.0)
@@ -174,6 +189,9 @@ class Overfitting(Rule):
             raise ValueError(f"Argument `recent_share` must be in [0, 1). Received: recent_share={recent_share}")
         self.min_ratio, self.min_gap = min_ratio, min_gap
         self.min_accuracy_gap, self.min_epochs, self.recent_share = min_accuracy_gap, min_epochs, recent_share
+        _fraction("warn_score_gap", warn_score_gap)
+        _minimum("min_samples_per_class", min_samples_per_class, 1)
+        self.warn_score_gap, self.min_samples_per_class = warn_score_gap, min_samples_per_class
 
     def check(self, log):
         restored = (log.end or {}).get("restored_epoch")
@@ -203,19 +221,45 @@ class Overfitting(Rule):
         evidence.update(train_samples=samples, trainable_params=params)
         if restored is not None:
             evidence["restored_epoch"] = restored + 1
+        severity, note = self._severity(log, evidence)
         return Finding(
-            self.code, "warning", log.epochs[-1]["step"],
+            self.code, severity, log.epochs[-1]["step"],
             f"The model overfits: the validation loss {val[-1]:.4g} is {ratio:.1f}x the training loss "
             f"{train[-1]:.4g} (best validation loss {evidence['best_val_loss']:.4g} at epoch "
             f"{evidence['best_val_epoch']})"
             + (f"; training accuracy is {evidence['accuracy_gap']:.1%} above validation" if "accuracy_gap" in evidence else "")
             + (f". {params} weights for {samples} training samples." if samples and params else ".")
             + (f" These are the weights of epoch {restored + 1}, restored at the end of training; the "
-               "validation loss had stopped improving by then." if restored is not None else ""),
+               "validation loss had stopped improving by then." if restored is not None else "")
+            + note,
             evidence,
             "Get more data or augment it, add regularization (Dropout, weight_decay in AdamW, L2), use a "
             "smaller model, and stop at the best epoch (keras.callbacks.EarlyStopping(restore_best_weights=True)).",
         )
+
+
+    def _severity(self, log, evidence):
+        """("warning" or "info", a sentence for the message) from the score gap and the data."""
+        if "accuracy_gap" in evidence:
+            score_gap, score = evidence["accuracy_gap"], "accuracy"
+        elif not is_classification(log):
+            score_gap, score = evidence["gap_to_trivial"], "share of the variance explained"
+        else:
+            return "warning", ""  # a classifier without an accuracy metric: nothing to weigh it by
+        evidence["score_gap"] = score_gap
+        classes = labels(log).get("num_classes") if is_classification(log) else None
+        samples = evidence.get("train_samples")
+        if classes and samples:
+            evidence["samples_per_class"] = per_class = samples / classes
+            if per_class < self.min_samples_per_class:
+                return "warning", (f" With {per_class:.0f} training samples per class, the data limits what "
+                                   "the model can learn.")
+        if score_gap >= self.warn_score_gap:
+            return "warning", ""
+        return "info", (f" The validation {score} stays within {score_gap:.1%} of the training {score}: the "
+                        "model grows over-confident on the validation examples it gets wrong rather than "
+                        "getting more of them wrong, so this is information; stopping at the best epoch gives "
+                        "back the lower validation loss.")
 
 
 class Underfitting(Rule):
@@ -257,10 +301,8 @@ class Underfitting(Rule):
             return None
         if val and val[-1] > self.max_ratio * train[-1]:
             return None
-        # How well the model fits, read where it fits best: the training loss is computed in
-        # training mode (Dropout, noise layers), which can hold it well above the validation
-        # loss of the same weights in inference mode.
-        fit = min(level, val[-1] / (trivial_loss(log, "val") or trivial)) if val else level
+        # How well the model fits, read where it fits best (`series.fit_to_trivial`).
+        fit = fit_to_trivial(log)
         if fit < self.min_loss:
             return None
         third = max(len(train) // 3, 1)
