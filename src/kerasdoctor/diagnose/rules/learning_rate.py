@@ -2,7 +2,7 @@
 
 from kerasdoctor.diagnose.base import Finding, Rule
 from kerasdoctor.diagnose.series import (
-    is_finite, fit_to_trivial, median, per_step_updates, probe_losses, trivial_loss,
+    fit_to_trivial, is_finite, median, per_step_updates, probe_losses, trivial_loss,
 )
 
 EARLY_INTERVALS = 5

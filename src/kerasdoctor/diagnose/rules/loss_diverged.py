@@ -52,8 +52,9 @@ class LossDiverged(Rule):
 
     A divergence the run came back from (every diverged series ends within ``factor`` x the
     best it had before, and the run's fit, the lower of its last training and validation
-    losses, is below ``trained_well`` of the trivial loss: `series.fit_to_trivial`) is marked in the evidence (``recovered_to_trivial``); `diagnose` reports it
-    as information when no other training rule found a problem: a spike, not a lost run.
+    losses, is below ``trained_well`` of the trivial loss: `series.fit_to_trivial`) is marked
+    in the evidence (``recovered_to_trivial``); `diagnose` reports it as information when no
+    other training rule found a problem: a spike, not a lost run.
 
     Args:
         factor: how many times its best the loss must grow to count as diverged.

@@ -187,10 +187,10 @@ class Overfitting(Rule):
         _minimum("min_epochs", min_epochs, 2)
         if not 0 <= recent_share < 1:
             raise ValueError(f"Argument `recent_share` must be in [0, 1). Received: recent_share={recent_share}")
-        self.min_ratio, self.min_gap = min_ratio, min_gap
-        self.min_accuracy_gap, self.min_epochs, self.recent_share = min_accuracy_gap, min_epochs, recent_share
         _fraction("warn_score_gap", warn_score_gap)
         _minimum("min_samples_per_class", min_samples_per_class, 1)
+        self.min_ratio, self.min_gap = min_ratio, min_gap
+        self.min_accuracy_gap, self.min_epochs, self.recent_share = min_accuracy_gap, min_epochs, recent_share
         self.warn_score_gap, self.min_samples_per_class = warn_score_gap, min_samples_per_class
 
     def check(self, log):
@@ -237,13 +237,14 @@ class Overfitting(Rule):
             "smaller model, and stop at the best epoch (keras.callbacks.EarlyStopping(restore_best_weights=True)).",
         )
 
-
     def _severity(self, log, evidence):
         """("warning" or "info", a sentence for the message) from the score gap and the data."""
         if "accuracy_gap" in evidence:
-            score_gap, score = evidence["accuracy_gap"], "accuracy"
+            score_gap = evidence["accuracy_gap"]
+            holds = f"The validation accuracy stays within {100 * score_gap:.1f} points of the training accuracy"
         elif not is_classification(log):
-            score_gap, score = evidence["gap_to_trivial"], "share of the variance explained"
+            score_gap = evidence["gap_to_trivial"]
+            holds = f"The validation loss stays within {score_gap:.0%} of the trivial loss of the training loss"
         else:
             return "warning", ""  # a classifier without an accuracy metric: nothing to weigh it by
         evidence["score_gap"] = score_gap
@@ -256,10 +257,9 @@ class Overfitting(Rule):
                                    "the model can learn.")
         if score_gap >= self.warn_score_gap:
             return "warning", ""
-        return "info", (f" The validation {score} stays within {score_gap:.1%} of the training {score}: the "
-                        "model grows over-confident on the validation examples it gets wrong rather than "
-                        "getting more of them wrong, so this is information; stopping at the best epoch gives "
-                        "back the lower validation loss.")
+        return "info", (f" {holds}: the model grows over-confident on the validation examples it gets "
+                        "wrong rather than getting more of them wrong, so this is information; stopping at the "
+                        "best epoch gives back the lower validation loss.")
 
 
 class Underfitting(Rule):
