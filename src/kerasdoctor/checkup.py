@@ -1,5 +1,6 @@
 """`check`: train a copy of a workload with the Monitor, then diagnose the RunLog."""
 
+import copy
 import logging
 import math
 import time
@@ -137,7 +138,10 @@ def run_check(workload, *, epochs=None, batch_size=None, out=None, seed=0, callb
     if batch_size is not None and batch_size < 1:
         raise KerasDoctorError(f"--batch-size must be a positive integer. Received: batch_size={batch_size}")
     fit = dict(workload.fit)
-    fit_callbacks = list(fit.pop("callbacks", ()))
+    # Copies, one set per run: the repair trains several runs of one workload at once (one paused
+    # while another trains), and a callback holds its model and its state (EarlyStopping's best
+    # weights); the workload's own objects are never bound to a model.
+    fit_callbacks = [copy.copy(callback) for callback in fit.pop("callbacks", ())]
     fit["epochs"] = epochs or fit["epochs"]
     fit["batch_size"] = batch_size or fit["batch_size"]
     keras.utils.set_random_seed(seed)

@@ -3,6 +3,7 @@ they were, and a run that stopped early and got its best epoch's weights back is
 model it returned."""
 
 import kerasdoctor  # noqa: F401, I001  (chooses the backend)
+import keras
 import pytest
 
 from kerasdoctor.checkup import run_check
@@ -53,6 +54,13 @@ def test_a_workload_file_can_pass_callbacks_in_fit_and_a_bad_one_is_one_clear_er
     good.write_text(source.replace("CALLBACKS", "[keras.callbacks.TerminateOnNaN()]"))
     result = run_check(load_workload(good), out=tmp_path / "run")
     assert result.log.of_type("run")[0]["fit"]["callbacks"] == [{"class_name": "TerminateOnNaN"}]
+    # Each run gets its own copies: the workload's callback objects are never bound to a model
+    # (the repair trains several runs of one workload at once).
+    workload = load_workload(good)
+    stopper = keras.callbacks.EarlyStopping(monitor="loss", patience=0, restore_best_weights=True)
+    workload.fit["callbacks"] = [stopper]
+    run_check(workload, out=tmp_path / "copied")
+    assert stopper.model is None and stopper.best_weights is None and stopper.wait == 0
     bad = tmp_path / "bad.py"
     bad.write_text(source.replace("CALLBACKS", "['EarlyStopping']"))
     with pytest.raises(KerasDoctorError, match=r"FIT\['callbacks'\] in .* must be a list of keras.callbacks.Callback"):
