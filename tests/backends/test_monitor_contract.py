@@ -433,3 +433,49 @@ def test_the_monitor_records_no_restored_epoch_when_the_weights_are_the_last_epo
     assert len(monitor.log.epochs) == 20
     assert monitor.log.end.get("restored_epoch") == min(
         range(20), key=lambda e: monitor.log.epochs[e]["logs"]["val_loss"])
+
+
+def test_a_default_monitor_leaves_training_unchanged_and_records_its_probes_in_step_order():
+    # The default Monitor compiles in the background and, on a backend that allows it, probes in
+    # a worker thread while training goes on.
+    x = RNG.normal(size=(64, 4)).astype("float32")
+    y = RNG.normal(size=(64, 3)).astype("float32")
+    weights, monitor = [], Monitor((x[:16], y[:16]))
+    for callbacks in ([], [monitor]):
+        model = _regularized_model()
+        keras.utils.set_random_seed(11)
+        model.fit(x, y, batch_size=8, epochs=3, verbose=0, callbacks=callbacks)
+        weights.append(model.get_weights())
+    for plain, monitored in zip(*weights):
+        np.testing.assert_array_equal(plain, monitored)
+    steps = [p["step"] for p in monitor.log.probes]
+    assert steps == sorted(set(steps)) and {0, 1, 2, 4, 8, 16, 24} <= set(steps)  # 24: the trained weights
+    assert all("grad_norm" in row for p in monitor.log.probes for row in p["variables"].values())
+    assert monitor.log.end["status"] == "completed" and not monitor.log.notes
+
+
+def test_a_probe_that_fails_under_a_default_monitor_is_one_note_and_the_run_goes_on():
+    from kerasdoctor.monitor.probe import ProbeProgram
+
+    calls, run = {"count": 0}, ProbeProgram.run
+
+    def fails_on_the_third_call(self, *args, **kwargs):
+        calls["count"] += 1
+        if calls["count"] == 3:
+            raise RuntimeError("a probe that fails once")
+        return run(self, *args, **kwargs)
+
+    ProbeProgram.run = fails_on_the_third_call
+    try:
+        monitor = Monitor((X, Y))
+        history = _linear_model(learning_rate=0.01).fit(X, Y, batch_size=1, epochs=5, verbose=0,
+                                                        callbacks=[monitor])  # 40 steps
+    finally:
+        ProbeProgram.run = run
+    assert len(history.history["loss"]) == 5 and monitor.log.end["status"] == "completed"
+    notes = [note for note in monitor.log.notes if "a probe failed" in note]
+    assert len(notes) == 1 and "a probe that fails once" in notes[0]
+    probes = monitor.log.probes
+    assert "grad_norm" in _row(probes[1]["variables"], "linear/kernel")
+    assert all("grad_norm" not in _row(p["variables"], "linear/kernel") for p in probes[2:])
+    assert probes[-1]["step"] == 40  # the trained weights, as weight statistics

@@ -1,6 +1,6 @@
 """The adaptive schedule, on a clock the test moves: probes spread over the run, within budget."""
 
-from kerasdoctor.monitor.schedule import EARLY_STEPS, AdaptiveSchedule
+from kerasdoctor.monitor.schedule import EARLY_STEPS, AdaptiveSchedule, FixedSchedule
 
 
 class Clock:
@@ -54,3 +54,22 @@ def test_the_early_steps_are_always_due():
     schedule.start(100, 1)
     for step in EARLY_STEPS:
         assert schedule.due(step)
+
+
+def test_no_step_before_earliest_due_is_due_on_either_schedule():
+    # The Monitor skips the schedule's look on the steps before earliest_due: it must be exact.
+    clock = Clock()
+    for schedule in (AdaptiveSchedule(0.02, probes_per_epoch=10, clock=clock), FixedSchedule(),
+                     FixedSchedule(every_n_steps=7)):
+        schedule.start(300, 3)
+        taken = []
+        for step in range(900):
+            clock.now += 0.01
+            if schedule.due(step):
+                schedule.taken(step)
+                schedule.cost(0.0002)
+                taken.append(step)
+                quiet_until = schedule.earliest_due(step + 1)
+                assert quiet_until > step
+                assert not any(schedule.due(later) for later in range(step + 1, min(quiet_until, 900)))
+        assert len(taken) > 20

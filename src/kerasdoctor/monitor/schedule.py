@@ -20,6 +20,10 @@ MAX_PROBES = 200
 EARLY_STEPS = frozenset((1, 2, 4, 8, 16, 32))
 
 
+def _next_early(step):
+    return min((early for early in EARLY_STEPS if early >= step), default=math.inf)
+
+
 class FixedSchedule:
     """Probes step 0, the early steps and then every ``interval`` steps.
 
@@ -62,6 +66,11 @@ class FixedSchedule:
     def taken(self, step):
         if step >= self.next_step:
             self.next_step = step + self.interval
+
+    def earliest_due(self, step):
+        """The first step from ``step`` on that can be due (the steps before it need no look)."""
+        early = math.inf if self.every_n_steps is not None else _next_early(step)
+        return min(max(step, self.next_step), early)
 
     def keeps(self, step):
         """Every due step is kept while the probe step compiles (an exact schedule)."""
@@ -120,6 +129,10 @@ class AdaptiveSchedule:
     def taken(self, step):
         if step >= self.next_step:
             self.next_step = step + self.min_gap
+
+    def earliest_due(self, step):
+        """The first step from ``step`` on that can be due (the steps before it need no look)."""
+        return min(max(step, self.next_step), _next_early(step))
 
     def keeps(self, step):
         """While the probe step compiles, only step 0 and the early steps are kept."""
