@@ -73,3 +73,23 @@ def test_no_step_before_earliest_due_is_due_on_either_schedule():
                 assert quiet_until > step
                 assert not any(schedule.due(later) for later in range(step + 1, min(quiet_until, 900)))
         assert len(taken) > 20
+
+
+def test_one_slow_probe_does_not_stop_probing():
+    # A probe slowed 30-fold (the machine busy, or training holding the interpreter while the
+    # probe ran in a worker thread) counts at the probes' median cost.
+    clock, steady = Clock(), []
+    for slow_probe in (False, True):
+        schedule = AdaptiveSchedule(0.02, probes_per_epoch=1000, clock=clock)
+        schedule.start(2000, 1)
+        probes = 0
+        for step in range(2000):
+            if schedule.due(step):
+                schedule.taken(step)
+                probes += 1
+                cost = 0.03 if slow_probe and probes == 3 else 0.001
+                clock.now += cost
+                schedule.cost(cost)
+            clock.now += 0.001
+        steady.append(probes)
+    assert steady[1] >= steady[0] - 1

@@ -12,6 +12,7 @@ Two schedules:
 """
 
 import math
+import statistics
 import time
 
 PROBES_PER_EPOCH = 10
@@ -90,7 +91,9 @@ class AdaptiveSchedule:
     times the share of the budget spent so far: quicker while much of it is unspent (after a
     first epoch spent compiling the training step), the steady rate once it is spent. So a
     budget that has built up is not spent on a burst of consecutive probes that leaves the
-    rest of a short run unwatched.
+    rest of a short run unwatched. A probe's cost is taken as the median cost of the probes so
+    far, so one probe slowed by the machine (or, in a worker thread, by training holding the
+    interpreter meanwhile) neither spends the budget nor stretches the gap after it.
 
     Args:
         overhead_budget: the share of training time probing may take.
@@ -106,7 +109,7 @@ class AdaptiveSchedule:
     def start(self, steps_per_epoch, epochs):
         self.min_gap = max(1, int(steps_per_epoch or 0) // self.probes_per_epoch)
         self.next_step, self._started = 0, self._clock()
-        self._probes, self._steady_seconds, self._last_cost = 0, 0.0, 0.0
+        self._probes, self._steady_seconds, self._last_cost, self._costs = 0, 0.0, 0.0, []
         self._last_ended = self._started
 
     def epoch_ended(self, steps_so_far, epochs_done):
@@ -142,5 +145,6 @@ class AdaptiveSchedule:
         self._probes += 1
         self._last_ended = self._clock()
         if self._probes > 1:  # the first probe also pays for warm-up
-            self._steady_seconds += seconds
-            self._last_cost = seconds
+            self._costs.append(seconds)
+            self._last_cost = statistics.median(self._costs)
+            self._steady_seconds = self._last_cost * len(self._costs)
