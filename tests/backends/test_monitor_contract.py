@@ -436,8 +436,8 @@ def test_the_monitor_records_no_restored_epoch_when_the_weights_are_the_last_epo
 
 
 def test_a_default_monitor_leaves_training_unchanged_and_records_its_probes_in_step_order():
-    # The default Monitor compiles in the background and, on a backend that allows it, probes in
-    # a worker thread while training goes on.
+    # The default Monitor compiles in the background while training starts, keeps the steps due
+    # meanwhile as copies of the weights, and most steps return before its watched hook.
     x = RNG.normal(size=(64, 4)).astype("float32")
     y = RNG.normal(size=(64, 3)).astype("float32")
     weights, monitor = [], Monitor((x[:16], y[:16]))

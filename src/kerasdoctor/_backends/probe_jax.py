@@ -1,7 +1,6 @@
 """JAX: value_and_grad of the stateless loss, compiled ahead of time."""
 
 import jax
-import jax.numpy as jnp
 
 # The probe runs rarely, so a faster compile is worth a slower kernel. Measured on the digits
 # CNN's probe step (128 rows, 2-core CPU): about 1.1 CPU-s of compilation with XLA's defaults,
@@ -12,9 +11,6 @@ COMPILER_OPTIONS = (
      "xla_cpu_parallel_codegen_split_count": 1},
     {"xla_backend_optimization_level": 0, "xla_cpu_use_fusion_emitters": False},
 )
-# A compiled step and its arrays may be used from any thread while training dispatches
-# its own steps, and the probe draws no random numbers from a global generator.
-PROBES_OFF_THE_TRAINING_THREAD = True
 
 
 @jax.jit

@@ -3,9 +3,6 @@
 import tensorflow as tf
 
 
-# Probes run on the training thread (not measured off it).
-PROBES_OFF_THE_TRAINING_THREAD = False
-
 def snapshot(variables):
     return [tf.identity(v.value) for v in variables]
 

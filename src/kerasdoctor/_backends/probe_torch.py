@@ -3,10 +3,6 @@
 import torch
 
 
-# Probes run on the training thread: fork_rng saves and restores torch's global generator,
-# which training draws dropout from meanwhile if the probe ran beside it.
-PROBES_OFF_THE_TRAINING_THREAD = False
-
 def snapshot(variables):
     return [v.value.detach().clone() for v in variables]
 

@@ -2,14 +2,12 @@
 
 import functools
 import logging
+import threading
 import time
-from collections import deque
-from concurrent.futures import ThreadPoolExecutor, wait
 
 import keras
 import numpy as np
 
-from kerasdoctor import _backends
 from kerasdoctor.monitor.datastats import (
     bounded_summary, estimated_overlap, is_arrays, summarize, summarize_labels,
 )
@@ -19,9 +17,8 @@ from kerasdoctor.monitor.schedule import AdaptiveSchedule, FixedSchedule
 from kerasdoctor.runlog import RunLog
 
 logger = logging.getLogger(__name__)
-# While the probe step compiles (or, on a backend that probes in the worker thread, while
-# earlier probes run), due steps are kept as copies of the weights and probed once it is
-# ready: at most this many, and at most this many bytes in all.
+# While the probe step compiles, due steps are kept as copies of the weights and probed
+# once it is ready: at most this many, and at most this many bytes in all.
 MAX_PENDING = 8
 MAX_PENDING_BYTES = 256 * 2**20
 
@@ -215,9 +212,7 @@ class Monitor(keras.callbacks.Callback):
             to ``True`` for the adaptive schedule and ``False`` (compile before
             the first step) for a fixed one, which refuses ``True``: steps past
             the kept ones would be dropped, and the schedule would depend on
-            the machine's speed again. On JAX the same thread then runs the
-            probes too: training hands it a copy of the weights and goes on,
-            and the probe is recorded once it is done, in step order.
+            the machine's speed again.
 
     Example:
 
@@ -262,23 +257,19 @@ class Monitor(keras.callbacks.Callback):
         self.probe_data = None
         if probe_data is not None:
             self.probe_data = (_head(probe_data[0], probe_size), _head(probe_data[1], probe_size))
-        self._program = self._compiling_program = self._compile_error = None
-        self._worker = self._compile_job = self._last_probed = None
-        self._threaded = False
-        self._epoch_first_step = 0
-        self._variable_names, self._pending, self._jobs, self._previous = [], [], deque(), None
-        self._quiet_until, self._settled = 0, False
+        self._program = self._compiler = self._compiling_program = None
+        self._variable_names, self._pending, self._previous = [], [], None
+        self._epoch_first_step, self._quiet_until, self._settled = 0, 0, False
         self._said = set()
         self._failed = False
-        self._cpu_seconds = self._worker_cpu_seconds = self._compile_seconds = 0.0
+        self._cpu_seconds = self._compile_cpu_seconds = self._compile_seconds = 0.0
 
     # Keras hooks. Only on_train_batch_begin runs per step, and it does work only
     # when a probe is due: an on_*_batch_end hook would turn off async dispatch.
 
     def on_train_begin(self, logs=None):
         self._failed = False  # a Monitor reused for another fit watches it afresh
-        self._stop_worker()  # left over from a fit that ended without on_train_end
-        self._cpu_seconds = self._worker_cpu_seconds = self._compile_seconds = 0.0
+        self._cpu_seconds = self._compile_cpu_seconds = self._compile_seconds = 0.0
         self._begin()
 
     @_watching
@@ -290,9 +281,10 @@ class Monitor(keras.callbacks.Callback):
         self._epoch_started = time.perf_counter()
         params = self.params or {}
         self._schedule.start(params.get("steps"), params.get("epochs"))
-        self._program = self._compiling_program = self._compile_error = None
-        self._pending, self._jobs, self._previous, self._ready = [], deque(), None, False  # a second fit starts afresh
-        self._quiet_until, self._settled, self._last_probed, self._threaded = 0, False, None, False
+        self._program, self._compiler, self._compile_error = None, None, None
+        self._compiling_program = None
+        self._pending, self._previous, self._ready = [], None, False  # a second fit starts afresh
+        self._quiet_until, self._settled = 0, False
         self._fingerprints = []
         if model.trainable_variables:
             self._setup(model, step=0)
@@ -309,7 +301,7 @@ class Monitor(keras.callbacks.Callback):
         step = self._epoch_first_step + batch
         if step < self._quiet_until:
             return  # the cost of most steps
-        if self._settled:  # nothing kept or running: only the schedule can make this step busy
+        if self._settled:  # nothing kept or compiling: only the schedule can make this step busy
             try:
                 if not self._schedule.due(step):
                     return
@@ -325,20 +317,18 @@ class Monitor(keras.callbacks.Callback):
                 return
             self._setup(self.model, step=step)
             return  # _setup recorded (or kept) this step
-        if self._worker is not None and self._compile_job is None and step >= 2:
-            self._start_compile()  # after the train step itself has compiled
-        self._collect()
-        if self._pending and not self._compiling():
+        if self._compiler is not None and self._compiler.ident is None and step >= 2:
+            self._compiler.start()  # after the train step itself has compiled
+        if self._pending and (self._program_ready() or not self._compiling()):
             self._flush()
-        if self._schedule.due(step) and (not self._busy() or self._schedule.keeps(step)):
+        if self._schedule.due(step) and (not self._compiling() or self._schedule.keeps(step)):
             self._schedule.taken(step)
             self._probe_or_keep(step)
-        if self._ready and not (self._pending or self._jobs or self._compiling()):
+        if self._ready and not (self._pending or self._compiling()):
             self._quiet_until, self._settled = self._schedule.earliest_due(step + 1), True
 
     @_watching
     def on_epoch_end(self, epoch, logs=None):
-        self._collect()
         self._epoch_first_step += self._last_batch + self._steps_per_execution
         self._last_batch = -1
         self._schedule.epoch_ended(self._epoch_first_step, epoch + 1)
@@ -367,7 +357,7 @@ class Monitor(keras.callbacks.Callback):
                 status="stopped" if getattr(self.model, "stop_training", False) else "completed",
                 step=getattr(self, "_epoch_first_step", None),
                 monitor_seconds=getattr(self, "_monitor_seconds", 0.0),
-                monitor_cpu_seconds=self._cpu_seconds + self._worker_cpu_seconds,
+                monitor_cpu_seconds=self._cpu_seconds + self._compile_cpu_seconds,
                 probe_compile_seconds=self._compile_seconds,
                 **({} if restored is None else {"restored_epoch": restored}),
             )
@@ -383,34 +373,19 @@ class Monitor(keras.callbacks.Callback):
 
     @_watching
     def _finish(self):
-        try:
-            self._finish_probing()
-        finally:
-            self._stop_worker()
-
-    def _finish_probing(self):
         if not self._ready and self._model.trainable_variables:
             self._setup(self.model, step=self._epoch_first_step)
-        if self._worker is not None:
-            # A run shorter than the compilation: wait, so its kept steps are still probed.
-            if self._compile_job is None:
-                self._start_compile()
-            last = self._last_probed
-            if self._threaded and last is not None and last < self._epoch_first_step:
-                self._last_probed = self._epoch_first_step
-                self._submit(self._epoch_first_step, self._epoch)  # the trained weights
-            wait([self._compile_job, *self._jobs])
-            self._collect()
         if self._pending:
+            if self._compiler is not None:
+                # A run shorter than the compilation: wait, so its kept steps are still probed.
+                if self._compiler.ident is None:
+                    self._compiler.start()
+                self._compiler.join()
+                self._program_ready()
             self._flush()
-        last = self._last_probed
-        if self._ready and not self._compiling() and last is not None and last < self._epoch_first_step:
+        probes = self.log.probes
+        if self._ready and not self._compiling() and probes and probes[-1]["step"] < self._epoch_first_step:
             self._record_probe(self._epoch_first_step, self._epoch)  # the trained weights
-
-    def _stop_worker(self):
-        worker, self._worker, self._compile_job = self._worker, None, None
-        if worker is not None:  # waits for at most the probe it is running
-            worker.shutdown(wait=True, cancel_futures=True)
 
     # Probing.
 
@@ -432,7 +407,6 @@ class Monitor(keras.callbacks.Callback):
         if self.validation_data is not None:
             self._record_validation(None if self.probe_data is None else self.probe_data[0])
         self._schedule.taken(step)
-        self._last_probed = step
         if self.probe_data is None:
             self._note_once(
                 "no probe_data was given, so gradient and activation statistics "
@@ -453,14 +427,14 @@ class Monitor(keras.callbacks.Callback):
             self._note_once(program.skipped)
         self._compiling_program = program
         self._snapshot_bytes = _bytes(program.trainable) + _bytes(program.non_trainable)
-        if self.compile_in_background:
-            # One worker thread compiles the probe step; where the backend allows it, it also
-            # runs the probes, so that training goes on while a probe waits for its results.
-            self._threaded = _backends.PROBES_OFF_THE_TRAINING_THREAD
-            self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kerasdoctor-probe")
-        else:
-            self._threaded = False
-            self._compile(program, self._pending[0][2])
+        self._compiler = threading.Thread(
+            target=self._compile, args=(program, self._pending[0][2]),
+            name="kerasdoctor-probe-compile", daemon=True,
+        )
+        if not self.compile_in_background:
+            self._compiler.start()
+            self._compiler.join()
+            self._program_ready()
             self._flush()
 
     def _record_validation(self, probe_x):
@@ -485,53 +459,30 @@ class Monitor(keras.callbacks.Callback):
             error = failure
         if program is self._compiling_program:  # not a thread left over from an earlier fit
             self._program, self._compile_error = (program, None) if error is None else (None, error)
-            self._worker_cpu_seconds += time.thread_time() - started
+            self._compile_cpu_seconds += time.thread_time() - started
             self._compile_seconds += time.perf_counter() - wall
 
-    def _start_compile(self):
-        self._compile_job = self._worker.submit(self._compile, self._compiling_program, self._pending[0][2])
-        if self._threaded:  # the worker probes the kept steps once it has compiled
-            pending, self._pending = self._pending, []
-            for step, epoch, state in pending:
-                self._jobs.append(self._worker.submit(self._threaded_probe, step, epoch, state))
+    def _program_ready(self):
+        """True once the probe step is compiled; a failed compilation falls back to weights."""
+        if self._compiler is None or self._compiler.is_alive() or self._compiler.ident is None:
+            return self._program is not None
+        if self._program is None and self._compile_error is not None:
+            error, self._compile_error = self._compile_error, None
+            self._note_once(f"gradient statistics are skipped: {_error_line(error)}")
+            self._compiler = None  # the kept steps get weight statistics
+        return self._program is not None
 
     def _compiling(self):
-        return self._worker is not None and (self._compile_job is None or not self._compile_job.done())
-
-    def _busy(self):
-        return self._compiling() or bool(self._jobs)
+        return self._compiler is not None and self._program is None
 
     def _probe_or_keep(self, step):
-        waiting = len(self._pending) + len(self._jobs)
-        if self._busy() and (waiting >= MAX_PENDING or (waiting + 1) * self._snapshot_bytes > MAX_PENDING_BYTES):
-            self._note_once("some steps were not probed while the probe step compiled")
-            return
-        self._last_probed = step
-        if self._threaded and self._compile_job is not None:
-            self._submit(step, self._epoch)
-        elif not self._busy():
+        if not self._compiling():
             self._record_probe(step, self._epoch)
-        else:  # kept until the probe step is compiled
+        elif len(self._pending) < MAX_PENDING and (len(self._pending) + 1) * self._snapshot_bytes <= MAX_PENDING_BYTES:
             self.model  # noqa: B018 - on JAX this syncs the trainer's state into the variables
             self._pending.append((step, self._epoch, self._compiling_program.snapshot()))
-
-    def _submit(self, step, epoch):
-        """Hands a copy of the current weights to the worker thread to probe."""
-        self.model  # noqa: B018 - on JAX this syncs the trainer's state into the variables
-        state = self._compiling_program.snapshot()
-        self._jobs.append(self._worker.submit(self._threaded_probe, step, epoch, state))
-
-    def _threaded_probe(self, step, epoch, state):
-        started = time.thread_time()
-        try:
-            return self._measure(step, epoch, state)
-        finally:
-            self._worker_cpu_seconds += time.thread_time() - started
-
-    def _collect(self):
-        """Records the probes the worker thread has finished, in the order they were taken."""
-        while self._jobs and self._jobs[0].done():
-            self._commit(*self._jobs.popleft().result())
+        else:
+            self._note_once("some steps were not probed while the probe step compiled")
 
     def _flush(self):
         pending, self._pending = self._pending, []
@@ -539,34 +490,21 @@ class Monitor(keras.callbacks.Callback):
             self._record_probe(step, epoch, state)
 
     def _record_probe(self, step, epoch, state=None):
-        if state is None:
-            self.model  # noqa: B018 - on JAX this syncs the trainer's state into the variables
-        self._commit(*self._measure(step, epoch, state))
-
-    def _measure(self, step, epoch, state):
-        """One probe record and the notes it gives; runs on the worker thread when probes are
-        threaded, so it reads the model only through ``state`` then."""
         started = time.perf_counter()
-        record, notes = {"step": step, "epoch": epoch}, []
-        if self._program is None and self._compile_error is not None:
-            notes.append(f"gradient statistics are skipped: {_error_line(self._compile_error)}")
+        model = self.model  # on JAX this syncs the trainer's state into the variables
+        record = {"step": step, "epoch": epoch}
         try:
             if self._program is not None:
                 record.update(self._gradient_record(state))
             else:
-                record.update(self._weight_record(state))
+                record.update(self._weight_record(model, state))
         except Exception as error:
-            notes.append(f"a probe failed and was skipped: {_error_line(error)}")
-            self._program = None  # weight statistics from now on, on schedule
-            record.update(self._weight_record(state))
-        record["seconds"] = time.perf_counter() - started
-        return record, notes
-
-    def _commit(self, record, notes):
-        for note in notes:
-            self._note_once(note)
+            self._note_once(f"a probe failed and was skipped: {_error_line(error)}")
+            self._program = self._compiler = None  # weight statistics from now on, on schedule
+            record.update(self._weight_record(model, state))
+        seconds = time.perf_counter() - started
+        record["seconds"] = seconds
         self.log.append("probe", **record)
-        seconds = record["seconds"]
         self._monitor_seconds += seconds
         self._epoch_monitor_seconds += seconds
         self._schedule.cost(seconds)
@@ -583,8 +521,8 @@ class Monitor(keras.callbacks.Callback):
             record["gradient_through_time"] = through_time
         return record
 
-    def _weight_record(self, state=None):
-        values = state[0] if state is not None else [v.value for v in self.model.trainable_variables]
+    def _weight_record(self, model, state=None):
+        values = state[0] if state is not None else [v.value for v in model.trainable_variables]
         current = [np.array(keras.ops.convert_to_numpy(v), dtype="float64") for v in values]
         rows = {}
         previous = self._previous if isinstance(self._previous, list) else None
