@@ -76,8 +76,7 @@ def test_no_step_before_earliest_due_is_due_on_either_schedule():
 
 
 def test_one_slow_probe_does_not_stop_probing():
-    # A probe slowed 30-fold (the machine busy, or training holding the interpreter while the
-    # probe ran in a worker thread) counts at the probes' median cost.
+    # A probe slowed 30-fold (the machine busy for a moment) counts at the probes' median cost.
     clock, steady = Clock(), []
     for slow_probe in (False, True):
         schedule = AdaptiveSchedule(0.02, probes_per_epoch=1000, clock=clock)

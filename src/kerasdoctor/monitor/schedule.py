@@ -86,14 +86,14 @@ class AdaptiveSchedule:
     allows, spread over the run, at most ``probes_per_epoch`` probes an epoch. The steps
     probed depend on the machine's speed and load.
 
-    Probing so far never exceeds the budget of the elapsed time, and a probe that cost ``c``
-    seconds is followed by ``c / overhead_budget`` seconds of training (the steady rate)
-    times the share of the budget spent so far: quicker while much of it is unspent (after a
-    first epoch spent compiling the training step), the steady rate once it is spent. So a
-    budget that has built up is not spent on a burst of consecutive probes that leaves the
-    rest of a short run unwatched. A probe's cost is taken as the median cost of the probes so
-    far, so one probe slowed by the machine (or, in a worker thread, by training holding the
-    interpreter meanwhile) neither spends the budget nor stretches the gap after it.
+    A probe's cost ``c`` is taken as the median cost of the probes so far, so that one probe
+    slowed by the machine (a busy neighbour, a garbage collection) neither spends the budget
+    nor stretches the gap after it. Probing so far, at that cost each, never exceeds the
+    budget of the elapsed time, and a probe is followed by ``c / overhead_budget`` seconds of
+    training (the steady rate) times the share of the budget spent so far: quicker while much
+    of it is unspent (after a first epoch spent compiling the training step), the steady rate
+    once it is spent. So a budget that has built up is not spent on a burst of consecutive
+    probes that leaves the rest of a short run unwatched.
 
     Args:
         overhead_budget: the share of training time probing may take.
