@@ -366,13 +366,11 @@ def test_fixed_schedule_probes_depend_on_the_step_count_only():
     assert 195 <= len(steps) <= 210
 
 
-def test_after_a_failed_probe_the_monitor_records_weights_on_schedule_to_the_end():
+def _fit_with_a_probe_that_fails_once(monitor, epochs):
+    """Trains the linear model with batch size 1 (8 steps an epoch); the third probe raises."""
     from kerasdoctor.monitor.probe import ProbeProgram
 
-    model = _linear_model(learning_rate=0.01)
-    monitor = Monitor((X, Y), every_n_steps=5)
-    calls = {"count": 0}
-    run = ProbeProgram.run
+    calls, run = {"count": 0}, ProbeProgram.run
 
     def fails_on_the_third_call(self, *args, **kwargs):
         calls["count"] += 1
@@ -382,9 +380,15 @@ def test_after_a_failed_probe_the_monitor_records_weights_on_schedule_to_the_end
 
     ProbeProgram.run = fails_on_the_third_call
     try:
-        model.fit(X, Y, batch_size=1, epochs=15, verbose=0, callbacks=[monitor])  # 120 steps
+        return _linear_model(learning_rate=0.01).fit(X, Y, batch_size=1, epochs=epochs, verbose=0,
+                                                     callbacks=[monitor])
     finally:
         ProbeProgram.run = run
+
+
+def test_after_a_failed_probe_the_monitor_records_weights_on_schedule_to_the_end():
+    monitor = Monitor((X, Y), every_n_steps=5)
+    _fit_with_a_probe_that_fails_once(monitor, epochs=15)  # 120 steps
     steps = [p["step"] for p in monitor.log.probes]
     assert steps == list(range(0, 121, 5))
     assert "weight_norm" in _row(monitor.log.probes[-1]["variables"], "linear/kernel")
@@ -455,23 +459,8 @@ def test_a_default_monitor_leaves_training_unchanged_and_records_its_probes_in_s
 
 
 def test_a_probe_that_fails_under_a_default_monitor_is_one_note_and_the_run_goes_on():
-    from kerasdoctor.monitor.probe import ProbeProgram
-
-    calls, run = {"count": 0}, ProbeProgram.run
-
-    def fails_on_the_third_call(self, *args, **kwargs):
-        calls["count"] += 1
-        if calls["count"] == 3:
-            raise RuntimeError("a probe that fails once")
-        return run(self, *args, **kwargs)
-
-    ProbeProgram.run = fails_on_the_third_call
-    try:
-        monitor = Monitor((X, Y))
-        history = _linear_model(learning_rate=0.01).fit(X, Y, batch_size=1, epochs=5, verbose=0,
-                                                        callbacks=[monitor])  # 40 steps
-    finally:
-        ProbeProgram.run = run
+    monitor = Monitor((X, Y))
+    history = _fit_with_a_probe_that_fails_once(monitor, epochs=5)  # 40 steps
     assert len(history.history["loss"]) == 5 and monitor.log.end["status"] == "completed"
     notes = [note for note in monitor.log.notes if "a probe failed" in note]
     assert len(notes) == 1 and "a probe that fails once" in notes[0]
