@@ -20,7 +20,7 @@ def _copies(values):
 
 def snapshot(variables):
     # Copies: Keras's JAX trainer donates the state buffers to the next step. One compiled
-    # copy of them all dispatches once, where a copy each would wait on the step in flight.
+    # copy of them all is one dispatch, not one per variable.
     return _copies([v.value for v in variables])
 
 
