@@ -222,6 +222,17 @@ def test_training_with_and_without_the_monitor_gives_identical_weights(name):
         np.testing.assert_array_equal(plain, monitored)
 
 
+def test_a_default_monitor_probes_a_two_headed_model_from_its_first_steps():
+    # The default Monitor compiles its probe step while the first epoch trains, when the loss
+    # trackers of a multi-output model exist but may hold no value yet.
+    x, y = _two_headed_data()
+    monitor = Monitor((x[:8], keras.tree.map_structure(lambda a: a[:8], y)))
+    _two_headed_model().fit(x, y, batch_size=4, epochs=2, verbose=0, callbacks=[monitor])
+    assert not monitor.log.notes
+    assert {0, 1, 2, 4, 8} <= {p["step"] for p in monitor.log.probes}
+    assert all("grad_norm" in row for p in monitor.log.probes for row in p["variables"].values())
+
+
 def test_a_layer_first_called_in_another_model_costs_activations_but_not_gradients():
     shared = keras.layers.Dense(3, name="shared")
     elsewhere = keras.Input((4,))

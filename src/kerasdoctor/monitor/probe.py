@@ -129,6 +129,11 @@ class ProbeProgram:
     def loss_and_activations(self, trainable_values, non_trainable_values, sequence_zeros, x, y):
         mapping = list(zip(self.trainable, trainable_values))
         mapping += list(zip(self.non_trainable, non_trainable_values))
+        # compute_loss updates the loss trackers (one per output of a multi-output model); they
+        # are given stand-in zeros, so they are never read, even before training has set them.
+        mapped = {id(variable) for variable, _ in mapping}
+        mapping += [(v, keras.ops.zeros(v.shape, v.dtype)) for v in self.model.metrics_variables
+                    if id(v) not in mapped]
         # collect_losses: add_loss and activity-regularizer terms count, as in training.
         with keras.StatelessScope(state_mapping=mapping, collect_losses=True):
             if self.graph is None:
