@@ -23,6 +23,13 @@ validation loss for regression) read from the same name in every log.
   **gap closed**: the sum of the gains over the sum of the gaps to the twin's mean.
 - **Time ratio**: repair wall time over one full `check` of the same case.
 
+Compilation cache: `keras-doctor repair` shares a persistent compilation cache, cold at its start,
+among its runs (JAX). This process turns one cache folder on before anything compiles and empties it
+before every timed arm, so each arm starts as cold as a new command: the repair and each baseline
+write to it and read what they wrote; the `check` that gives the unit, the twins and the warm-up
+write nothing (a check without a cache). `--no-compilation-cache` leaves the cache off for every
+arm (each run compiles anew, as `kerasdoctor.repair` does in a process that compiled before).
+
 Baselines (a stratified subset of the detected repairable cases, `--baseline-cases`), each allowed
 the repair's own wall time on that case, with the `check` run's diagnosis given for free:
 RANDOM draws candidates uniformly (seeded) from every planner's candidates for this model (each
@@ -114,6 +121,21 @@ def _within(value, twin):
 
 # -- one case ------------------------------------------------------------------------------------
 
+CACHE = {"folder": None}
+
+
+def _cache_arm(write):
+    """Before an arm: the compilation cache emptied, and written to by this arm only if ``write``."""
+    folder = CACHE["folder"]
+    if folder is None:
+        return
+    import jax
+
+    for entry in Path(folder).iterdir():
+        entry.unlink()
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0 if write else float("inf"))
+
+
 def _check(case, out):
     """One full `check` of the case: wall seconds, detection, the log."""
     from kerasdoctor.checkup import run_check
@@ -123,6 +145,7 @@ def _check(case, out):
     from kerasdoctor.testing.scoring import score, serious
 
     case.workload()  # the data loaded once untimed: some loaders cache it for the runs that follow
+    _cache_arm(write=False)
     started = time.perf_counter()
     error = None
     try:
@@ -144,6 +167,7 @@ def _twin(base, out, cache):
     from kerasdoctor.checkup import run_check
     from kerasdoctor.testing.faults import Case
 
+    _cache_arm(write=False)
     logs = [run_check(Case(base, None, seed).workload(), seed=seed, out=out / "twins" / f"{base}-s{seed}").log
             for seed in TWIN_SEEDS]
     metric, direction = _objective(logs[0])
@@ -158,6 +182,7 @@ def _twin(base, out, cache):
 def _repair(case, out):
     from kerasdoctor.repair import run_repair
 
+    _cache_arm(write=True)
     started = time.perf_counter()
     try:
         result = run_repair(case.workload(), seed=case.seed, out=out)
@@ -398,6 +423,7 @@ def _run_baselines(row, out):
     for name, baseline in (("random", _random), ("tpe", _tpe), ("autotrainer", _autotrainer)):
         folder = out / "runs" / case.name / name
         shutil.rmtree(folder, ignore_errors=True)
+        _cache_arm(write=True)
         try:
             outcome = baseline(case, log, row["repair_seconds"], row["check_seconds"], folder)
         except Exception as error:
@@ -588,8 +614,16 @@ def _train(args):
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    if not args.no_compilation_cache:  # before anything compiles
+        from kerasdoctor.speedup import use_compilation_cache
+
+        folder = out / "compilation-cache"
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir()
+        CACHE["folder"] = folder if use_compilation_cache(folder) else None
     chosen = _selected(args)
-    print(f"backend: jax; budget: {DEFAULT_BUDGET:g} trainings; twin seeds {TWIN_SEEDS}; cases: {len(chosen)}")
+    print(f"backend: jax; budget: {DEFAULT_BUDGET:g} trainings; twin seeds {TWIN_SEEDS}; cases: {len(chosen)}; "
+          f"compilation cache: {'per arm, as the command has' if CACHE['folder'] else 'off'}")
     started, rows, twins = time.perf_counter(), [], {}
     if chosen:  # the backend's first start-up, outside every timed run
         run_check(chosen[0].workload(), seed=SEED, out=out / "warm-up")
@@ -627,6 +661,8 @@ def main(argv=None):
                         help="detected repairable cases the baselines run on, stratified by fault kind "
                              f"(default 40; {FAST_BASELINE_CASES} with --fast; 0: none)")
     parser.add_argument("--verbose", action="store_true", help="one line per case")
+    parser.add_argument("--no-compilation-cache", action="store_true",
+                        help="every run compiles anew (the repair in a process that compiled before it)")
     args = parser.parse_args(argv)
 
     rows = [json.loads(line) for line in open(args.rescore)] if args.rescore else _train(args)

@@ -1,6 +1,7 @@
 """`keras-doctor repair` end to end: a broken workload repaired and verified, a healthy one left
 alone, a data problem declined with its manual fix, and bad input as one clear line."""
 
+import contextlib
 import hashlib
 import json
 import shutil
@@ -152,6 +153,24 @@ def test_a_workload_that_cannot_train_is_one_line(write_workload, tmp_path):
     assert "failed" in result.output.lower()
     missing = invoke("repair", tmp_path / "nope.py")
     assert missing.exit_code == 1 and "not found" in missing.output
+
+
+def test_the_repair_command_runs_inside_a_compilation_cache_of_its_own(write_workload, tmp_path, monkeypatch):
+    from kerasdoctor._backends import devices
+
+    entered, real = [], devices.shared_compilation_cache
+
+    @contextlib.contextmanager
+    def recorded():
+        with real() as folder:
+            entered.append(folder)
+            yield folder
+
+    monkeypatch.setattr(devices, "shared_compilation_cache", recorded)
+    result = invoke("repair", write_workload(CANNOT_TRAIN), "--out", tmp_path / "r")
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert len(entered) == 1  # entered once, and left even though the workload failed
+    assert entered[0] is None or not Path(entered[0]).exists()
 
 
 @pytest.mark.parametrize("name", sorted(p.name for p in (EXAMPLES / "broken").glob("*.py")))

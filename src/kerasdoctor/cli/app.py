@@ -491,12 +491,15 @@ def repair(
         if value is not None and not value > 0:
             _fail(f"{name} must be a positive number. Received: {name}={value}", 2, as_json)
     redirect = _begin(as_json)
+    from kerasdoctor._backends.devices import shared_compilation_cache
     from kerasdoctor.cli.progress import make_progress
     from kerasdoctor.repair import run_repair
     from kerasdoctor.report.repair import render_repair
     from kerasdoctor.workload import load_workload
 
-    with redirect:
+    # The runs of one repair share their compiled steps (JAX): a candidate that changes the learning
+    # rate or an initializer compiles nothing new. Turned on before anything compiles.
+    with redirect, shared_compilation_cache():
         loaded = load_workload(workload, data=data, unsafe=unsafe)
         with make_progress(stderr) as progress:
             tasks = {}

@@ -134,6 +134,10 @@ def repair(workload, *, data=None, unsafe=False, budget=None, minutes=None, seed
     epochs by more than the noise trains on to the full epochs, and is accepted when that run has
     no warning or error. ``budget`` is in full trainings of the original (default 3),
     ``minutes`` in wall time. Returns a ``RepairResult``.
+
+    On JAX, ``keras-doctor repair`` lets its runs share their compiled steps through a compilation
+    cache of its own. Here each run compiles anew, unless this process turned a cache on before it
+    first compiled (``kerasdoctor.speedup.use_compilation_cache(folder)``).
     """
     loaded = _load(workload, data, unsafe)
     started = time.perf_counter()
