@@ -28,7 +28,7 @@ among its runs (JAX). This process turns one cache folder on before anything com
 before every timed arm, so each arm starts as cold as a new command: the repair and each baseline
 write to it and read what they wrote; the `check` that gives the unit, the twins and the warm-up
 write nothing (a check without a cache). `--no-compilation-cache` leaves the cache off for every
-arm (each run compiles anew, as `kerasdoctor.repair` does in a process that compiled before).
+arm (each run compiles anew, as a repair without its cache would).
 
 Baselines (a stratified subset of the detected repairable cases, `--baseline-cases`), each allowed
 the repair's own wall time on that case, with the `check` run's diagnosis given for free:
@@ -662,7 +662,7 @@ def main(argv=None):
                              f"(default 40; {FAST_BASELINE_CASES} with --fast; 0: none)")
     parser.add_argument("--verbose", action="store_true", help="one line per case")
     parser.add_argument("--no-compilation-cache", action="store_true",
-                        help="every run compiles anew (the repair in a process that compiled before it)")
+                        help="every run compiles anew (a repair without its compilation cache)")
     args = parser.parse_args(argv)
 
     rows = [json.loads(line) for line in open(args.rescore)] if args.rescore else _train(args)

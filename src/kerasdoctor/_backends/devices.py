@@ -81,9 +81,6 @@ def use_compilation_cache(directory=None):
     return directory
 
 
-_SHARED_CACHE_USED = []  # not empty once a block in this process turned a cache on
-
-
 @contextlib.contextmanager
 def shared_compilation_cache():
     """A persistent compilation cache of its own for what this process compiles inside the block.
@@ -92,29 +89,30 @@ def shared_compilation_cache():
     and probe steps with another learning rate or initializer) compiles each step once; every
     later copy reads it from the cache. The cache lives in a new temporary folder, cold at the
     start and removed at the end, so nothing persists and a run's time does not depend on an
-    earlier one. Yields the folder, or None when nothing was turned on: another backend than JAX,
-    a cache the user already chose (``jax_compilation_cache_dir``), which is left as it is, or a
-    second block in one process.
-    JAX decides once per process whether it uses a cache, so in a process that has compiled
-    before the block the folder stays empty and nothing changes.
+    earlier one. At the end JAX's cache is back where it was before the block (no folder, not
+    initialized), so what the process compiles later is neither read from nor written to the
+    removed folder, and a later block or ``use_compilation_cache`` starts afresh. Yields the
+    folder, or None when nothing was turned on: another backend than JAX, or a cache the user
+    already chose (``jax_compilation_cache_dir``), which is left as it is.
     """
     if keras.backend.backend() != "jax":
         yield None
         return
     import jax
 
-    if jax.config.jax_compilation_cache_dir or _SHARED_CACHE_USED:
-        # A cache chosen by the user; or an earlier block's, whose folder is gone, and JAX keeps the
-        # folder it first used for the whole process.
+    if jax.config.jax_compilation_cache_dir:  # a cache chosen by the user
         yield None
         return
-    _SHARED_CACHE_USED.append(True)
+    names = ("jax_persistent_cache_min_compile_time_secs", "jax_persistent_cache_min_entry_size_bytes")
+    before = {name: getattr(jax.config, name) for name in names}
     with tempfile.TemporaryDirectory(prefix="keras-doctor-compilation-cache-") as folder:
         use_compilation_cache(folder)
         try:
             yield folder
         finally:
-            # Nothing more is written to the folder that is about to go (reads find no entry), and
-            # a process that compiled nothing inside the block does not start a cache there later.
-            jax.config.update("jax_persistent_cache_min_compile_time_secs", float("inf"))
+            from jax.experimental.compilation_cache import compilation_cache
+
             jax.config.update("jax_compilation_cache_dir", None)
+            for name, value in before.items():
+                jax.config.update(name, value)
+            compilation_cache.reset_cache()  # forgets the folder it opened

@@ -135,15 +135,17 @@ def repair(workload, *, data=None, unsafe=False, budget=None, minutes=None, seed
     no warning or error. ``budget`` is in full trainings of the original (default 3),
     ``minutes`` in wall time. Returns a ``RepairResult``.
 
-    On JAX, ``keras-doctor repair`` lets its runs share their compiled steps through a compilation
-    cache of its own. Here each run compiles anew, unless this process turned a cache on before it
-    first compiled (``kerasdoctor.speedup.use_compilation_cache(folder)``).
+    On JAX, the runs share their compiled steps through a compilation cache of their own (a
+    temporary folder, removed at the end; a cache this process already set is used as it is).
     """
-    loaded = _load(workload, data, unsafe)
-    started = time.perf_counter()
-    result = run_repair(loaded, budget=budget, minutes=minutes, seed=seed, out=out, progress=progress,
-                        max_rounds=max_rounds, epochs=epochs)
-    result.seconds = time.perf_counter() - started
+    from kerasdoctor._backends.devices import shared_compilation_cache
+
+    with shared_compilation_cache():
+        loaded = _load(workload, data, unsafe)
+        started = time.perf_counter()
+        result = run_repair(loaded, budget=budget, minutes=minutes, seed=seed, out=out, progress=progress,
+                            max_rounds=max_rounds, epochs=epochs)
+        result.seconds = time.perf_counter() - started
     return result
 
 
