@@ -3,7 +3,7 @@
 Among them the Monitor's contract, on a Dense model (test_monitor_contract) and on an
 LSTM, an attention block and two-headed models (test_monitor_architectures).
 
-The three processes start together when the first of these tests runs: each is mostly one
+The processes (one per selected backend) start together when the first of these tests runs: each is mostly one
 Python thread tracing small models, so side by side they take about the time of the longest
 rather than the sum. Their output goes to files, not pipes, so that none waits on a full pipe.
 """
@@ -22,10 +22,12 @@ TIMEOUT = 900
 
 
 @pytest.fixture(scope="module")
-def backend_runs(tmp_path_factory):
+def backend_runs(request, tmp_path_factory):
     folder = tmp_path_factory.mktemp("backends")
     runs = {}
-    for backend in BACKENDS:
+    selected = {item.callspec.params["backend"] for item in request.session.items
+                if item.module is request.module and hasattr(item, "callspec")}
+    for backend in sorted(selected):  # only those the selected tests wait for (``-k jax``)
         env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "2"}
         out = open(folder / f"{backend}.out", "w+")
         err = open(folder / f"{backend}.err", "w+")
