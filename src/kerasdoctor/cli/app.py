@@ -498,7 +498,7 @@ def repair(
     from kerasdoctor.workload import load_workload
 
     # The runs of one repair share their compiled steps (JAX): a candidate that changes the learning
-    # rate or an initializer compiles nothing new. Turned on before anything compiles.
+    # rate or an initializer compiles nothing new. Off again, as it was, when the block ends.
     with redirect, shared_compilation_cache():
         loaded = load_workload(workload, data=data, unsafe=unsafe)
         with make_progress(stderr) as progress:
