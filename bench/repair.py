@@ -11,7 +11,8 @@ families; JAX). Each case gets one full `check` of the faulty workload (its wall
 the time ratio; the fault is **detected** when its code is among the findings of severity warning
 or above), then `run_repair` at the default budget, timed around the call on an otherwise idle
 machine (the first diagnosis is inside it). The **twin** is the base without the fault, trained by
-`check` at seeds 0, 1 and 2; the metric is `vocabulary.objective`'s (best validation accuracy, or
+`check` at seeds 0, 1 and 2 (for a fault that keeps a subset of the training rows only to bound its
+steps, `batch_one_momentum`, the base's model and FIT on the case's own rows: `Case.twin`); the metric is `vocabulary.objective`'s (best validation accuracy, or
 validation loss for regression) read from the same name in every log.
 
 - **Repaired** (detected repairable cases): status "repaired" and the repaired run's metric within
@@ -160,23 +161,22 @@ def _check(case, out):
             "found": serious(findings), "detected": scored["detected"], "false_positive": scored["false_positive"]}
 
 
-def _twin(base, out, cache):
-    """The fault-free base trained at each twin seed: its metric's mean and standard deviation."""
-    if base in cache:
-        return cache[base]
+def _twin(case, out, cache):
+    """The fault-free twin trained at each twin seed: its metric's mean and standard deviation."""
+    key = case.twin_key
+    if key in cache:
+        return cache[key]
     from kerasdoctor.checkup import run_check
-    from kerasdoctor.testing.faults import Case
 
     _cache_arm(write=False)
-    logs = [run_check(Case(base, None, seed).workload(), seed=seed, out=out / "twins" / f"{base}-s{seed}").log
-            for seed in TWIN_SEEDS]
+    logs = [run_check(case.twin(seed), seed=seed, out=out / "twins" / f"{key}-s{seed}").log for seed in TWIN_SEEDS]
     metric, direction = _objective(logs[0])
     values = [_best(log, metric, direction) for log in logs]
     finite = [v for v in values if v is not None]
-    cache[base] = {"metric": metric, "direction": direction, "values": values,
-                   "mean": statistics.fmean(finite) if finite else None,
-                   "std": statistics.stdev(finite) if len(finite) > 1 else 0.0}
-    return cache[base]
+    cache[key] = {"metric": metric, "direction": direction, "values": values,
+                  "mean": statistics.fmean(finite) if finite else None,
+                  "std": statistics.stdev(finite) if len(finite) > 1 else 0.0}
+    return cache[key]
 
 
 def _repair(case, out):
@@ -206,7 +206,7 @@ def _run_case(case, out, twins):
            "kind": KIND.get(case.fault, "healthy" if case.fault is None else "other"), "codes": list(case.codes)}
     row.update(_check(case, folder / "check"))
     if case.fault in KIND and KIND[case.fault] in REPAIRABLE and row["detected"]:
-        twin = row["twin"] = _twin(case.base, out, twins)
+        twin = row["twin"] = _twin(case, out, twins)
         row["before_metric"] = _best_in(row["check_runlog"], twin)
     row.update(_repair(case, folder / "repair"))
     if "twin" in row:

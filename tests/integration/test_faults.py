@@ -34,6 +34,21 @@ def test_the_newer_families_have_faulty_healthy_and_held_out_cases_of_their_own(
     assert not any(c.fault == "frozen_random_backbone" for c in cases(family="classic"))
 
 
+def test_a_cases_twin_is_the_base_or_for_a_subsampling_fault_the_base_on_the_cases_rows():
+    plain = Case("blobs_mlp", "lr_too_high", 0)
+    assert plain.twin_key == "blobs_mlp"
+    assert plain.twin(1).fit == BASES["blobs_mlp"].fit
+    subsampled = Case("blobs_mlp", "batch_one_momentum", 0)
+    faulty, twin = subsampled.workload(), subsampled.twin(2)
+    assert subsampled.twin_key == subsampled.name and faulty.fit["batch_size"] == 1
+    assert twin.fit == BASES["blobs_mlp"].fit
+    (x, y), (x_twin, y_twin) = faulty.load_data().train, twin.load_data().train
+    assert len(y_twin) == len(y) < len(Case("blobs_mlp", None, 0).workload().load_data().train[1])
+    assert (x_twin == x).all() and (y_twin == y).all()
+    optimizer = twin.build_model().optimizer
+    assert type(optimizer).__name__ == BASES["blobs_mlp"].recipe.optimizer.capitalize()
+
+
 FAST = [
     Case("breast_cancer_mlp", "lr_too_high", 0),
     Case("breast_cancer_mlp", "init_zeros", 0),

@@ -13,6 +13,7 @@ from kerasdoctor.monitor.datastats import summarize
 from kerasdoctor.monitor.describe import describe_model
 from kerasdoctor.repair.changes import Change, apply, apply_to_fit, apply_to_model, dumps, loads
 from kerasdoctor.repair.planners import DECLINE, PLANNERS, decline_reason, facts_from_log, plan, plan_frozen_or_dead
+from kerasdoctor.tune.space import default_learning_rate
 from kerasdoctor.runlog import SCHEMA_VERSION, RunLog
 from kerasdoctor.workload.loader import Workload
 
@@ -561,6 +562,39 @@ def test_a_learning_rate_too_high_is_planned_as_the_measured_rate_first():
     first = candidates[0][0]
     assert first.kind == "compile" and first.measured and first.params == {"learning_rate": "lr_find"}
     assert [c[0].params for c in candidates[1:]] == [{"learning_rate_scale": 0.1}, {"learning_rate_scale": 0.01}]
+
+
+def _recompiled(model, optimizer):
+    model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def test_a_rate_far_below_its_optimizers_default_gets_the_default_after_the_measured_rate():
+    facts = _facts(_recompiled(_mlp(), keras.optimizers.Adam(1e-6)))
+    assert facts["optimizer"] == "Adam" and facts["default_learning_rate"] == pytest.approx(1e-3)
+    candidates = plan(_finding("LEARNING_RATE_TOO_LOW"), facts)
+    assert candidates[0][0].measured
+    assert [c[0].params for c in candidates[1:]] == [
+        {"learning_rate": 1e-3}, {"learning_rate_scale": 10.0}, {"learning_rate_scale": 100.0}]
+
+
+def test_a_rate_far_above_its_optimizers_default_gets_the_default_after_the_measured_rate():
+    facts = _facts(_recompiled(_mlp(), keras.optimizers.SGD(2.0)))
+    candidates = plan(_finding("LEARNING_RATE_TOO_HIGH"), facts)
+    assert [c[0].params for c in candidates[1:]] == [
+        {"learning_rate": 0.01}, {"learning_rate_scale": 0.1}, {"learning_rate_scale": 0.01}]
+    # A rate within a factor 3 of the default, or the wrong way off, does not get it.
+    for rate, code in ((5e-4, "LEARNING_RATE_TOO_LOW"), (1e-5, "LEARNING_RATE_TOO_HIGH")):
+        facts = _facts(_recompiled(_mlp(), keras.optimizers.Adam(rate)))
+        assert not any("learning_rate" in c[0].params and not c[0].measured
+                       for c in plan(_finding(code), facts)), (rate, code)
+
+
+def test_the_default_rate_is_read_from_the_optimizer_class_and_none_for_one_it_does_not_know():
+    assert default_learning_rate("SGD") == pytest.approx(0.01)
+    assert default_learning_rate("adamw") == pytest.approx(1e-3)
+    assert default_learning_rate("Prodigy") == pytest.approx(1.0)  # keras-doctor's own: a multiplier
+    assert default_learning_rate("MyOptimizer") is None and default_learning_rate(None) is None
 
 
 def test_an_imbalance_is_planned_as_balanced_class_weights_for_arrays_only():

@@ -11,12 +11,15 @@ run. Codes that no change can address have a ``DECLINE`` entry instead: the manu
 
 from kerasdoctor.diagnose.series import labels, loss_info, output_units
 from kerasdoctor.repair.changes import MEASURED, Change
+from kerasdoctor.tune.space import default_learning_rate
 from kerasdoctor.vocabulary import ACTIVATION_LAYERS, KERNEL_LAYERS, LINEAR, RELU_FAMILY, SATURATING, SELU_FAMILY, WRAPPER_LAYERS
 
 RECURRENT_SIMPLE = ("SimpleRNN",)
 ACTIVATION_ONLY = (*ACTIVATION_LAYERS, "Activation")
 # The initializer name that fits an activation (He for the ReLU family, LeCun for SELU, Glorot else).
 DEFAULT_BATCH = 32
+# A compiled rate this far from its optimizer's default (either way) makes the default a candidate.
+DEFAULT_RATE_FACTOR = 3.0
 
 
 def initializer_for(activation):
@@ -55,6 +58,7 @@ def facts_from_log(log):
         "labels": labels(log, "train"),
         "optimizer": optimizer.get("name"),
         "learning_rate": rate if isinstance(rate, (int, float)) else None,
+        "default_learning_rate": default_learning_rate(optimizer.get("name")),
         "batch_size": fit.get("batch_size"),
         "epochs": fit.get("epochs"),
         "train_samples": train.get("samples") or train.get("sampled_rows"),
@@ -251,14 +255,25 @@ def plan_exploding(finding, facts):
             (Change.make("compile", why=why, clipnorm=1.0, learning_rate_scale=0.1),)]
 
 
+def _default_rate(facts, why, direction):
+    """The optimizer's own default rate, when the compiled rate is off from it by more than
+    ``DEFAULT_RATE_FACTOR`` in ``direction`` (``"lower"`` or ``"higher"``): where a range test finds
+    no clear fall (a recurrent model over its few steps), the rate its authors start from."""
+    rate, default = facts.get("learning_rate"), facts.get("default_learning_rate")
+    if rate is None or default is None or rate <= 0:
+        return []
+    off = default / rate if direction == "lower" else rate / default
+    return [(Change.make("compile", why=why, learning_rate=default),)] if off > DEFAULT_RATE_FACTOR else []
+
+
 def plan_lr_high(finding, facts):
     why = finding.code
-    return [_lr(why), _scaled(why, 0.1), _scaled(why, 0.01)]
+    return [_lr(why), *_default_rate(facts, why, "higher"), _scaled(why, 0.1), _scaled(why, 0.01)]
 
 
 def plan_lr_low(finding, facts):
     why = finding.code
-    return [_lr(why), _scaled(why, 10.0), _scaled(why, 100.0)]
+    return [_lr(why), *_default_rate(facts, why, "lower"), _scaled(why, 10.0), _scaled(why, 100.0)]
 
 
 def plan_oscillating(finding, facts):

@@ -12,7 +12,7 @@ for case in cases(held_out=False):
 ```
 """
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import keras
 import numpy as np
@@ -31,6 +31,9 @@ class Fault:
     applies: object = lambda base: True
     description: str = ""
     classic: bool = True  # applied to the classic bases; False: only where a base lists it
+    # The fault keeps a subset of the training rows only to bound its run's steps, not as the fault
+    # itself: its fault-free twin trains on the same rows (``Case.twin``).
+    twin_on_case_data: bool = False
 
 
 def _recipe(**changes):
@@ -168,8 +171,8 @@ FAULTS = {
               description="5% of the training set, 4x wider model, 60 epochs"),
         Fault("too_small_model", ("UNDERFITTING",), _too_small_model, _small_model_matters,
               description="a two-unit hidden layer"),
-        Fault("batch_one_momentum", ("LOSS_OSCILLATING",), _batch_one_momentum,
-              description="batch size 1, SGD lr 0.01 with momentum 0.9"),
+        Fault("batch_one_momentum", ("LOSS_OSCILLATING",), _batch_one_momentum, twin_on_case_data=True,
+              description="batch size 1, SGD lr 0.01 with momentum 0.9 (on 400 training rows)"),
         Fault("nan_inputs", ("BAD_INPUTS",), _nan_inputs, _float_inputs,
               description="0.5% of input values NaN"),
         Fault("train_val_leakage", ("BAD_INPUTS",), _leakage,
@@ -230,24 +233,43 @@ class Case:
     def family(self):
         return BASES[self.base].family
 
-    def workload(self):
-        """A Workload (the same object `check` runs) with the fault applied."""
+    def _changed(self):
+        """(recipe, data, fit) with the variant or the fault applied; data None where unchanged."""
         base = BASES[self.base]
-        rng = np.random.default_rng(1000 + self.seed)
         recipe = base.recipe
         if self.variant:
             recipe = HEALTHY_VARIANTS[self.variant](recipe)
-        data, fit = None, dict(base.fit)
-        if self.fault:
-            data = base.load(self.seed)
-            recipe, data, fit = FAULTS[self.fault].change(base, recipe, data, fit, rng)
-        loaded = data
+        if not self.fault:
+            return recipe, None, dict(base.fit)
+        rng = np.random.default_rng(1000 + self.seed)
+        return FAULTS[self.fault].change(base, recipe, base.load(self.seed), dict(base.fit), rng)
+
+    def workload(self):
+        """A Workload (the same object `check` runs) with the fault applied."""
+        base = BASES[self.base]
+        recipe, loaded, fit = self._changed()
 
         def load():
             return loaded if loaded is not None else base.load(self.seed)
 
         return Workload(f"faults/{self.name}", name=self.name, build=lambda: base.build(recipe),
                         load=load, fit=fit, accepts_hp=False)
+
+    @property
+    def twin_key(self):
+        """Cases with the same ``twin_key`` share one fault-free twin."""
+        return self.name if self.fault and FAULTS[self.fault].twin_on_case_data else self.base
+
+    def twin(self, seed):
+        """The fault-free twin's workload at ``seed``: the base as it is, or, where the fault keeps
+        a subset of the rows only to bound its steps, the base's model and FIT on this case's data
+        (the same rows at every seed; the seed then varies the initialization and the order)."""
+        if self.twin_key == self.base:
+            return Case(self.base, None, seed).workload()
+        base, data = BASES[self.base], self._changed()[1]
+        name = f"{self.base}-twin-of-{self.fault}-s{self.seed}"
+        return Workload(f"faults/{name}", name=name, build=lambda: base.build(base.recipe),
+                        load=lambda: data, fit=dict(base.fit), accepts_hp=False)
 
 
 def faults_of(base):

@@ -4,6 +4,7 @@ Each returns the same model, changed in place (callers work on fresh copies from
 ``build_model``), and raises ``KerasDoctorError`` with the known names on a bad one.
 """
 
+import inspect
 import logging
 
 import keras
@@ -44,6 +45,24 @@ def make_optimizer(name, learning_rate):
         classes = {name.lower(): getattr(keras.optimizers, name) for name in dir(keras.optimizers)}
         return classes[key](learning_rate=learning_rate)
     raise KerasDoctorError(f"Unknown optimizer {name!r}. Known: {', '.join(optimizer_names())}.")
+
+
+def default_learning_rate(name):
+    """The learning rate the optimizer class ``name`` (a class name such as ``Adam``, any case;
+    Keras's or keras-doctor's) takes when none is given, or None for a class it does not know."""
+    if not isinstance(name, str):
+        return None
+    key = name.lower().replace("-", "_")
+    classes = {n.lower(): getattr(keras.optimizers, n) for n in dir(keras.optimizers)
+               if isinstance(getattr(keras.optimizers, n), type)}
+    optimizer = getattr(kd_optimizers, OWN[key], None) if key in OWN else classes.get(key)
+    if optimizer is None:
+        return None
+    try:
+        default = inspect.signature(optimizer).parameters["learning_rate"].default
+    except (KeyError, TypeError, ValueError):
+        return None
+    return float(default) if isinstance(default, (int, float)) and not isinstance(default, bool) else None
 
 
 def learning_rate_of(model):
