@@ -41,10 +41,15 @@ def make_optimizer(name, learning_rate):
     if key in OWN:
         return getattr(kd_optimizers, OWN[key])(learning_rate=learning_rate)
     if key in KERAS_OPTIMIZERS:
-        # By class name: keras.optimizers.get() knows most of them in lower case, but not Lamb.
-        classes = {name.lower(): getattr(keras.optimizers, name) for name in dir(keras.optimizers)}
-        return classes[key](learning_rate=learning_rate)
+        return _keras_optimizer_class(key)(learning_rate=learning_rate)
     raise KerasDoctorError(f"Unknown optimizer {name!r}. Known: {', '.join(optimizer_names())}.")
+
+
+def _keras_optimizer_class(key):
+    """Keras's optimizer class by lower-case class name (keras.optimizers.get() knows most of them
+    in lower case, but not Lamb), or None."""
+    found = {n.lower(): getattr(keras.optimizers, n) for n in dir(keras.optimizers)}.get(key)
+    return found if isinstance(found, type) else None
 
 
 def default_learning_rate(name):
@@ -53,9 +58,7 @@ def default_learning_rate(name):
     if not isinstance(name, str):
         return None
     key = name.lower().replace("-", "_")
-    classes = {n.lower(): getattr(keras.optimizers, n) for n in dir(keras.optimizers)
-               if isinstance(getattr(keras.optimizers, n), type)}
-    optimizer = getattr(kd_optimizers, OWN[key], None) if key in OWN else classes.get(key)
+    optimizer = getattr(kd_optimizers, OWN[key], None) if key in OWN else _keras_optimizer_class(key)
     if optimizer is None:
         return None
     try:
