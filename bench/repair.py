@@ -235,11 +235,13 @@ def _candidate_pool(log):
 def _at_horizon(workload, changes, horizon, out):
     """A candidate trained to the horizon (paused there) and judged; (None, note) if it failed."""
     from kerasdoctor.repair import apply
-    from kerasdoctor.repair.loop import Training, judge, resolve
+    from kerasdoctor.repair.loop import Training, judge, resolve, run_length
 
     try:
-        training = Training(apply(resolve(changes, workload, SEED), workload), epochs=workload.fit["epochs"],
-                            horizon=horizon, seed=SEED, out=out)
+        changed = apply(resolve(changes, workload, SEED), workload)
+        # As in the repair loop: a larger batch trained for as many steps is judged after as many.
+        epochs, horizon = run_length(workload, changed, workload.fit["epochs"], horizon)
+        training = Training(changed, epochs=epochs, horizon=horizon, seed=SEED, out=out)
         training.start()
     except Exception as error:
         return None, f"{type(error).__name__}: {error}"[:200]

@@ -766,10 +766,16 @@ def test_an_early_stopping_change_adds_a_callback_that_restores_the_best_epoch()
 
 def test_oscillation_at_a_tiny_batch_is_planned_as_a_larger_batch_with_and_without_a_new_rate():
     facts = dict(_facts(_mlp()), batch_size=1, input_kind="arrays")
+    assert facts["epochs"] == 10
     candidates = plan(_finding("LOSS_OSCILLATING"), facts)
-    batch = Change.make("fit", why="LOSS_OSCILLATING", batch_size=32)
+    # The epochs grow with the square root of the batch ratio: 10 x sqrt(32 / 1) = 56.6.
+    batch = Change.make("fit", why="LOSS_OSCILLATING", batch_size=32, epochs=57)
     assert candidates[0][0] == batch and candidates[0][1].measured
     assert candidates[1] == (batch,)  # kept when the range test finds no clear fall
     assert all(c.kind == "compile" for candidate in candidates[2:] for c in candidate)
     assert not any(c.kind == "fit" for candidate in plan(_finding("LOSS_OSCILLATING"), dict(facts, batch_size=64))
                    for c in candidate)
+    eight = plan(_finding("LOSS_OSCILLATING"), dict(facts, batch_size=8, epochs=3))[1]
+    assert eight == (Change.make("fit", why="LOSS_OSCILLATING", batch_size=32, epochs=6),)  # 3 x sqrt(4)
+    unknown = plan(_finding("LOSS_OSCILLATING"), dict(facts, epochs=None))[1]
+    assert unknown == (Change.make("fit", why="LOSS_OSCILLATING", batch_size=32),)  # FIT's epochs kept

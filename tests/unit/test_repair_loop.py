@@ -1,11 +1,12 @@
 """The repair loop's judging on synthetic RunLogs: the objective, the noise, the horizon, the budget."""
 
 import math
+from types import SimpleNamespace
 
 import pytest
 
 from kerasdoctor.errors import KerasDoctorError
-from kerasdoctor.repair.loop import Budget, horizon_for, judge
+from kerasdoctor.repair.loop import Budget, horizon_for, judge, run_length
 from kerasdoctor.runlog import RunLog
 
 
@@ -47,6 +48,19 @@ def test_a_run_without_a_finite_value_is_beaten_by_any_that_has_one():
 @pytest.mark.parametrize("epochs, horizon", [(1, 1), (3, 1), (5, 1), (6, 2), (10, 2), (20, 4), (40, 8)])
 def test_the_horizon_is_a_fifth_of_the_epochs(epochs, horizon):
     assert horizon_for(epochs) == horizon
+
+
+def _fit(epochs):
+    return SimpleNamespace(fit={"epochs": epochs, "batch_size": 32})
+
+
+def test_a_candidate_with_more_epochs_in_its_fit_runs_and_is_judged_as_much_longer():
+    assert run_length(_fit(3), _fit(3), 3, 1) == (3, 1)
+    assert run_length(_fit(3), _fit(17), 3, 1) == (17, 6)  # judged after 1 x 17 / 3 epochs
+    assert run_length(_fit(3), _fit(17), 6, 2) == (34, 11)  # a run given its own --epochs scales alike
+    assert run_length(_fit(3), _fit(17), 3, 3) == (17, 17)  # judged on the full run
+    assert run_length(_fit(10), _fit(5), 10, 2) == (5, 1)
+    assert run_length(_fit(3), SimpleNamespace(fit={}), 3, 1) == (3, 1)
 
 
 def test_the_budget_is_in_full_trainings_or_minutes():

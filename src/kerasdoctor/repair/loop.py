@@ -39,6 +39,18 @@ def horizon_for(epochs):
     return max(1, math.ceil(epochs / 5))
 
 
+def run_length(original, changed, epochs, horizon):
+    """(epochs, horizon) for a run of the workload ``changed`` made from ``original``, where the
+    original runs ``epochs`` and is judged after ``horizon``. A FIT change of the epochs (a larger
+    batch trained for as many optimizer steps) scales both, so that a candidate is judged after
+    about as many steps as the run it is compared with."""
+    before, after = original.fit.get("epochs"), changed.fit.get("epochs")
+    if not before or not after or before == after:
+        return epochs, horizon
+    scaled = max(1, round(epochs * after / before))
+    return scaled, min(scaled, max(1, round(horizon * after / before)))
+
+
 class _Gate(keras.callbacks.Callback):
     """Pauses training after ``at`` epochs until ``go_on`` or ``stop`` is called."""
 
@@ -66,6 +78,7 @@ class Training:
 
     def __init__(self, workload, *, epochs, horizon, seed, out):
         self.workload, self.epochs, self.seed, self.out = workload, epochs, seed, out
+        self.horizon = horizon
         self.gate = _Gate(horizon)
         self.log = None
         self.result = None
@@ -297,8 +310,8 @@ class _Loop:
         self.candidates = []
 
     def _train(self, workload, folder, horizon=None):
-        training = Training(workload, epochs=self.epochs, horizon=horizon or self.horizon, seed=self.seed,
-                            out=self.run_dir / folder)
+        epochs, horizon = run_length(self.workload, workload, self.epochs, horizon or self.horizon)
+        training = Training(workload, epochs=epochs, horizon=horizon, seed=self.seed, out=self.run_dir / folder)
         training.start()
         return training
 
@@ -406,7 +419,7 @@ class _Loop:
                 candidate.verdict = "failed"
                 candidate.note = _describe(training.error) if training.error else training.result.error
                 continue
-            judged = judge(training.snapshot(), upto=horizon, metric=self.objective)
+            judged = judge(training.snapshot(), upto=training.horizon, metric=self.objective)
             if self.objective is None and judged.value is not None:
                 self.objective = (judged.metric, judged.direction)
             candidate.metric, candidate.epochs = judged.value, judged.epochs
@@ -439,7 +452,7 @@ class _Loop:
                 continue
             candidate.verdict = "pruned"
             candidate.note = candidate.note or (f"{target.code} remains" if not cleared else
-                              f"not better than the reference after {horizon} epoch(s)" if gain is None or gain <= noise
+                              f"not better than the reference after {training.horizon} epoch(s)" if gain is None or gain <= noise
                               else "")
             if not training.finished:
                 training.stop()

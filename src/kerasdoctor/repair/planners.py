@@ -281,13 +281,27 @@ def plan_oscillating(finding, facts):
     candidates = []
     batch = facts["batch_size"]
     if batch and batch < DEFAULT_BATCH and facts["input_kind"] == "arrays":
-        # Fewer, larger steps: the learning rate measured again at the new batch size, or kept
-        # (the batch averages the noise away; a range test can find no clear fall in its steps).
-        candidates.append((Change.make("fit", why=why, batch_size=DEFAULT_BATCH), *_lr(why)))
-        candidates.append((Change.make("fit", why=why, batch_size=DEFAULT_BATCH),))
+        # Larger steps, as many of them: the learning rate measured again at the new batch size,
+        # or kept (the batch averages the noise away; a range test can find no clear fall in its
+        # steps).
+        larger = _larger_batch(facts, why)
+        candidates.append((larger, *_lr(why)))
+        candidates.append((larger,))
     candidates.append(_lr(why))
     candidates.append(_scaled(why, 0.1))
     return candidates
+
+
+def _larger_batch(facts, why):
+    """A FIT batch size of ``DEFAULT_BATCH``, with FIT's epochs times the square root of the batch
+    ratio: between keeping the epochs (k times fewer optimizer steps for a batch k times larger)
+    and keeping the steps (k times the epochs; Hoffer et al., 2017, "Train longer, generalize
+    better"), so that a small model, whose step costs about the same at either batch size, trains
+    for about as long as before or less."""
+    batch, epochs = facts["batch_size"], facts.get("epochs")
+    if not epochs:
+        return Change.make("fit", why=why, batch_size=DEFAULT_BATCH)
+    return Change.make("fit", why=why, batch_size=DEFAULT_BATCH, epochs=max(1, round(epochs * (DEFAULT_BATCH / batch) ** 0.5)))
 
 
 def plan_diverged(finding, facts):
