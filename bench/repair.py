@@ -239,7 +239,7 @@ def _at_horizon(workload, changes, horizon, out):
 
     try:
         changed = apply(resolve(changes, workload, SEED), workload)
-        # As in the repair loop: a larger batch trained for as many steps is judged after as many.
+        # As in the repair loop: a candidate whose FIT has more epochs is judged after as many more.
         epochs, horizon = run_length(workload, changed, workload.fit["epochs"], horizon)
         training = Training(changed, epochs=epochs, horizon=horizon, seed=SEED, out=out)
         training.start()

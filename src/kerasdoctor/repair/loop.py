@@ -42,8 +42,8 @@ def horizon_for(epochs):
 def run_length(original, changed, epochs, horizon):
     """(epochs, horizon) for a run of the workload ``changed`` made from ``original``, where the
     original runs ``epochs`` and is judged after ``horizon``. A FIT change of the epochs (a larger
-    batch trained for as many optimizer steps) scales both, so that a candidate is judged after
-    about as many steps as the run it is compared with."""
+    batch trained for more epochs) scales both by the same ratio, so that a candidate is judged
+    after the same share of its own run as the run it is compared with."""
     before, after = original.fit.get("epochs"), changed.fit.get("epochs")
     if not before or not after or before == after:
         return epochs, horizon

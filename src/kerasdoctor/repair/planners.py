@@ -281,7 +281,7 @@ def plan_oscillating(finding, facts):
     candidates = []
     batch = facts["batch_size"]
     if batch and batch < DEFAULT_BATCH and facts["input_kind"] == "arrays":
-        # Larger steps, as many of them: the learning rate measured again at the new batch size,
+        # Larger steps, for more epochs: the learning rate measured again at the new batch size,
         # or kept (the batch averages the noise away; a range test can find no clear fall in its
         # steps).
         larger = _larger_batch(facts, why)
