@@ -7,6 +7,13 @@ its own compilation, as a user's fit does.
 
     python bench/monitor_overhead.py [--pairs 15] [--workloads digits_cnn,fashion_mlp]
     python bench/monitor_overhead.py --breakdown --pairs 10 --workloads digits_cnn
+    python bench/monitor_overhead.py --fresh-process --pairs 7
+
+With ``--fresh-process``, every fit runs in a new Python process of its own, as one training
+script does: the data is loaded and the model built before the clock starts, and the process
+pays for everything a first fit compiles (Keras's steps, and every small operation run eagerly
+for the first time), with and without the Monitor. In one process the fits after the first
+reuse those compilations, so the default mode does not see them.
 
 With ``--breakdown``, both sides of every pair also carry a callback that only notes the time at
 the start of training and at each epoch's end (it has no per-step hook), and the median seconds
@@ -21,7 +28,9 @@ seconds that compilation took in the background (tracing the probe step, then XL
 """
 
 import argparse
+import json
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -77,14 +86,32 @@ def timed_fit(workload, data, with_monitor, seed=0, breakdown=False):
     return ended - started, cpu, (clock.phases(ended) if clock else None)
 
 
-def measure(name, pairs, breakdown=False):
-    workload = load_workload(EXAMPLES / f"{name}.py")
-    data = workload.load_data()
+def fit_in_new_process(name, with_monitor, breakdown=False):
+    """``timed_fit`` of workload ``name`` in a Python process of its own."""
+    command = [sys.executable, __file__, "--one-fit", name] + (["--with-monitor"] if with_monitor else []) + \
+        (["--breakdown"] if breakdown else [])
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    if done.returncode != 0 or not lines:
+        raise SystemExit(f"a fit in its own process failed ({name}, Monitor: {with_monitor}):\n{done.stderr[-2000:]}")
+    seconds, cpu, phases = json.loads(lines[-1])["run"]
+    return seconds, cpu, phases
+
+
+def measure(name, pairs, breakdown=False, fresh_process=False):
+    if fresh_process:
+        workload = data = None
+    else:
+        workload = load_workload(EXAMPLES / f"{name}.py")
+        data = workload.load_data()
     ratios, plain, monitored, cpu, compiling = [], [], [], [], []
     phases = {False: [], True: []}
     for pair in range(pairs):
         order = (False, True) if pair % 2 == 0 else (True, False)
-        runs = {flag: timed_fit(workload, data, flag, breakdown=breakdown) for flag in order}
+        if fresh_process:
+            runs = {flag: fit_in_new_process(name, flag, breakdown) for flag in order}
+        else:
+            runs = {flag: timed_fit(workload, data, flag, breakdown=breakdown) for flag in order}
         for flag in order:
             phases[flag].append(runs[flag][2])
         plain.append(runs[False][0])
@@ -114,11 +141,22 @@ def main(argv=None):
     parser.add_argument("--workloads", default="digits_cnn,fashion_mlp")
     parser.add_argument("--breakdown", action="store_true",
                         help="also time the phases of each fit (an epoch clock on both sides of every pair)")
+    parser.add_argument("--fresh-process", action="store_true",
+                        help="every fit in a new Python process of its own (a user's first fit)")
+    parser.add_argument("--one-fit", help=argparse.SUPPRESS)  # the child process of --fresh-process
+    parser.add_argument("--with-monitor", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    print(f"backend: {keras.backend.backend()}")
-    medians = {name: measure(name, args.pairs, args.breakdown) for name in args.workloads.split(",")}
+    if args.one_fit:
+        workload = load_workload(EXAMPLES / f"{args.one_fit}.py")
+        print(json.dumps({"run": timed_fit(workload, workload.load_data(), args.with_monitor,
+                                           breakdown=args.breakdown)}))
+        return 0
+    print(f"backend: {keras.backend.backend()}" + (", every fit in a new process" if args.fresh_process else ""))
+    medians = {name: measure(name, args.pairs, args.breakdown, args.fresh_process)
+               for name in args.workloads.split(",")}
     worst = max(medians.values())
-    print(f"summary: worst median overhead ratio {worst:.4f} over {len(medians)} workloads, {args.pairs} pairs each")
+    print(f"summary: worst median overhead ratio {worst:.4f} over {len(medians)} workloads, {args.pairs} pairs each"
+          + (", every fit in a new process" if args.fresh_process else ""))
     return 0
 
 

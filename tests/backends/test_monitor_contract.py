@@ -468,3 +468,34 @@ def test_a_probe_that_fails_under_a_default_monitor_is_one_note_and_the_run_goes
     assert "grad_norm" in _row(probes[1]["variables"], "linear/kernel")
     assert all("grad_norm" not in _row(p["variables"], "linear/kernel") for p in probes[2:])
     assert probes[-1]["step"] == 40  # the trained weights, as weight statistics
+
+
+def test_the_restored_epoch_is_found_when_the_weights_are_summed_on_the_device(monkeypatch):
+    from kerasdoctor.monitor import monitor as monitor_module
+
+    monkeypatch.setattr(monitor_module, "HOST_SUM_ELEMENTS", 0)  # every variable as if it were large
+    model, monitor, saved = _early_stopped_fit(["stopper", "monitor"], [])
+    best = min(range(len(monitor.log.epochs)), key=lambda e: monitor.log.epochs[e]["logs"]["val_loss"])
+    assert monitor.log.end["restored_epoch"] == best < len(monitor.log.epochs) - 1
+
+
+@pytest.mark.parametrize("dtype", ["float32", "int32", "float64", "int64", "bool"])
+def test_probe_data_goes_to_the_device_as_keras_would_convert_it(dtype):
+    from kerasdoctor import _backends
+
+    value = (RNG.normal(size=(5, 3)) * 4).astype(dtype)
+    moved, converted = _backends.to_device(value), keras.ops.convert_to_tensor(value)
+    assert keras.backend.standardize_dtype(moved.dtype) == keras.backend.standardize_dtype(converted.dtype)
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(moved), keras.ops.convert_to_numpy(converted))
+
+
+def test_a_snapshot_of_the_weights_keeps_its_values_when_the_weights_change():
+    from kerasdoctor import _backends
+
+    model = _linear_model()
+    before = [np.array(v) for v in model.get_weights()]
+    copies = _backends.snapshot(model.trainable_variables)
+    for variable in model.trainable_variables:
+        variable.assign(variable.value * 0.0 + 7.0)
+    for copy, value in zip(copies, before):
+        np.testing.assert_array_equal(keras.ops.convert_to_numpy(copy), value)

@@ -1,6 +1,6 @@
 """The one place with backend-specific code.
 
-- ``compile_probe``/``snapshot``: the Monitor's gradient probe (``probe_*.py``).
+- ``compile_probe``/``snapshot``/``to_device``: the Monitor's gradient probe (``probe_*.py``).
 - ``sam_train_step``: the two-gradient training step of SAM (``sam_*.py``).
 - ``devices.accelerator``: which accelerator the backend trains on (``speed``).
 """
@@ -10,19 +10,19 @@ import keras
 BACKEND = keras.backend.backend()
 
 if BACKEND == "jax":
-    from kerasdoctor._backends.probe_jax import compile_probe, snapshot
+    from kerasdoctor._backends.probe_jax import compile_probe, snapshot, to_device
     from kerasdoctor._backends.sam_jax import sam_train_step
 elif BACKEND == "tensorflow":
-    from kerasdoctor._backends.probe_tensorflow import compile_probe, snapshot
+    from kerasdoctor._backends.probe_tensorflow import compile_probe, snapshot, to_device
     from kerasdoctor._backends.sam_tensorflow import sam_train_step
 elif BACKEND == "torch":
-    from kerasdoctor._backends.probe_torch import compile_probe, snapshot
+    from kerasdoctor._backends.probe_torch import compile_probe, snapshot, to_device
     from kerasdoctor._backends.sam_torch import sam_train_step
 else:  # pragma: no cover - the numpy and openvino backends cannot train
 
     def _unsupported(*args, **kwargs):
         raise NotImplementedError(f"Training is not available on the {BACKEND} backend.")
 
-    compile_probe = snapshot = sam_train_step = _unsupported
+    compile_probe = snapshot = to_device = sam_train_step = _unsupported
 
-__all__ = ["BACKEND", "compile_probe", "sam_train_step", "snapshot"]
+__all__ = ["BACKEND", "compile_probe", "sam_train_step", "snapshot", "to_device"]

@@ -1,6 +1,11 @@
 """TensorFlow: a GradientTape over the stateless loss, traced once as a tf.function."""
 
+import keras
 import tensorflow as tf
+
+
+def to_device(value):
+    return keras.ops.convert_to_tensor(value)  # eager here: nothing compiles
 
 
 def snapshot(variables):

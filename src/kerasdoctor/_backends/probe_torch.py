@@ -1,6 +1,11 @@
 """PyTorch: autograd on leaf copies of the weights; eager, nothing to compile."""
 
+import keras
 import torch
+
+
+def to_device(value):
+    return keras.ops.convert_to_tensor(value)  # eager here: nothing compiles
 
 
 def snapshot(variables):

@@ -94,8 +94,8 @@ class ProbeProgram:
         self.output_structure = _output_structure(model) if self.graph is not None else None
         self.names = variable_names(model)
         self.tap = self._sequence_tap(x)
-        self.x = keras.tree.map_structure(keras.ops.convert_to_tensor, x)
-        self.y = keras.tree.map_structure(keras.ops.convert_to_tensor, y)
+        self.x = keras.tree.map_structure(_backends.to_device, x)
+        self.y = keras.tree.map_structure(_backends.to_device, y)
         self._step = None
 
     def _sequence_tap(self, x):
