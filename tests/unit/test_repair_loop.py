@@ -6,7 +6,7 @@ from types import SimpleNamespace
 import pytest
 
 from kerasdoctor.errors import KerasDoctorError
-from kerasdoctor.repair.loop import Budget, horizon_for, judge, run_length
+from kerasdoctor.repair.loop import Budget, horizon_for, judge, planning_facts, run_length
 from kerasdoctor.runlog import RunLog
 
 
@@ -61,6 +61,19 @@ def test_a_candidate_with_more_epochs_in_its_fit_runs_and_is_judged_as_much_long
     assert run_length(_fit(3), _fit(17), 3, 3) == (17, 17)  # judged on the full run
     assert run_length(_fit(10), _fit(5), 10, 2) == (5, 1)
     assert run_length(_fit(3), SimpleNamespace(fit={}), 3, 1) == (3, 1)
+
+
+def test_the_planners_see_the_epochs_of_the_workloads_fit_not_those_a_repair_ran():
+    log = _log([0.5, 0.6])
+    log.records.insert(1, {"type": "run", "fit": {"epochs": 2, "batch_size": 4}})  # repair --epochs 2
+    facts = planning_facts(SimpleNamespace(snapshot=lambda: log, workload=SimpleNamespace(fit={"epochs": 8})))
+    assert facts["epochs"] == 8 and facts["batch_size"] == 4
+    # a batch 8 times larger then trains the run's 2 epochs x sqrt(8), and FIT's 8 x sqrt(8) in the copy
+    from kerasdoctor.repair.planners import _larger_batch
+
+    change = _larger_batch(facts, "LOSS_OSCILLATING")
+    assert change.params["epochs"] == 23
+    assert run_length(_fit(8), _fit(change.params["epochs"]), 2, 1) == (6, 3)
 
 
 def test_the_budget_is_in_full_trainings_or_minutes():

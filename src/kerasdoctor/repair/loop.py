@@ -51,6 +51,16 @@ def run_length(original, changed, epochs, horizon):
     return scaled, min(scaled, max(1, round(horizon * after / before)))
 
 
+def planning_facts(training):
+    """The planners' facts of a run, with the epochs of its workload's FIT rather than those it
+    ran (``repair --epochs`` runs every training for other epochs): a FIT change of the epochs is
+    written into the repaired workload, and ``run_length`` scales the epochs run by its ratio to
+    FIT's."""
+    facts = facts_from_log(training.snapshot())
+    facts["epochs"] = training.workload.fit.get("epochs") or facts["epochs"]
+    return facts
+
+
 class _Gate(keras.callbacks.Callback):
     """Pauses training after ``at`` epochs until ``go_on`` or ``stop`` is called."""
 
@@ -346,7 +356,7 @@ class _Loop:
             if not problems:
                 break
             roots = [f for f in problems if f.caused_by is None] or problems
-            facts = facts_from_log(reference.snapshot())
+            facts = planning_facts(reference)
             target, planned = None, []
             for finding in roots:
                 planned = [] if finding.code in tried else plan(finding, facts)
