@@ -8,6 +8,8 @@ import shutil
 from pathlib import Path
 
 import kerasdoctor  # noqa: F401, I001  (chooses the backend)
+import keras
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -117,6 +119,42 @@ def test_repair_leaves_a_healthy_workload_alone(write_workload, tmp_path):
     assert summary["status"] == "healthy" and summary["repaired"] is False
     assert summary["changes"] == [] and summary["candidates"] == []
     assert not (Path(summary["run_dir"]) / "repaired_workload.py").exists()
+
+
+SIGMOID_OVER_THREE_CLASSES = """
+import keras
+import numpy as np
+
+FIT = {"epochs": 8, "batch_size": 32}
+
+
+def load_data():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(1500, 8)).astype("float32")
+    return x, np.argmax(x[:, :3], axis=1).astype("int32")
+
+
+def build_model(hp=None):
+    model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(16, activation="relu"),
+                              keras.layers.Dense(3, activation="sigmoid")])
+    model.compile(keras.optimizers.Adam(1e-2), "sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+"""
+
+
+def test_an_output_that_does_not_fit_its_loss_is_fixed_even_when_the_model_trains_despite_it(
+        write_workload, tmp_path):
+    path = write_workload(SIGMOID_OVER_THREE_CLASSES)
+    result = repair(path, out=tmp_path / "repair")
+    assert result.status == "repaired", result.message
+    assert [(c.kind, c.params) for c in result.changes] == [("layer", {"activation": "softmax"})]
+    assert [f["code"] for f in result.before["findings"]] == ["OUTPUT_LOSS_MISMATCH"]
+    assert result.after["findings"] == []
+    # Accuracy was already high: the fix must hold it within the noise, not beat it.
+    assert result.after["value"] >= result.before["value"] - max(result.after["noise"], result.before["noise"])
+    inputs = np.random.default_rng(1).normal(size=(16, 8)).astype("float32")
+    outputs = keras.ops.convert_to_numpy(result.model(inputs))
+    assert outputs.sum(axis=1) == pytest.approx(1.0, abs=1e-5)  # probabilities now
 
 
 def test_repair_declines_what_no_change_can_fix_and_names_the_manual_fix(write_workload, tmp_path):

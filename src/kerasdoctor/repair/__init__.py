@@ -20,7 +20,8 @@ from kerasdoctor.errors import KerasDoctorError
 from kerasdoctor.files import run_folder, write_atomic, write_json
 from kerasdoctor.repair.changes import Change, apply, apply_to_fit, apply_to_model, dumps, loads
 from kerasdoctor.repair.loop import (
-    DEFAULT_BUDGET, MAX_ROUNDS, RepairResult, _Loop, _loss_changed, _summary, Budget, judge,
+    DEFAULT_BUDGET, MAX_ROUNDS, RepairResult, _Loop, _loss_changed, _summary, Budget, fixes_only_despite, judge,
+    to_fix,
 )
 from kerasdoctor.repair.planners import decline_reason, facts_from_log, plan
 from kerasdoctor.repair.workload_copy import repaired_workload_source
@@ -51,7 +52,7 @@ def run_repair(workload, *, budget=None, minutes=None, seed=0, out=None, progres
     if not original.finished:  # paused at the horizon and no candidate beat it: train it out
         original.go_on()
     before_judged = judge(original.snapshot(), metric=loop.objective)
-    before = _summary(before_judged, original)
+    before = _summary(before_judged, original, to_fix(before_judged))
     before["at_horizon"] = loop.original_at_horizon.value
     after = None
     if improved:
@@ -73,6 +74,10 @@ def run_repair(workload, *, budget=None, minutes=None, seed=0, out=None, progres
         message = (f"Repaired with {len(changes)} change(s): {final_judged.metric} {_fmt(before_judged.value)} "
                    f"(the original, {before_judged.epochs} epoch(s)) -> {_fmt(final_judged.value)} "
                    f"({final_judged.epochs} epochs).")
+        gain = final_judged.better_than(before_judged)
+        if fixes_only_despite(changes) and (gain is None or gain <= max(final_judged.noise, before_judged.noise)):
+            codes = ", ".join(sorted({c.why for c in changes}))
+            message += f" It fixes {codes}: the outputs now fit the loss, and the metric holds within the noise."
     else:
         status = "not_repaired"
         remaining = final_judged.blocking if improved else before_judged.blocking
@@ -98,11 +103,14 @@ def run_repair(workload, *, budget=None, minutes=None, seed=0, out=None, progres
 
 def _beats(after, before, changes):
     """Whether the repaired full run beats the original's by more than the noise of either (a
-    change of loss makes the two losses incomparable: then the findings decided)."""
+    change of loss makes the two losses incomparable: then the findings decided). Changes that
+    only fix an output that does not fit its loss (``FIXED_DESPITE``) need only hold the metric
+    within the noise."""
     if _loss_changed(changes, after.metric):
         return True
     gain = after.better_than(before)
-    return gain is not None and gain > max(after.noise, before.noise)
+    noise = max(after.noise, before.noise)
+    return gain is not None and (gain >= -noise if fixes_only_despite(changes) else gain > noise)
 
 
 def _fmt(value):

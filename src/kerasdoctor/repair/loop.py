@@ -8,8 +8,10 @@ again from scratch, and its full run is the run of the repaired workload. Candid
 tried one at a time in the planner's order of likelihood; the first that clears the finding
 and beats the reference at the horizon by more than the noise wins the round (the others are
 not trained); in a later round, whose reference is an earlier round's winner, it clears what is
-left and must not fall behind that winner by more than the noise. A round's winner is diagnosed at the end of its run; a new problem starts the
-next round (at most ``max_rounds``), within the time budget.
+left and must not fall behind that winner by more than the noise. An output that does not fit
+its loss is fixed even in a run that trained despite it: there the fix must not fall behind the
+original by more than the noise. A round's winner is diagnosed at the end of its run; a new
+problem starts the next round (at most ``max_rounds``), within the time budget.
 """
 
 import logging
@@ -243,6 +245,25 @@ class Budget:
         return self.elapsed + seconds <= self.limit
 
 
+# Static findings fixed even in a run that trained despite them: an output that does not fit the
+# loss (sigmoid units under a softmax cross-entropy, whose outputs do not sum to one; a softmax
+# under a binary loss) makes what the model predicts wrong, whatever its accuracy. A change that
+# clears one keeps the objective within the noise rather than beating it.
+FIXED_DESPITE = ("OUTPUT_LOSS_MISMATCH",)
+
+
+def to_fix(judged):
+    """What a run leaves to repair: its blocking findings, then those of ``FIXED_DESPITE`` that
+    it trained despite."""
+    return judged.blocking + [f for f in judged.findings if f.code in FIXED_DESPITE
+                              and f.severity != "info" and (f.evidence or {}).get("trained_despite")]
+
+
+def fixes_only_despite(changes):
+    """Whether every change answers a finding of ``FIXED_DESPITE`` (then the objective need only hold)."""
+    return bool(changes) and all(c.why in FIXED_DESPITE for c in changes)
+
+
 MAX_CANDIDATES = 4
 FALL = 0.95  # a range test whose smoothed loss never falls below this share of its start found no rate  # a round tries at most this many of its planner's candidates
 
@@ -280,9 +301,10 @@ class RepairResult:
         })
 
 
-def _summary(judged, training):
+def _summary(judged, training, findings=None):
+    findings = judged.blocking if findings is None else findings
     return {"metric": judged.metric, "value": judged.value, "noise": judged.noise, "epochs": judged.epochs,
-            "findings": [{"code": f.code, "severity": f.severity, "message": f.message} for f in judged.blocking],
+            "findings": [{"code": f.code, "severity": f.severity, "message": f.message} for f in findings],
             "seconds": round(training.seconds, 3) if training is not None else None,
             "run_dir": str(training.out) if training is not None else None}
 
@@ -352,7 +374,7 @@ class _Loop:
                 original.stop()
             return original, reference, reference_judged, changes, winner_found, decline
         for round_number in range(1, self.max_rounds + 1):
-            problems = reference_judged.blocking
+            problems = to_fix(reference_judged)
             if not problems:
                 break
             roots = [f for f in problems if f.caused_by is None] or problems
@@ -442,8 +464,9 @@ class _Loop:
             cleared = target.code not in candidate.findings
             errors = [f for f in judged.blocking if f.severity == "error"]
             # Against the original, a fix must gain more than the noise. Against an earlier round's
-            # winner, which already did, it clears what is left and must not lose more than it.
-            needed = -noise if changes else noise
+            # winner, which already did, it clears what is left and must not lose more than it; so
+            # does the fix of an output that does not fit its loss.
+            needed = -noise if changes or target.code in FIXED_DESPITE else noise
             self.progress(round_number, index + 1, len(planned), f"round {round_number}: {target.code}")
             # A run may end before its pause without an error: a callback of its FIT stopped it
             # (EarlyStopping), and it is whole.
