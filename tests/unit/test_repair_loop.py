@@ -5,8 +5,12 @@ from types import SimpleNamespace
 
 import pytest
 
+from kerasdoctor.diagnose.base import Finding
 from kerasdoctor.errors import KerasDoctorError
-from kerasdoctor.repair.loop import Budget, horizon_for, judge, planning_facts, run_length
+from kerasdoctor.repair.changes import Change
+from kerasdoctor.repair.loop import (
+    Budget, Judged, fixes_only_despite, horizon_for, judge, planning_facts, run_length, to_fix,
+)
 from kerasdoctor.runlog import RunLog
 
 
@@ -74,6 +78,18 @@ def test_the_planners_see_the_epochs_of_the_workloads_fit_not_those_a_repair_ran
     change = _larger_batch(facts, "LOSS_OSCILLATING")
     assert change.params["epochs"] == 23
     assert run_length(_fit(8), _fit(change.params["epochs"]), 2, 1) == (6, 3)
+
+
+def test_an_output_mismatch_a_run_trained_despite_is_left_to_fix_and_other_static_findings_are_not():
+    despite = {"trained_despite": True}
+    mismatch = Finding("OUTPUT_LOSS_MISMATCH", "warning", None, "sigmoid over classes", evidence=despite)
+    init = Finding("POOR_INITIALIZATION", "warning", None, "zeros", evidence=despite)
+    lr = Finding("LEARNING_RATE_TOO_HIGH", "error", 3, "too high")
+    judged = Judged([lr, mismatch, init], [lr], "val_accuracy", "max", 0.9, 0.01, 5)
+    assert [f.code for f in to_fix(judged)] == ["LEARNING_RATE_TOO_HIGH", "OUTPUT_LOSS_MISMATCH"]
+    output = Change.make("layer", ("output",), "OUTPUT_LOSS_MISMATCH", activation="softmax")
+    rate = Change.make("compile", why="LEARNING_RATE_TOO_HIGH", learning_rate=1e-3)
+    assert fixes_only_despite([output]) and not fixes_only_despite([output, rate]) and not fixes_only_despite([])
 
 
 def test_the_budget_is_in_full_trainings_or_minutes():

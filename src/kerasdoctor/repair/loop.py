@@ -455,7 +455,7 @@ class _Loop:
             if self.objective is None and judged.value is not None:
                 self.objective = (judged.metric, judged.direction)
             candidate.metric, candidate.epochs = judged.value, judged.epochs
-            candidate.findings = _codes(judged.blocking)
+            candidate.findings = _codes(to_fix(judged))  # an output mismatch it trained despite stays
             gain = judged.better_than(reference)
             if gain is not None and _loss_changed(candidate.added, judged.metric):
                 # Judged by its own loss, a run with another loss cannot be compared: the findings decide.
