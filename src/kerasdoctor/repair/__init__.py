@@ -75,7 +75,8 @@ def run_repair(workload, *, budget=None, minutes=None, seed=0, out=None, progres
                    f"(the original, {before_judged.epochs} epoch(s)) -> {_fmt(final_judged.value)} "
                    f"({final_judged.epochs} epochs).")
         gain = final_judged.better_than(before_judged)
-        if fixes_only_despite(changes) and (gain is None or gain <= max(final_judged.noise, before_judged.noise)):
+        held = gain is not None and gain <= max(final_judged.noise, before_judged.noise)
+        if fixes_only_despite(changes) and held and not _loss_changed(changes, final_judged.metric):
             codes = ", ".join(sorted({c.why for c in changes}))
             message += f" It fixes {codes}: the outputs now fit the loss, and the metric holds within the noise."
     else:
