@@ -264,8 +264,8 @@ def fixes_only_despite(changes):
     return bool(changes) and all(c.why in FIXED_DESPITE for c in changes)
 
 
-MAX_CANDIDATES = 4
-FALL = 0.95  # a range test whose smoothed loss never falls below this share of its start found no rate  # a round tries at most this many of its planner's candidates
+MAX_CANDIDATES = 4  # a round tries at most this many of its planner's candidates
+FALL = 0.95  # a range test whose smoothed loss never falls below this share of its start found no rate
 
 
 @dataclass
@@ -466,7 +466,8 @@ class _Loop:
             # Against the original, a fix must gain more than the noise. Against an earlier round's
             # winner, which already did, it clears what is left and must not lose more than it; so
             # does the fix of an output that does not fit its loss.
-            needed = -noise if changes or target.code in FIXED_DESPITE else noise
+            keep_up = bool(changes) or target.code in FIXED_DESPITE
+            needed = -noise if keep_up else noise
             self.progress(round_number, index + 1, len(planned), f"round {round_number}: {target.code}")
             # A run may end before its pause without an error: a callback of its FIT stopped it
             # (EarlyStopping), and it is whole.
@@ -480,13 +481,19 @@ class _Loop:
                 if fallback is not None:
                     fallback[0].stop()
                     fallback[1].verdict = "pruned"
-                candidate.verdict, candidate.note = "kept", f"better, but {target.code} remains"
+                left = target.code if not cleared else ", ".join(_codes(errors))
+                candidate.verdict, candidate.note = "kept", f"better, but {left} remains"
                 fallback = (training, candidate, judged)
                 continue
             candidate.verdict = "pruned"
-            candidate.note = candidate.note or (f"{target.code} remains" if not cleared else
-                              f"not better than the reference after {training.horizon} epoch(s)" if gain is None or gain <= noise
-                              else "")
+            if not cleared:
+                why = f"{target.code} remains"
+            elif gain is None or gain <= needed:
+                why = (f"behind the reference by more than the noise after {training.horizon} epoch(s)" if keep_up
+                       else f"not better than the reference after {training.horizon} epoch(s)")
+            else:
+                why = f"{', '.join(_codes(errors))} remains"
+            candidate.note = candidate.note or why
             if not training.finished:
                 training.stop()
         if fallback is not None:

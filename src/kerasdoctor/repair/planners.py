@@ -301,7 +301,8 @@ def _larger_batch(facts, why):
     batch, epochs = facts["batch_size"], facts.get("epochs")
     if not epochs:
         return Change.make("fit", why=why, batch_size=DEFAULT_BATCH)
-    return Change.make("fit", why=why, batch_size=DEFAULT_BATCH, epochs=max(1, round(epochs * (DEFAULT_BATCH / batch) ** 0.5)))
+    longer = max(1, round(epochs * (DEFAULT_BATCH / batch) ** 0.5))
+    return Change.make("fit", why=why, batch_size=DEFAULT_BATCH, epochs=longer)
 
 
 def plan_diverged(finding, facts):
