@@ -169,7 +169,7 @@ def monitor_lines(workload, data, pairs, report=print):
         order = (False, True) if pair % 2 == 0 else (True, False)
         runs = {flag: monitor_overhead.timed_fit(workload, data, flag) for flag in order}
         ratios.append(runs[True][0] / runs[False][0])
-        cpu.append(runs[True][1])
+        cpu.append(runs[True][1][0])  # (the Monitor's CPU seconds, its probe step's compile seconds)
         report(f"monitor.pair{pair + 1}: {ratios[-1]:.4f} ({runs[True][0]:.2f} s / {runs[False][0]:.2f} s)")
     return [f"monitor.overhead_ratio_median: {statistics.median(ratios):.4f}",
             f"monitor.cpu_seconds_median: {statistics.median(cpu):.2f}"], statistics.median(ratios)

@@ -74,7 +74,8 @@ def timed_fit(workload, data, with_monitor, seed=0, breakdown=False):
     model = workload.build_model()
     callbacks = []
     if with_monitor:
-        rows = np.random.default_rng(seed).choice(len(data.y_train), PROBE_SIZE, replace=False)
+        count = len(data.y_train)
+        rows = np.random.default_rng(seed).choice(count, min(PROBE_SIZE, count), replace=False)
         callbacks.append(Monitor((data.x_train[rows], data.y_train[rows])))
     started = time.perf_counter()
     clock = EpochClock(started) if breakdown else None

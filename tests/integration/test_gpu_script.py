@@ -116,3 +116,14 @@ def test_a_knob_that_changes_a_setting_the_script_cannot_time_is_a_skipped_line(
     chosen, skipped = gpu_bench.knob_list({**FACTS, "accelerator": "cpu"}, Settings(batch_size=128), samples=60000,
                                           optimizer="Adam")
     assert [knob.name for knob in chosen] == ["no jit"] and ("cache", "not a knob this script times") in skipped
+
+
+def test_the_monitor_lines_give_the_median_ratio_and_the_monitors_cpu_seconds(gpu_bench, write_workload,
+                                                                              healthy_source):
+    workload = load_workload(write_workload(healthy_source))
+    progress = []
+    lines, median = gpu_bench.monitor_lines(workload, workload.load_data(0), 1, report=progress.append)
+    values = dict(line.split(": ", 1) for line in lines)
+    assert float(values["monitor.overhead_ratio_median"]) == pytest.approx(median, abs=1e-4) and median > 0
+    assert float(values["monitor.cpu_seconds_median"]) >= 0
+    assert len(progress) == 1 and progress[0].startswith("monitor.pair1: ")
