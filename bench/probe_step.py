@@ -3,10 +3,12 @@
 The probe step (the loss, the gradients and every layer's output on the probe batch) runs rarely,
 so `kerasdoctor._backends.probe_jax` compiles it with options that trade a slower kernel for a
 faster compilation. For each workload of `bench/monitor_overhead.py` (its model and a 128-row
-probe batch, chosen the same way), this prints, per option set, the median over ``--repeats``
-fresh compilations of the compile's wall and CPU seconds (CPU: the process's, which also counts
-XLA's worker threads), and the median seconds of one run of the compiled step (``--runs`` runs
-after a warm-up) and of one whole probe (the run and the signals computed on the host). It then
+probe batch, chosen the same way), this prints, per option set (one of them, without XLA's
+autotuning, is for a GPU: most of the others are options of XLA's CPU compiler), the median
+over ``--repeats`` fresh compilations of the compile's wall and CPU seconds (CPU: the
+process's, which also counts XLA's worker threads), and the median seconds of one run of the
+compiled step (``--runs`` runs after a warm-up) and of one whole probe (the run and the signals
+computed on the host). It then
 profiles the runs of the step as the Monitor compiles it and prints the operations that take
 the most of a run, each with the Keras operation it comes from.
 
@@ -37,6 +39,9 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 PROBE_SIZE = 128
 OPTION_SETS = {
     "the Monitor's": probe_jax.COMPILER_OPTIONS[0],
+    # A GPU compile reads no xla_cpu_ option, and autotunes its convolutions and matrix products;
+    # a CPU compile ignores the autotuning level, so on a CPU this set is the Monitor's again.
+    "the Monitor's, no GPU autotuning": {**probe_jax.COMPILER_OPTIONS[0], "xla_gpu_autotune_level": 0},
     "optimization level 0, fusion emitters on": {"xla_backend_optimization_level": 0,
                                                  "xla_cpu_parallel_codegen_split_count": 1},
     "optimization level 1": {"xla_backend_optimization_level": 1, "xla_cpu_use_fusion_emitters": False,

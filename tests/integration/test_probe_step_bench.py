@@ -17,8 +17,8 @@ def test_the_probe_step_bench_prints_each_option_set_and_the_costliest_operation
                            "--runs", "3"], cwd=ROOT, capture_output=True, text=True, timeout=600, env=env)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     lines = [line for line in done.stdout.splitlines() if line.startswith("digits_cnn | ")]
-    for label in ("the Monitor's:", "optimization level 0, fusion emitters on:", "optimization level 1:",
-                  "XLA's defaults:"):
+    for label in ("the Monitor's:", "the Monitor's, no GPU autotuning:", "optimization level 0, fusion emitters on:",
+                  "optimization level 1:", "XLA's defaults:"):
         assert any(line.startswith(f"digits_cnn | {label} compile ") for line in lines), (label, lines)
     costliest = [line for line in lines if "costliest operations" in line]
     assert costliest and any("max_pooling2d" in line for line in costliest), costliest

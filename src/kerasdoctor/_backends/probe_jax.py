@@ -5,9 +5,9 @@ import keras
 import numpy as np
 
 # The probe runs rarely, so a faster compile is worth a slower kernel. `bench/probe_step.py`
-# on the digits CNN's probe step (128 rows, 2-core CPU): about 0.14 CPU-s of compilation with
-# these options against 0.96 with XLA's defaults, and a run of 9.5 ms instead of 2.3, nearly half
-# of it max-pooling's gradient, whose loops over the windows level 0 leaves unoptimized.
+# on the digits CNN's probe step (128 rows, 2-core CPU): about 0.16 CPU-s of compilation with
+# these options against 1.27 with XLA's defaults, and a run of 11.6 ms instead of 3.5, more than
+# half of it max-pooling's gradient, whose loops over the windows level 0 leaves unoptimized.
 COMPILER_OPTIONS = (
     {"xla_backend_optimization_level": 0, "xla_cpu_use_fusion_emitters": False,
      "xla_cpu_parallel_codegen_split_count": 1},
