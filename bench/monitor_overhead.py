@@ -69,14 +69,20 @@ class EpochClock(keras.callbacks.Callback):
 PHASES = ("to_train_begin", "epoch_1", "epoch_2", "other_epochs", "after_last_epoch")
 
 
+def probe_batch(data, seed=0):
+    """The probe batch of the benchmark's fits: ``PROBE_SIZE`` training rows (all of them when
+    there are fewer), drawn with ``seed``."""
+    count = len(data.y_train)
+    rows = np.random.default_rng(seed).choice(count, min(PROBE_SIZE, count), replace=False)
+    return data.x_train[rows], data.y_train[rows]
+
+
 def timed_fit(workload, data, with_monitor, seed=0, breakdown=False):
     keras.utils.set_random_seed(seed)
     model = workload.build_model()
     callbacks = []
     if with_monitor:
-        count = len(data.y_train)
-        rows = np.random.default_rng(seed).choice(count, min(PROBE_SIZE, count), replace=False)
-        callbacks.append(Monitor((data.x_train[rows], data.y_train[rows])))
+        callbacks.append(Monitor(probe_batch(data, seed)))
     started = time.perf_counter()
     clock = EpochClock(started) if breakdown else None
     model.fit(*data.train, validation_data=data.validation, verbose=0, callbacks=callbacks + ([clock] if clock else []),
@@ -152,9 +158,14 @@ def main(argv=None):
         print(json.dumps({"run": timed_fit(workload, workload.load_data(), args.with_monitor,
                                            breakdown=args.breakdown)}))
         return 0
+    names = args.workloads.split(",")
+    missing = [name for name in names if not (EXAMPLES / f"{name}.py").is_file()]
+    if missing or args.pairs < 1:
+        known = ", ".join(sorted(path.stem for path in EXAMPLES.glob("*.py")))
+        raise SystemExit(f"bench/monitor_overhead.py: no example named {', '.join(missing)} (examples: {known})"
+                         if missing else f"bench/monitor_overhead.py: --pairs must be at least 1, not {args.pairs}")
     print(f"backend: {keras.backend.backend()}" + (", every fit in a new process" if args.fresh_process else ""))
-    medians = {name: measure(name, args.pairs, args.breakdown, args.fresh_process)
-               for name in args.workloads.split(",")}
+    medians = {name: measure(name, args.pairs, args.breakdown, args.fresh_process) for name in names}
     worst = max(medians.values())
     print(f"summary: worst median overhead ratio {worst:.4f} over {len(medians)} workloads, {args.pairs} pairs each"
           + (", every fit in a new process" if args.fresh_process else ""))

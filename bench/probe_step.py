@@ -8,9 +8,8 @@ autotuning, is for a GPU: most of the others are options of XLA's CPU compiler),
 over ``--repeats`` fresh compilations of the compile's wall and CPU seconds (CPU: the
 process's, which also counts XLA's worker threads), and the median seconds of one run of the
 compiled step (``--runs`` runs after a warm-up) and of one whole probe (the run and the signals
-computed on the host). It then
-profiles the runs of the step as the Monitor compiles it and prints the operations that take
-the most of a run, each with the Keras operation it comes from.
+computed on the host). It then profiles the runs of the step as the Monitor compiles it and
+prints the operations that take the most of a run, each with the Keras operation it comes from.
 
     python bench/probe_step.py [--workloads digits_cnn,fashion_mlp] [--repeats 3] [--runs 20]
 """
@@ -29,14 +28,13 @@ from pathlib import Path
 import kerasdoctor  # noqa: F401  (chooses the backend before Keras loads)
 import jax
 import keras
-import numpy as np
 
 from kerasdoctor._backends import probe_jax
+from kerasdoctor.errors import KerasDoctorError
 from kerasdoctor.monitor.probe import ProbeProgram
 from kerasdoctor.workload import load_workload
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-PROBE_SIZE = 128
+from monitor_overhead import EXAMPLES, probe_batch
 OPTION_SETS = {
     "the Monitor's": probe_jax.COMPILER_OPTIONS[0],
     # A GPU compile reads no xla_cpu_ option, and autotunes its convolutions and matrix products;
@@ -55,8 +53,7 @@ def _program(name):
     data = workload.load_data()
     keras.utils.set_random_seed(0)
     model = workload.build_model()
-    rows = np.random.default_rng(0).choice(len(data.y_train), PROBE_SIZE, replace=False)
-    x, y = data.x_train[rows], data.y_train[rows]
+    x, y = probe_batch(data)
     model.fit(x, y, batch_size=32, epochs=1, verbose=0)  # builds the model and its optimizer
     return lambda: ProbeProgram(model, x, y)
 
@@ -102,7 +99,8 @@ def _costliest_operations(program, state, runs, count=5):
         found = re.match(r"\s*(?:ROOT )?%([\w.-]+) = (\([^)]*\)|\S+)", line)
         if found:
             origin = re.search(r'op_name="([^"]+)"', line)
-            origins[found.group(1)] = origin.group(1) if origin else f"no Keras operation recorded; it gives {found.group(2)}"
+            origins[found.group(1)] = (origin.group(1) if origin
+                                       else f"no Keras operation recorded; it gives {found.group(2)}")
     with tempfile.TemporaryDirectory() as folder:
         jax.profiler.start_trace(folder)
         for _ in range(runs):
@@ -135,20 +133,31 @@ def measure(name, repeats, runs):
     program, state, _, _ = _compiled(new_program, OPTION_SETS["the Monitor's"])
     _run_seconds(program, state, 2)
     for ms, operation, origin in _costliest_operations(program, state, runs):
-        print(f"{name} | the Monitor's options, costliest operations: {ms:.2f} ms a run in {operation} ({origin})")
+        print(f"{name} | the Monitor's options, costliest operations: {ms:.2f} ms a run in {operation} "
+              f"({origin})")
+
+
+def _positive(text):
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workloads", default="digits_cnn,fashion_mlp")
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--repeats", type=_positive, default=3)
+    parser.add_argument("--runs", type=_positive, default=20)
     args = parser.parse_args(argv)
     if keras.backend.backend() != "jax":
         raise SystemExit("bench/probe_step.py measures the JAX probe step: run it with KERAS_BACKEND=jax")
     print(f"backend: jax {jax.__version__}, {jax.devices()[0].platform}")
     for name in args.workloads.split(","):
-        measure(name, args.repeats, args.runs)
+        try:
+            measure(name, args.repeats, args.runs)
+        except KerasDoctorError as error:  # a workload name with no example behind it, say
+            raise SystemExit(f"bench/probe_step.py: {name}: {error}") from None
     return 0
 
 
