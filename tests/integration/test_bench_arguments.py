@@ -27,3 +27,23 @@ def test_a_bad_argument_is_one_clear_line_and_a_non_zero_exit(args, message):
     done = _run(*args)
     assert done.returncode != 0
     assert message in done.stderr and "Traceback" not in done.stderr, done.stderr[-2000:]
+
+
+def test_the_overhead_benchmark_counts_full_collections_inside_a_fit_and_collects_before_each():
+    script = (
+        "import gc, sys; sys.path.insert(0, 'bench'); import monitor_overhead as m\n"
+        "with m.FullCollections() as inside:\n"
+        "    gc.collect(1); gc.collect()\n"
+        "gc.collect()\n"
+        "print(len(inside.seconds), all(s >= 0 for s in inside.seconds))\n"
+        "from kerasdoctor.workload import load_workload\n"
+        "w = load_workload(m.EXAMPLES / 'digits_cnn.py'); d = w.load_data()\n"
+        "gc.set_threshold(1, 1, 1)  # a full collection at almost every allocation\n"
+        "for collect in (True, False):\n"
+        "    seconds, cpu, phases, collections = m.timed_fit(w, d, True, collect=collect)\n"
+        "    print(seconds > 0, cpu[0] >= 0, phases is None, len(collections) > 0)\n"
+    )
+    done = _run("-c", script)
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = done.stdout.strip().splitlines()[-3:]
+    assert lines == ["1 True", "True True True True", "True True True True"], done.stdout[-2000:]
