@@ -7,8 +7,8 @@ probe batch, chosen the same way), this prints, per option set (one of them, wit
 autotuning, is for a GPU: most of the others are options of XLA's CPU compiler), the median
 over ``--repeats`` fresh compilations of the compile's wall and CPU seconds (CPU: the
 process's, which also counts XLA's worker threads), and the median seconds of one run of the
-compiled step (``--runs`` runs after a warm-up) and of one whole probe (the run and the signals
-computed on the host). It then profiles the runs of the step as the Monitor compiles it and
+compiled step (``--runs`` runs after a first one, which is timed apart: it also sets up the
+compiled kernels) and of one whole probe (the run and the signals computed on the host). It then profiles the runs of the step as the Monitor compiles it and
 prints the operations that take the most of a run, each with the Keras operation it comes from.
 
     python bench/probe_step.py [--workloads digits_cnn,fashion_mlp] [--repeats 3] [--runs 20]
@@ -79,7 +79,9 @@ def _run_seconds(program, state, runs):
         return jax.block_until_ready(program._step(trainable, non_trainable, program.sequence_zeros,
                                                    program.x, program.y))
 
-    step()  # warm-up
+    started = time.perf_counter()
+    step()  # the first run, which also sets the kernels up
+    first = time.perf_counter() - started
     steps, probes = [], []
     for _ in range(runs):
         started = time.perf_counter()
@@ -88,7 +90,7 @@ def _run_seconds(program, state, runs):
         started = time.perf_counter()
         program.run(None, state)
         probes.append(time.perf_counter() - started)
-    return statistics.median(steps), statistics.median(probes)
+    return first, statistics.median(steps), statistics.median(probes)
 
 
 def _costliest_operations(program, state, runs, count=5):
@@ -127,9 +129,9 @@ def measure(name, repeats, runs):
             program, state, wall, cpu = _compiled(new_program, OPTION_SETS[label])
             figures[label].append((wall, cpu) + _run_seconds(program, state, runs))
     for label, rows in figures.items():
-        wall, cpu, step, probe = (statistics.median(column) for column in zip(*rows))
+        wall, cpu, first, step, probe = (statistics.median(column) for column in zip(*rows))
         print(f"{name} | {label}: compile {wall:.3f} s wall, {cpu:.3f} s CPU; a run of the step "
-              f"{1e3 * step:.2f} ms, a whole probe {1e3 * probe:.2f} ms")
+              f"{1e3 * step:.2f} ms (the first {1e3 * first:.2f} ms), a whole probe {1e3 * probe:.2f} ms")
     program, state, _, _ = _compiled(new_program, OPTION_SETS["the Monitor's"])
     _run_seconds(program, state, 2)
     for ms, operation, origin in _costliest_operations(program, state, runs):
