@@ -120,3 +120,25 @@ def test_a_cnn_probe_gives_the_same_signals_with_either_gradient(monkeypatch):
         assert ours.keys() == theirs.keys()
         for name in ours:
             assert ours[name] == pytest.approx(theirs[name], rel=1e-6, abs=1e-9), name
+
+
+def test_a_rewritten_pass_that_fails_to_lower_falls_back_to_jaxs_gradient(monkeypatch):
+    from kerasdoctor.monitor.probe import ProbeProgram
+
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Conv2D(2, 3, activation="relu"),
+                              keras.layers.MaxPooling2D(2), keras.layers.Flatten(), keras.layers.Dense(2)])
+    model.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    x, y = np.ones((4, 8, 8, 1), "float32"), np.array([0, 1, 0, 1])
+
+    def broken(function, example):
+        def rewritten(*args):
+            raise RuntimeError("a primitive the evaluator cannot bind")
+        return rewritten
+
+    monkeypatch.setattr(probe_jax, "_with_cheap_pooling", broken)
+    program = ProbeProgram(model, x, y)
+    state = program.snapshot()
+    program.compile(state)
+    loss, variables, layers = program.run(None, state)[:3]
+    assert np.isfinite(loss) and variables and layers

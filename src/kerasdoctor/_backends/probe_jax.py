@@ -139,9 +139,7 @@ def _with_cheap_pooling(function, example):
     return rewritten
 
 
-def compile_probe(program, example):
-    forward = _with_cheap_pooling(program.loss_and_activations, example)
-
+def _lowered_step(forward, example):
     def step(trainable, non_trainable, sequence_zeros, x, y):
         def loss_fn(values, zeros):
             return forward(values, non_trainable, zeros, x, y)
@@ -150,7 +148,19 @@ def compile_probe(program, example):
             trainable, sequence_zeros)
         return loss, gradients, activations, sequence
 
-    lowered = jax.jit(step).lower(*example)
+    return jax.jit(step).lower(*example)
+
+
+def compile_probe(program, example):
+    plain = program.loss_and_activations
+    forward = _with_cheap_pooling(plain, example)
+    try:
+        lowered = _lowered_step(forward, example)
+    except Exception as error:  # noqa: BLE001 - the rewritten pass failed where the plain one may not
+        if forward is plain:
+            raise
+        logger.debug("The probe keeps XLA's max-pooling gradient: %s", error)
+        lowered = _lowered_step(plain, example)
     for options in COMPILER_OPTIONS:
         try:
             return lowered.compile(compiler_options=options)
