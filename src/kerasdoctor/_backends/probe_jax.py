@@ -9,6 +9,12 @@ import jax.numpy as jnp
 import keras
 import numpy as np
 
+# The step at whose start the probe step begins to compile in the background. On JAX, at the first:
+# it traces and compiles while Keras traces its own training step, on the core that tracing leaves
+# free, and the kept early steps are probed within the first epoch (`bench/monitor_overhead.py
+# --breakdown`, docs/benchmarks.md).
+COMPILE_FROM_STEP = 0
+
 logger = logging.getLogger(__name__)
 
 # The probe runs rarely, so a faster compile is worth a slower kernel. `bench/probe_step.py`

@@ -3,6 +3,10 @@
 import keras
 import tensorflow as tf
 
+# The step at whose start the probe step begins to compile in the background: after the training
+# step itself has compiled.
+COMPILE_FROM_STEP = 2
+
 
 def to_device(value):
     return keras.ops.convert_to_tensor(value)  # eager here: nothing compiles

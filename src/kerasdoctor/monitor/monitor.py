@@ -8,6 +8,7 @@ import time
 import keras
 import numpy as np
 
+from kerasdoctor import _backends
 from kerasdoctor.monitor.datastats import (
     bounded_summary, estimated_overlap, is_arrays, summarize, summarize_labels,
 )
@@ -329,8 +330,8 @@ class Monitor(keras.callbacks.Callback):
                 return
             self._setup(self.model, step=step)
             return  # _setup recorded (or kept) this step
-        if self._compiler is not None and self._compiler.ident is None and step >= 2:
-            self._compiler.start()  # after the train step itself has compiled
+        if self._compiler is not None and self._compiler.ident is None and step >= _backends.COMPILE_FROM_STEP:
+            self._compiler.start()
         if self._pending and (self._program_ready() or not self._compiling()):
             self._flush()
         if self._schedule.due(step) and (not self._compiling() or self._schedule.keeps(step)):
