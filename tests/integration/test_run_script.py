@@ -302,6 +302,23 @@ def test_a_fit_on_an_input_keras_doctor_cannot_read_runs_unwatched_with_one_note
     assert not (tmp_path / "runs").exists()
 
 
+def test_a_fit_that_carries_its_own_monitor_is_left_to_it_with_one_note(tmp_path, capsys):
+    keras.utils.set_random_seed(0)
+    x, y = np.random.default_rng(0).normal(size=(64, 4)).astype("float32"), np.arange(64) % 2
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, activation="softmax")])
+    model.compile("adam", "sparse_categorical_crossentropy")
+    monitor = kerasdoctor.Monitor(probe_data=(x[:32], y[:32]))
+    session = kerasdoctor.autolog(out=tmp_path / "runs")
+    try:
+        model.fit(x, y, epochs=1, batch_size=16, verbose=0, callbacks=[monitor])
+    finally:
+        kerasdoctor.autolog(disable=True)
+    assert session.results == [] and not (tmp_path / "runs").exists()
+    assert any(record["type"] == "probe" for record in monitor.log.records)
+    notes = [line for line in capsys.readouterr().err.splitlines() if "own keras-doctor Monitor" in line]
+    assert len(notes) == 1, notes
+
+
 def test_autolog_disable_restores_keras_model_fit():
     original = keras.Model.fit
     kerasdoctor.autolog()

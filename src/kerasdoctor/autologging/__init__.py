@@ -70,7 +70,9 @@ def _start(session, model, arguments, replace):
               f"callbacks of type {type(callbacks).__name__}")
         return None
     if any(isinstance(c, Monitor) for c in callbacks or ()):
-        return None  # the script watches this fit itself
+        _note("this fit carries its own keras-doctor Monitor, so it is left to that one (no run folder "
+              "here; the Monitor's log holds what it saw)")
+        return None
     try:
         data = read_fit_data(arguments, probe_rows=session.probe_rows, seed=session.seed, replace=replace)
     except KerasDoctorError as error:
