@@ -20,6 +20,8 @@ ATTENTION_LAYERS = ("MultiHeadAttention", "GroupedQueryAttention")
 EMBEDDING_LAYERS = ("Embedding",)
 KERNEL_LAYERS = DENSE_LAYERS + CONV_LAYERS + RECURRENT_LAYERS + ATTENTION_LAYERS + EMBEDDING_LAYERS
 WRAPPER_LAYERS = ("TimeDistributed", "Bidirectional")
+# Pooling by the window maximum (the JAX probe computes its gradient its own way).
+MAX_POOLING_LAYERS = ("MaxPooling1D", "MaxPooling2D", "MaxPooling3D")
 # Layers that pass their input's values through unchanged in kind (the output activation is behind them).
 PASSTHROUGH_LAYERS = (
     "Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "AlphaDropout", "GaussianDropout",

@@ -142,3 +142,24 @@ def test_a_rewritten_pass_that_fails_to_lower_falls_back_to_jaxs_gradient(monkey
     program.compile(state)
     loss, variables, layers = program.run(None, state)[:3]
     assert np.isfinite(loss) and variables and layers
+
+
+def test_a_model_without_max_pooling_is_traced_once(monkeypatch):
+    from kerasdoctor.monitor.probe import ProbeProgram
+
+    keras.utils.set_random_seed(0)
+    dense = keras.Sequential([keras.Input((6,)), keras.layers.Dense(4, activation="relu"), keras.layers.Dense(2)])
+    wrapped = keras.Sequential([keras.Input((5, 8, 1)), keras.layers.TimeDistributed(keras.layers.MaxPooling1D(2)),
+                                keras.layers.Flatten(), keras.layers.Dense(2)])
+    nested = keras.Sequential([keras.Input((8, 8, 1)), keras.Sequential([keras.layers.Conv2D(2, 3),
+                                                                         keras.layers.MaxPooling2D(2)]),
+                               keras.layers.Flatten(), keras.layers.Dense(2)])
+    assert not probe_jax._has_max_pooling(dense)
+    assert probe_jax._has_max_pooling(wrapped) and probe_jax._has_max_pooling(nested)
+    dense.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    traced = []
+    monkeypatch.setattr(probe_jax, "_with_cheap_pooling", lambda function, example: traced.append(1) or function)
+    program = ProbeProgram(dense, np.ones((4, 6), "float32"), np.array([0, 1, 0, 1]))
+    state = program.snapshot()
+    program.compile(state)
+    assert traced == [] and np.isfinite(program.run(None, state)[0])

@@ -9,6 +9,8 @@ import jax.numpy as jnp
 import keras
 import numpy as np
 
+from kerasdoctor.vocabulary import MAX_POOLING_LAYERS
+
 # The step at whose start the probe step begins to compile in the background. On JAX, at the first:
 # it traces and compiles while Keras traces its own training step, on the core that tracing leaves
 # free, and the kept early steps are probed within the first epoch (`bench/monitor_overhead.py
@@ -127,6 +129,16 @@ def _evaluate(jaxpr, consts, args):
     return [read(var) for var in jaxpr.outvars]
 
 
+def _has_max_pooling(layer):
+    """Whether ``layer`` is or holds (in a model or a wrapper) a Keras max-pooling layer: only then
+    is the forward pass traced once more to rewrite it (a pooling a custom layer makes with
+    ``keras.ops.max_pool`` keeps JAX's gradient)."""
+    if type(layer).__name__ in MAX_POOLING_LAYERS:
+        return True
+    inner = list(getattr(layer, "layers", None) or []) + [getattr(layer, "layer", None)]
+    return any(_has_max_pooling(item) for item in inner if isinstance(item, keras.layers.Layer))
+
+
 def _with_cheap_pooling(function, example):
     """``function`` with its max pooling's gradient computed elementwise (see ``_max_pool``), or
     ``function`` itself when it has no such pooling or cannot be traced to a jaxpr here."""
@@ -159,7 +171,7 @@ def _lowered_step(forward, example):
 
 def compile_probe(program, example):
     plain = program.loss_and_activations
-    forward = _with_cheap_pooling(plain, example)
+    forward = _with_cheap_pooling(plain, example) if _has_max_pooling(program.model) else plain
     try:
         lowered = _lowered_step(forward, example)
     except Exception as error:  # noqa: BLE001 - the rewritten pass failed where the plain one may not
