@@ -499,3 +499,20 @@ def test_a_snapshot_of_the_weights_keeps_its_values_when_the_weights_change():
         variable.assign(variable.value * 0.0 + 7.0)
     for copy, value in zip(copies, before):
         np.testing.assert_array_equal(keras.ops.convert_to_numpy(copy), value)
+
+
+def test_a_probe_of_the_current_weights_equals_one_of_their_snapshot_and_leaves_them_usable():
+    # A steady probe reads the weights as they are (no copy on JAX); it must record what a probe
+    # of a copy records, and training must go on with the same weights afterwards.
+    from kerasdoctor.monitor.probe import ProbeProgram
+
+    model = _linear_model()
+    program = ProbeProgram(model, X, Y)
+    program.compile(program.snapshot())
+    current = program.run(None)
+    copied = program.run(None, program.snapshot())
+    assert current[0] == copied[0] and current[1] == copied[1] and current[2] == copied[2]
+    model.fit(X, Y, batch_size=8, epochs=1, verbose=0)  # the next step may donate what the probe read
+    after = program.run(None)
+    assert after[0] != current[0]
+    np.testing.assert_array_equal(after[3][0], keras.ops.convert_to_numpy(model.trainable_variables[0].value))

@@ -47,6 +47,13 @@ def snapshot(variables):
         return _copies(values)
 
 
+def current(variables):
+    """The variables' values for a probe that finishes before training goes on: no copy (one
+    more dispatch and pass over the weights), since the probe reads every result back to the
+    host before Keras's next step can donate the buffers."""
+    return [v.value for v in variables]
+
+
 def to_device(value):
     """``value`` on the device: a NumPy array whose dtype JAX keeps as it is goes by a plain
     transfer (``keras.ops.convert_to_tensor`` compiles a conversion for each new shape);

@@ -155,7 +155,8 @@ class ProbeProgram:
         shares it (``variable_names``).
         ``previous`` holds the weights of the last probe, for the update ratio.
         """
-        trainable, non_trainable = state if state is not None else self.snapshot()
+        trainable, non_trainable = state if state is not None else (
+            _backends.current(self.trainable), _backends.current(self.non_trainable))
         loss, gradients, activations, sequence = self._step(trainable, non_trainable, self.sequence_zeros, self.x, self.y)
         weights = [np.asarray(keras.ops.convert_to_numpy(w)) for w in trainable]
         gradients = [keras.ops.convert_to_numpy(g) for g in gradients]
