@@ -92,3 +92,35 @@ def test_one_slow_probe_does_not_stop_probing():
             clock.now += 0.001
         steady.append(probes)
     assert steady[1] >= steady[0] - 1
+
+
+
+def _short_run(schedule, clock, *, announced, steps=400):
+    """A short run: the first step takes 1 s (compiling), the others 0.5 ms, a probe 1.5 ms.
+    Returns (the share of the elapsed time's budget spent, the probed steps)."""
+    schedule.start(steps if announced else None, 1)
+    probed = []
+    for step in range(steps):
+        if schedule.due(step):
+            schedule.taken(step)
+            probed.append(step)
+            clock.now += 0.0015
+            schedule.cost(0.0015)
+        clock.now += 1.0 if step == 0 else 0.0005
+    return (len(probed) - 1) * 0.0015 / (0.02 * clock.now), probed  # the first probe is uncounted
+
+
+def test_a_short_run_of_known_length_spends_its_budget_over_its_steps():
+    # The budget built up while compiling, and what the remaining steps earn, spread over them:
+    # nearly all of it is spent, and the second half is watched (the pacing by the share spent
+    # so far left 38% unspent here and probed the second half twice).
+    clock = Clock()
+    share, probed = _short_run(AdaptiveSchedule(0.02, probes_per_epoch=1000, clock=clock), clock, announced=True)
+    assert 0.9 <= share <= 1.0
+    assert sum(step >= 200 for step in probed) >= 5
+
+
+def test_a_run_of_unknown_length_keeps_within_its_budget():
+    clock = Clock()
+    share, probed = _short_run(AdaptiveSchedule(0.02, probes_per_epoch=1000, clock=clock), clock, announced=False)
+    assert 0.3 <= share <= 1.0 and probed[-1] > 200

@@ -89,11 +89,13 @@ class AdaptiveSchedule:
     A probe's cost ``c`` is taken as the median cost of the probes so far, so that one probe
     slowed by the machine (a busy neighbour, a garbage collection) neither spends the budget
     nor stretches the gap after it. Probing so far, at that cost each, never exceeds the
-    budget of the elapsed time, and a probe is followed by ``c / overhead_budget`` seconds of
-    training (the steady rate) times the share of the budget spent so far: quicker while much
-    of it is unspent (after a first epoch spent compiling the training step), the steady rate
-    once it is spent. So a budget that has built up is not spent on a burst of consecutive
-    probes that leaves the rest of a short run unwatched.
+    budget of the elapsed time. When the run's length is known (``fit`` announces its steps
+    and epochs, or the first epoch counts them), the budget not yet spent plus the budget of
+    the time the remaining steps will take (at the pace of the steps since the last probe) is
+    spread evenly over those steps: a budget built up while the first epoch compiled is spent
+    over the whole run, neither in a burst of consecutive probes at its start nor kept unspent
+    at its end. Otherwise a probe is followed by ``c / overhead_budget`` seconds of training
+    (the steady rate) times the share of the budget spent so far.
 
     Args:
         overhead_budget: the share of training time probing may take.
@@ -108,13 +110,17 @@ class AdaptiveSchedule:
 
     def start(self, steps_per_epoch, epochs):
         self.min_gap = max(1, int(steps_per_epoch or 0) // self.probes_per_epoch)
+        self._epochs = int(epochs or 0)
+        self._total_steps = int(steps_per_epoch or 0) * self._epochs or None
         self.next_step, self._started = 0, self._clock()
         self._probes, self._steady_seconds, self._last_cost, self._costs = 0, 0.0, 0.0, []
-        self._last_ended = self._started
+        self._last_ended, self._taken_at = self._started, (0, self._started)
 
     def epoch_ended(self, steps_so_far, epochs_done):
         if epochs_done == 1 and self.min_gap == 1 and steps_so_far:
             self.min_gap = max(1, steps_so_far // self.probes_per_epoch)
+        if epochs_done == 1 and self._total_steps is None and steps_so_far and self._epochs:
+            self._total_steps = steps_so_far * self._epochs
 
     def due(self, step):
         if step in EARLY_STEPS:
@@ -125,11 +131,24 @@ class AdaptiveSchedule:
         allowed = self.overhead_budget * (now - self._started)
         if self._steady_seconds + self._last_cost > allowed:
             return False
+        return now - self._last_ended >= self._gap(step, now, allowed)
+
+    def _gap(self, step, now, allowed):
+        """The seconds of training to leave after the last probe before the next one."""
+        cost, remaining = self._last_cost, (self._total_steps or 0) - step
+        taken_step, taken_time = self._taken_at
+        if remaining > 0 and step > taken_step:
+            # Spread what the rest of the run can afford evenly over its remaining steps, at the
+            # pace of the steps since the last one taken.
+            remaining_seconds = remaining * (now - taken_time) / (step - taken_step)
+            affordable = allowed - self._steady_seconds + self.overhead_budget * remaining_seconds
+            return cost * remaining_seconds / affordable if affordable > 0 else math.inf
         # The steady gap (cost / budget), shortened while the budget is underspent.
         spent = self._steady_seconds / allowed if allowed > 0 else 1.0
-        return now - self._last_ended >= self._last_cost / self.overhead_budget * spent
+        return cost / self.overhead_budget * spent
 
     def taken(self, step):
+        self._taken_at = (step, self._clock())
         if step >= self.next_step:
             self.next_step = step + self.min_gap
 
