@@ -208,8 +208,9 @@ class Monitor(keras.callbacks.Callback):
             sample of it. At most 10,000 validation rows are read.
         schedule: ``"adaptive"`` (the default): steps 0, 1, 2, 4, 8, 16 and 32,
             then as often as ``overhead_budget`` of the training time allows, spread
-            over the run (each probe is followed by the probes' median cost divided
-            by ``overhead_budget`` of training, less while the budget is underspent),
+            evenly over the steps left when the run's length is known (otherwise
+            each probe is followed by the probes' median cost divided by
+            ``overhead_budget`` of training, less while the budget is underspent),
             at most about ten probes an epoch; which steps depends on the machine's
             speed and load. ``"fixed"``: the same early steps, then evenly spaced
             steps (at most ten an epoch, about 200 in a run), a function of the
