@@ -103,6 +103,9 @@ def _evaluate(row):
     out["found"] = [f"{f.code}:{f.severity}" for f in findings]
     out["top"] = findings[0].code if findings else None
     out["serious"] = serious(findings)
+    steps = [probe["step"] for probe in log.probes]
+    # How many probes the run got, and in its second half (what LOSS_OSCILLATING judges).
+    out["probes"] = [len(steps), sum(step >= steps[-1] / 2 for step in steps) if steps else 0]
     if case.codes and out["detected"]:
         seen = first_seen(log, case.codes)
         out["epochs_to_finding"], out["seconds_to_finding"] = seen if seen else (None, None)
@@ -211,7 +214,9 @@ def main(argv=None):
     if args.verbose:
         for row in sorted(rows, key=lambda r: r["case"]):
             mark = ("ok " if row["detected"] else "MISS") if row["codes"] else ("FP " if row["false_positive"] else "ok ")
-            print(f"  {mark} {row.get('path', 'check')} {row['case']}: expected {row['codes']} top={row['top']} found={row['found']}")
+            probes = "" if row.get("probes") is None else f" probes={row['probes'][0]} (second half {row['probes'][1]})"
+            print(f"  {mark} {row.get('path', 'check')} {row['case']}: expected {row['codes']} top={row['top']} "
+                  f"found={row['found']}{probes}")
     checked = [r for r in rows if r.get("path", "check") == "check"]
     groups = [("all", checked)] if checked else []
     if any(r["held_out"] for r in checked) and not all(r["held_out"] for r in checked):
