@@ -40,8 +40,6 @@ OPTION_SETS = {
     # A GPU compile reads no xla_cpu_ option, and autotunes its convolutions and matrix products;
     # a CPU compile ignores the autotuning level, so on a CPU this set is the Monitor's again.
     "the Monitor's, no GPU autotuning": {**probe_jax.COMPILER_OPTIONS[0], "xla_gpu_autotune_level": 0},
-    # The Monitor's before it left out XLA's YNNPACK fusions (their kernels set up on the first run).
-    "the Monitor's with YNNPACK fusions": probe_jax.COMPILER_OPTIONS[1],
     "optimization level 0, fusion emitters on": {"xla_backend_optimization_level": 0,
                                                  "xla_cpu_parallel_codegen_split_count": 1},
     "optimization level 1": {"xla_backend_optimization_level": 1, "xla_cpu_use_fusion_emitters": False,

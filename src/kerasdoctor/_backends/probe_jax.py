@@ -23,15 +23,11 @@ logger = logging.getLogger(__name__)
 # on the digits CNN's probe step (128 rows, 2-core CPU): about 0.11 CPU-s of compilation with
 # these options against 0.75 with XLA's defaults, and a run of 3.4 ms instead of 2.2. Level 0
 # leaves max-pooling's gradient as loops over the windows, which cost more than the rest of
-# the step together; `_max_pool` computes it elementwise instead. Without XLA's YNNPACK fusions
-# the step's first run, which the Monitor pays once a fit, takes about 5 ms instead of 16 (their
-# kernels set themselves up on it), each later run about 0.3 ms more. Each set is tried in turn
-# (an XLA that lacks an option refuses the set).
-_LEVEL_0 = {"xla_backend_optimization_level": 0, "xla_cpu_use_fusion_emitters": False}
+# the step together; `_max_pool` computes it elementwise instead.
 COMPILER_OPTIONS = (
-    {**_LEVEL_0, "xla_cpu_parallel_codegen_split_count": 1, "xla_cpu_experimental_ynn_fusion_type": ""},
-    {**_LEVEL_0, "xla_cpu_parallel_codegen_split_count": 1},
-    _LEVEL_0,
+    {"xla_backend_optimization_level": 0, "xla_cpu_use_fusion_emitters": False,
+     "xla_cpu_parallel_codegen_split_count": 1},
+    {"xla_backend_optimization_level": 0, "xla_cpu_use_fusion_emitters": False},
 )
 
 
