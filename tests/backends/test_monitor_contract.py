@@ -512,7 +512,10 @@ def test_a_probe_of_the_current_weights_equals_one_of_their_snapshot_and_leaves_
     current = program.run(None)
     copied = program.run(None, program.snapshot())
     assert current[0] == copied[0] and current[1] == copied[1] and current[2] == copied[2]
+    held = [np.array(w, copy=True) for w in current[3]]  # the weights the Monitor keeps as `previous`
     model.fit(X, Y, batch_size=8, epochs=1, verbose=0)  # the next step may donate what the probe read
+    for kept, copy in zip(current[3], held):
+        np.testing.assert_array_equal(kept, copy)
     after = program.run(None)
     assert after[0] != current[0]
     np.testing.assert_array_equal(after[3][0], keras.ops.convert_to_numpy(model.trainable_variables[0].value))

@@ -11,10 +11,12 @@ class Clock:
         return self.now
 
 
-def _simulate(schedule, clock, *, steps, step_seconds, probe_seconds, slow_until=0, slow_seconds=0.0):
-    """Run ``steps`` training steps; each due step is probed at a cost of ``probe_seconds``.
-    Returns [(step, time the probe started)] of the steady probes (not step 0, not the early steps)."""
-    schedule.start(steps, 1)
+def _simulate(schedule, clock, *, steps, step_seconds, probe_seconds, slow_until=0, slow_seconds=0.0,
+              announced=True):
+    """Run ``steps`` training steps (announced to the schedule, or not); each due step is probed
+    at a cost of ``probe_seconds``. Returns [(step, time the probe started)] of the steady probes
+    (not step 0, not the early steps)."""
+    schedule.start(steps if announced else None, 1)
     probes = []
     for step in range(steps):
         if schedule.due(step):
@@ -94,33 +96,26 @@ def test_one_slow_probe_does_not_stop_probing():
     assert steady[1] >= steady[0] - 1
 
 
-
-def _short_run(schedule, clock, *, announced, steps=400):
-    """A short run: the first step takes 1 s (compiling), the others 0.5 ms, a probe 1.5 ms.
-    Returns (the share of the elapsed time's budget spent, the probed steps)."""
-    schedule.start(steps if announced else None, 1)
-    probed = []
-    for step in range(steps):
-        if schedule.due(step):
-            schedule.taken(step)
-            probed.append(step)
-            clock.now += 0.0015
-            schedule.cost(0.0015)
-        clock.now += 1.0 if step == 0 else 0.0005
-    return (len(probed) - 1) * 0.0015 / (0.02 * clock.now), probed  # the first probe is uncounted
+def _short_run(announced):
+    """A short run: the first step takes 1 s (compiling), the other 399 0.5 ms, a probe 1.5 ms.
+    Returns (the share of the elapsed time's budget spent, the steady probes' steps)."""
+    clock = Clock()
+    schedule = AdaptiveSchedule(0.02, probes_per_epoch=1000, clock=clock)
+    probes = _simulate(schedule, clock, steps=400, step_seconds=0.0005, probe_seconds=0.0015, slow_until=1,
+                       slow_seconds=1.0, announced=announced)
+    # Step 0's probe pays for warm-up and is not counted; the early steps are.
+    return (len(probes) + len(EARLY_STEPS)) * 0.0015 / (0.02 * clock.now), [step for step, _ in probes]
 
 
 def test_a_short_run_of_known_length_spends_its_budget_over_its_steps():
     # The budget built up while compiling, and what the remaining steps earn, spread over them:
     # nearly all of it is spent, and the second half is watched (the pacing by the share spent
     # so far left 38% unspent here and probed the second half twice).
-    clock = Clock()
-    share, probed = _short_run(AdaptiveSchedule(0.02, probes_per_epoch=1000, clock=clock), clock, announced=True)
+    share, probed = _short_run(announced=True)
     assert 0.9 <= share <= 1.0
     assert sum(step >= 200 for step in probed) >= 5
 
 
 def test_a_run_of_unknown_length_keeps_within_its_budget():
-    clock = Clock()
-    share, probed = _short_run(AdaptiveSchedule(0.02, probes_per_epoch=1000, clock=clock), clock, announced=False)
+    share, probed = _short_run(announced=False)
     assert 0.3 <= share <= 1.0 and probed[-1] > 200
