@@ -519,3 +519,96 @@ def test_a_probe_of_the_current_weights_equals_one_of_their_snapshot_and_leaves_
     after = program.run(None)
     assert after[0] != current[0]
     np.testing.assert_array_equal(after[3][0], keras.ops.convert_to_numpy(model.trainable_variables[0].value))
+
+
+def _probe_records(monkeypatch, sync_probes):
+    """The probes of a fixed-schedule Monitor on a small model, and how many were started
+    to be read back later; ``sync_probes`` is how many run to their end first."""
+    from kerasdoctor.monitor import monitor as monitor_module
+
+    monkeypatch.setattr(monitor_module, "SYNC_PROBES", sync_probes)
+    started = {"count": 0}
+    start_probe = monitor_module.Monitor._start_probe
+
+    def counted(self, *args):
+        started["count"] += 1
+        return start_probe(self, *args)
+
+    monkeypatch.setattr(monitor_module.Monitor, "_start_probe", counted)
+    rng = np.random.default_rng(3)  # the same data for each call
+    x = rng.normal(size=(64, 4)).astype("float32")
+    y = rng.normal(size=(64, 3)).astype("float32")
+    monitor = Monitor((x[:16], y[:16]), every_n_steps=3)
+    keras.utils.set_random_seed(7)
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(16, activation="relu"),
+                              keras.layers.BatchNormalization(), keras.layers.Dense(3)])
+    model.compile(optimizer=keras.optimizers.Adam(0.01), loss="mse")  # no dropout: probes repeat exactly
+    model.fit(x, y, batch_size=8, epochs=4, verbose=0, callbacks=[monitor])
+    # Each model has its own layer names: rows are compared in order.
+    probes = [{key: list(value.values()) if key in ("variables", "layers") else value
+               for key, value in probe.items() if key != "seconds"} for probe in monitor.log.probes]
+    return probes, started["count"], model.get_weights()
+
+
+def test_probes_read_back_later_record_what_probes_run_to_their_end_record(monkeypatch):
+    # Where the backend dispatches asynchronously (JAX), probes after the first few are started at
+    # their step and recorded at a later hook; the record must be the same, in step order, and
+    # training must not change.
+    from kerasdoctor import _backends
+
+    waited, none_started, weights = _probe_records(monkeypatch, sync_probes=10**6)
+    later, started, later_weights = _probe_records(monkeypatch, sync_probes=2)
+    assert none_started == 0
+    assert started == (len(later) - 4 if _backends.ASYNC_DISPATCH else 0)  # 3 run at once, and the end's
+    assert [p["step"] for p in later] == list(range(0, 31, 3)) + [32]  # 32: the trained weights
+    assert later == waited
+    for plain, other in zip(weights, later_weights):
+        np.testing.assert_array_equal(plain, other)
+
+
+def test_a_probe_read_back_later_that_fails_is_one_note_and_the_run_goes_on(monkeypatch):
+    from kerasdoctor.monitor.probe import ProbeProgram
+
+    calls, finish = {"count": 0}, ProbeProgram.finish
+
+    def fails_on_the_fifth_call(self, *args, **kwargs):
+        calls["count"] += 1
+        if calls["count"] == 5:
+            raise RuntimeError("a probe that fails once")
+        return finish(self, *args, **kwargs)
+
+    monkeypatch.setattr(ProbeProgram, "finish", fails_on_the_fifth_call)
+    monitor = Monitor((X, Y), every_n_steps=4)
+    history = _linear_model(learning_rate=0.01).fit(X, Y, batch_size=1, epochs=5, verbose=0, callbacks=[monitor])
+    assert len(history.history["loss"]) == 5 and monitor.log.end["status"] == "completed"
+    notes = [note for note in monitor.log.notes if "a probe failed" in note]
+    assert len(notes) == 1 and "a probe that fails once" in notes[0]
+    probes = monitor.log.probes
+    assert [p["step"] for p in probes] == list(range(0, 41, 4))
+    assert all("grad_norm" in _row(p["variables"], "linear/kernel") for p in probes[:4])
+    assert all("grad_norm" not in _row(p["variables"], "linear/kernel") for p in probes[4:])
+    assert all("weight_norm" in _row(p["variables"], "linear/kernel") for p in probes)
+
+
+def test_the_probe_of_the_state_the_step_was_compiled_for_reads_the_compilations_run():
+    # On JAX the compilation runs the step once (its first run sets up its kernels); the probe of
+    # that same state reads that run instead of running the step again, and records the same.
+    # Elsewhere the step first runs at the first probe.
+    from kerasdoctor.monitor.probe import ProbeProgram
+
+    program = ProbeProgram(_linear_model(), X, Y)
+    state = program.snapshot()
+    program.compile(state)
+    calls, step = {"count": 0}, program._step
+
+    def counted(*args):
+        calls["count"] += 1
+        return step(*args)
+
+    program._step = counted
+    read = 1 if keras.backend.backend() == "jax" else 0  # runs read from the compilation
+    first = program.run(None, state)
+    assert calls["count"] == 1 - read
+    again = program.run(None, state)  # the compilation's run is read once only
+    assert calls["count"] == 2 - read
+    assert first[0] == again[0] and first[1] == again[1] and first[2] == again[2]

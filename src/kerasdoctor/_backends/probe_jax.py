@@ -54,6 +54,17 @@ def current(variables):
     return [v.value for v in variables]
 
 
+# JAX dispatches a computation and returns before it has run: a probe of a copy of the weights
+# can be started at one step and read back at a later one, while training goes on (the Monitor's
+# asynchronous probes).
+ASYNC_DISPATCH = True
+
+
+def is_ready(value):
+    """Whether the computation that gives ``value`` has finished (reading it would not wait)."""
+    return value.is_ready()
+
+
 def to_device(value):
     """``value`` on the device: a NumPy array whose dtype JAX keeps as it is goes by a plain
     transfer (``keras.ops.convert_to_tensor`` compiles a conversion for each new shape);
@@ -177,6 +188,17 @@ def _lowered_step(forward, example):
 
 
 def compile_probe(program, example):
+    """(The compiled probe step, its outputs on ``example``.) The step is run once here: its first
+    run also sets up its kernels (about 16 ms against 3 for a later run of the digits CNN's step,
+    `bench/probe_step.py`), and here that is paid in the background, beside Keras's own
+    compilation. The probe of ``example`` reads these outputs. JAX's random state is a value, so
+    running the step in another thread leaves training's random stream alone."""
+    step = compiled_step(program, example)
+    return step, jax.block_until_ready(step(*example))
+
+
+def compiled_step(program, example):
+    """The probe step compiled for arguments shaped like ``example``, not yet run."""
     plain = program.loss_and_activations
     forward = _with_cheap_pooling(plain, example) if _has_max_pooling(program.model) else plain
     try:

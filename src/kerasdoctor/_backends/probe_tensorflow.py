@@ -6,6 +6,12 @@ import tensorflow as tf
 # The step at whose start the probe step begins to compile in the background: after the training
 # step itself has compiled.
 COMPILE_FROM_STEP = 2
+# A probe runs to its end when called: the Monitor reads each one back at once.
+ASYNC_DISPATCH = False
+
+
+def is_ready(value):
+    return True
 
 
 def to_device(value):
@@ -22,6 +28,8 @@ def current(variables):
 
 
 def compile_probe(program, example):
+    """(The traced probe step, None): its first run stays on the training thread, as every later
+    one (``probe_jax.compile_probe`` runs it once while compiling)."""
     @tf.function
     def step(trainable, non_trainable, sequence_zeros, x, y):
         with tf.GradientTape() as tape:
@@ -32,4 +40,4 @@ def compile_probe(program, example):
         sequence = [tf.zeros_like(z) if g is None else tf.convert_to_tensor(g) for g, z in zip(sequence, sequence_zeros)]
         return loss, gradients, list(activations), sequence
 
-    return step.get_concrete_function(*example)
+    return step.get_concrete_function(*example), None

@@ -6,6 +6,12 @@ import torch
 # The step at whose start the probe step begins to compile in the background: after the training
 # step itself has compiled.
 COMPILE_FROM_STEP = 2
+# A probe runs to its end when called: the Monitor reads each one back at once.
+ASYNC_DISPATCH = False
+
+
+def is_ready(value):
+    return True
 
 
 def to_device(value):
@@ -26,6 +32,8 @@ def current(variables):
 
 
 def compile_probe(program, example):
+    """(The probe step, None): it is not run here, where it would share the random state with
+    training from another thread (see ``probe_jax.compile_probe``)."""
     del example  # eager
 
     def step(trainable, non_trainable, sequence_zeros, x, y):
@@ -41,4 +49,4 @@ def compile_probe(program, example):
             gradients, sequence = found[: len(leaves)], found[len(leaves) :]
             return loss.detach(), gradients, [a.detach() for a in activations], sequence
 
-    return step
+    return step, None

@@ -2,6 +2,7 @@
 
 import functools
 import logging
+import statistics
 import threading
 import time
 
@@ -22,6 +23,14 @@ logger = logging.getLogger(__name__)
 # once it is ready: at most this many, and at most this many bytes in all.
 MAX_PENDING = 8
 MAX_PENDING_BYTES = 256 * 2**20
+# Where the backend dispatches asynchronously (JAX), a probe of the current weights is started at
+# its step and read back at a later hook, once it has run, so that training is not held up while
+# the steps it has queued catch up, and the probe's host work fills time the training thread
+# would spend waiting anyway. At most this many are in flight; the first probes (the first one,
+# which also sets up the compiled step, and ``SYNC_PROBES`` more) run to their end at once, and
+# measure what a probe costs, which each later one is charged against the budget.
+MAX_IN_FLIGHT = 4
+SYNC_PROBES = 2
 
 
 def _length(x):
@@ -228,6 +237,14 @@ class Monitor(keras.callbacks.Callback):
             the kept ones would be dropped, and the schedule would depend on
             the machine's speed again.
 
+    On JAX, which dispatches a computation and returns before it has run,
+    the probes after the first three are started at their step on a copy of
+    the weights and read back at a later step, once they have run (at the
+    latest at the epoch's end), so training does not wait for them; they
+    record what a probe run at once records. A probe's ``seconds`` are then
+    its time on the training thread, and the adaptive schedule charges it at
+    least the median cost of the probes run at once.
+
     Example:
 
     ```python
@@ -273,6 +290,7 @@ class Monitor(keras.callbacks.Callback):
             self.probe_data = (_head(probe_data[0], probe_size), _head(probe_data[1], probe_size))
         self._program = self._compiler = self._compiling_program = None
         self._variable_names, self._pending, self._previous = [], [], None
+        self._in_flight, self._sync_costs, self._gradient_probes, self._ending = [], [], 0, False
         self._epoch_first_step, self._quiet_until, self._settled = 0, 0, False
         self._said = set()
         self._failed = False
@@ -298,6 +316,7 @@ class Monitor(keras.callbacks.Callback):
         self._program, self._compiler, self._compile_error = None, None, None
         self._compiling_program = None
         self._pending, self._previous, self._ready = [], None, False  # a second fit starts afresh
+        self._in_flight, self._sync_costs, self._gradient_probes, self._ending = [], [], 0, False
         self._quiet_until, self._settled = 0, False
         self._fingerprints = []
         if model.trainable_variables:
@@ -326,6 +345,8 @@ class Monitor(keras.callbacks.Callback):
     @_watching
     def _batch_begin(self, step):
         self._quiet_until, self._settled = 0, False
+        if self._in_flight:
+            self._collect()
         if not self._ready:
             if not self._model.trainable_variables:
                 return
@@ -338,11 +359,12 @@ class Monitor(keras.callbacks.Callback):
         if self._schedule.due(step) and (not self._compiling() or self._schedule.keeps(step)):
             self._schedule.taken(step)
             self._probe_or_keep(step)
-        if self._ready and not (self._pending or self._compiling()):
+        if self._ready and not (self._pending or self._compiling() or self._in_flight):
             self._quiet_until, self._settled = self._schedule.earliest_due(step + 1), True
 
     @_watching
     def on_epoch_end(self, epoch, logs=None):
+        self._collect(wait=True)  # the epoch's probes come before its record
         self._epoch_first_step += self._last_batch + self._steps_per_execution
         self._last_batch = -1
         self._schedule.epoch_ended(self._epoch_first_step, epoch + 1)
@@ -387,6 +409,8 @@ class Monitor(keras.callbacks.Callback):
 
     @_watching
     def _finish(self):
+        self._collect(wait=True)
+        self._ending = True  # the trained weights are probed at once
         if not self._ready and self._model.trainable_variables:
             self._setup(self.model, step=self._epoch_first_step)
         if self._pending:
@@ -504,27 +528,84 @@ class Monitor(keras.callbacks.Callback):
             self._record_probe(step, epoch, state)
 
     def _record_probe(self, step, epoch, state=None):
+        if state is None and self._dispatching():
+            self._start_probe(step, epoch)
+            return
+        self._collect(wait=True)  # probes are recorded in the order of their steps
         started = time.perf_counter()
         model = self.model  # on JAX this syncs the trainer's state into the variables
         record = {"step": step, "epoch": epoch}
         try:
             if self._program is not None:
-                record.update(self._gradient_record(state))
+                record.update(self._gradient_record(state=state))
+                self._gradient_probes += 1
+                timed = self._gradient_probes > 1  # the first also sets up the compiled step
             else:
                 record.update(self._weight_record(model, state))
+                timed = False
         except Exception as error:
             self._note_once(f"a probe failed and was skipped: {_error_line(error)}")
             self._program = self._compiler = None  # weight statistics from now on, on schedule
             record.update(self._weight_record(model, state))
+            timed = False
         seconds = time.perf_counter() - started
+        if timed:
+            self._sync_costs.append(seconds)
+        self._append_probe(record, seconds, seconds)
+
+    def _dispatching(self):
+        """Whether a probe of the current weights is started now and read back later."""
+        return (_backends.ASYNC_DISPATCH and self._program is not None and not self._ending
+                and len(self._sync_costs) >= SYNC_PROBES)
+
+    def _start_probe(self, step, epoch):
+        started = time.perf_counter()
+        self.model  # noqa: B018 - on JAX this syncs the trainer's state into the variables
+        if len(self._in_flight) >= MAX_IN_FLIGHT:
+            self._collect(wait=True)
+        program = self._program
+        try:
+            handle = program.start()
+        except Exception as error:
+            self._note_once(f"a probe failed and was skipped: {_error_line(error)}")
+            self._program = self._compiler = None
+            self._record_probe(step, epoch)
+            return
+        self._in_flight.append((step, epoch, program, handle, time.perf_counter() - started))
+
+    def _collect(self, wait=False):
+        """Records the started probes that have run (all of them with ``wait``), in order."""
+        while self._in_flight:
+            step, epoch, program, handle, seconds = self._in_flight[0]
+            if not (wait or program.ready(handle)):
+                return
+            self._in_flight.pop(0)
+            started = time.perf_counter()
+            record = {"step": step, "epoch": epoch}
+            try:
+                record.update(self._gradient_record(program=program, handle=handle))
+            except Exception as error:
+                self._note_once(f"a probe failed and was skipped: {_error_line(error)}")
+                self._program = self._compiler = None
+                record.update(self._weight_record(self.model, (handle[0], None)))
+            seconds += time.perf_counter() - started
+            # The budget is charged what a probe run to its end costs: the time on this thread
+            # leaves out the probe's own computation, which the backend's threads do.
+            self._append_probe(record, seconds, max(seconds, statistics.median(self._sync_costs)))
+
+    def _append_probe(self, record, seconds, charged):
         record["seconds"] = seconds
         self.log.append("probe", **record)
         self._monitor_seconds += seconds
         self._epoch_monitor_seconds += seconds
-        self._schedule.cost(seconds)
+        self._schedule.cost(charged)
 
-    def _gradient_record(self, state):
-        loss, variables, layers, weights, through_time = self._program.run(self._previous, state)
+    def _gradient_record(self, state=None, program=None, handle=None):
+        if handle is None:
+            result = self._program.run(self._previous, state)
+        else:
+            result = program.finish(self._previous, handle)
+        loss, variables, layers, weights, through_time = result
         first = self._previous is None
         self._previous = weights
         for row in variables.values():

@@ -96,7 +96,7 @@ class ProbeProgram:
         self.tap = self._sequence_tap(x)
         self.x = keras.tree.map_structure(_backends.to_device, x)
         self.y = keras.tree.map_structure(_backends.to_device, y)
-        self._step = None
+        self._step = self._first = None
 
     def _sequence_tap(self, x):
         """The through-time tap of a graph model with a recurrent layer, else None."""
@@ -121,10 +121,13 @@ class ProbeProgram:
         return _backends.snapshot(self.trainable), _backends.snapshot(self.non_trainable)
 
     def compile(self, state):
-        """Compiles the probe step for values shaped like ``state`` (may take seconds)."""
+        """Compiles the probe step for values shaped like ``state`` (may take seconds). Where the
+        backend runs it once while compiling (JAX: the first run also sets up its kernels), the
+        probe of ``state`` itself reads that run."""
         trainable, non_trainable = state
         example = (trainable, non_trainable, self.sequence_zeros, self.x, self.y)
-        self._step = _backends.compile_probe(self, example)
+        self._step, outputs = _backends.compile_probe(self, example)
+        self._first = None if outputs is None else (state, outputs)
 
     def loss_and_activations(self, trainable_values, non_trainable_values, sequence_zeros, x, y):
         mapping = list(zip(self.trainable, trainable_values))
@@ -155,9 +158,29 @@ class ProbeProgram:
         shares it (``variable_names``).
         ``previous`` holds the weights of the last probe, for the update ratio.
         """
-        trainable, non_trainable = state if state is not None else (
+        state = state if state is not None else (
             _backends.current(self.trainable), _backends.current(self.non_trainable))
-        loss, gradients, activations, sequence = self._step(trainable, non_trainable, self.sequence_zeros, self.x, self.y)
+        return self.finish(previous, self.start(state))
+
+    def start(self, state=None):
+        """Starts a probe of ``state`` (default: a copy of the current values) and returns its
+        handle for ``finish``. Where the backend dispatches asynchronously (JAX), this returns
+        before the probe has run, and training may go on meanwhile: the default is a copy
+        because the next training step may reuse the current values' memory."""
+        first, self._first = self._first, None
+        if first is not None and state is first[0]:
+            return state[0], first[1]
+        trainable, non_trainable = state if state is not None else self.snapshot()
+        return trainable, self._step(trainable, non_trainable, self.sequence_zeros, self.x, self.y)
+
+    @staticmethod
+    def ready(handle):
+        """Whether the probe started as ``handle`` has run (``finish`` would not wait)."""
+        return _backends.is_ready(handle[1][0])
+
+    def finish(self, previous, handle):
+        """The signal rows of the probe started as ``handle`` (see ``run``)."""
+        trainable, (loss, gradients, activations, sequence) = handle
         weights = [np.asarray(keras.ops.convert_to_numpy(w)) for w in trainable]
         gradients = [keras.ops.convert_to_numpy(g) for g in gradients]
         previous = weights if previous is None else previous
