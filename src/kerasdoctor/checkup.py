@@ -177,6 +177,7 @@ def run_check(workload, *, epochs=None, batch_size=None, out=None, seed=0, callb
         log.append("end", status="interrupted")
         raise
     except Exception as error:
+        monitor.finish_probes()  # Keras calls no hook after an error: the probes still running
         if log.model is None:  # Keras checks shapes before any callback runs
             log.append("model", **describe_model(model))
         log.append("end", status="failed", error=describe_error(error))

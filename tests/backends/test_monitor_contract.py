@@ -612,3 +612,26 @@ def test_the_probe_of_the_state_the_step_was_compiled_for_reads_the_compilations
     again = program.run(None, state)  # the compilation's run is read once only
     assert calls["count"] == 2 - read
     assert first[0] == again[0] and first[1] == again[1] and first[2] == again[2]
+
+
+class _RaisesAt(keras.callbacks.Callback):
+    def __init__(self, step):
+        super().__init__()
+        self.step = step
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if batch == self.step:
+            raise RuntimeError("the user's fit fails here")
+
+
+def test_after_a_fit_that_raised_finish_probes_records_the_probes_still_running():
+    # On JAX the probe of step 6 is started there (after three run at once) and read back at a
+    # later hook; the failing callback comes first, so no hook of the Monitor runs after it.
+    monitor = Monitor((X, Y), every_n_steps=2)
+    with pytest.raises(RuntimeError, match="fails here"):
+        _linear_model(learning_rate=0.01).fit(X, Y, batch_size=1, epochs=2, verbose=0,
+                                              callbacks=[_RaisesAt(7), monitor])
+    monitor.finish_probes()
+    monitor.finish_probes()  # nothing left: records nothing twice
+    assert [p["step"] for p in monitor.log.probes] == [0, 2, 4, 6]
+    assert all("grad_norm" in _row(p["variables"], "linear/kernel") for p in monitor.log.probes)

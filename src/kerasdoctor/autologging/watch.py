@@ -60,6 +60,7 @@ class Watch:
 
     def failed(self, error):
         """The user's fit raised: the log says so, and the error is theirs to see."""
+        self.monitor.finish_probes()
         self.log.append("end", status="failed", error=f"{type(error).__name__}: {error}")
         self.log.close()
 

@@ -296,6 +296,15 @@ class Monitor(keras.callbacks.Callback):
         self._failed = False
         self._cpu_seconds = self._compile_cpu_seconds = self._compile_seconds = 0.0
 
+    def finish_probes(self):
+        """Records the probes started and not yet read back. Keras calls no hook after a ``fit``
+        that raised; call this then, before reading the log. Never raises."""
+        try:
+            self._collect(wait=True)
+        except Exception as error:  # noqa: BLE001 - a watcher must not raise
+            self._in_flight = []
+            self._note_once(f"some probes were not recorded: {_error_line(error)}")
+
     # Keras hooks. Only on_train_batch_begin runs per step, and it does work only
     # when a probe is due: an on_*_batch_end hook would turn off async dispatch.
 
