@@ -370,20 +370,20 @@ def _fit_with_a_probe_that_fails_once(monitor, epochs):
     """Trains the linear model with batch size 1 (8 steps an epoch); the third probe raises."""
     from kerasdoctor.monitor.probe import ProbeProgram
 
-    calls, run = {"count": 0}, ProbeProgram.run
+    calls, finish = {"count": 0}, ProbeProgram.finish  # every probe ends in finish
 
     def fails_on_the_third_call(self, *args, **kwargs):
         calls["count"] += 1
         if calls["count"] == 3:
             raise RuntimeError("a probe that fails once")
-        return run(self, *args, **kwargs)
+        return finish(self, *args, **kwargs)
 
-    ProbeProgram.run = fails_on_the_third_call
+    ProbeProgram.finish = fails_on_the_third_call
     try:
         return _linear_model(learning_rate=0.01).fit(X, Y, batch_size=1, epochs=epochs, verbose=0,
                                                      callbacks=[monitor])
     finally:
-        ProbeProgram.run = run
+        ProbeProgram.finish = finish
 
 
 def test_after_a_failed_probe_the_monitor_records_weights_on_schedule_to_the_end():
@@ -521,12 +521,13 @@ def test_a_probe_of_the_current_weights_equals_one_of_their_snapshot_and_leaves_
     np.testing.assert_array_equal(after[3][0], keras.ops.convert_to_numpy(model.trainable_variables[0].value))
 
 
-def _probe_records(monkeypatch, sync_probes):
-    """The probes of a fixed-schedule Monitor on a small model, and how many were started
-    to be read back later; ``sync_probes`` is how many run to their end first."""
+def _probe_records(monkeypatch, asynchronous):
+    """The probes of a fixed-schedule Monitor on a small model, and how many were started to be
+    read back later; ``asynchronous=False`` runs every probe to its end at once."""
+    from kerasdoctor import _backends
     from kerasdoctor.monitor import monitor as monitor_module
 
-    monkeypatch.setattr(monitor_module, "SYNC_PROBES", sync_probes)
+    monkeypatch.setattr(_backends, "ASYNC_DISPATCH", _backends.ASYNC_DISPATCH and asynchronous)
     started = {"count": 0}
     start_probe = monitor_module.Monitor._start_probe
 
@@ -551,15 +552,16 @@ def _probe_records(monkeypatch, sync_probes):
 
 
 def test_probes_read_back_later_record_what_probes_run_to_their_end_record(monkeypatch):
-    # Where the backend dispatches asynchronously (JAX), probes after the first few are started at
-    # their step and recorded at a later hook; the record must be the same, in step order, and
+    # Where the backend dispatches asynchronously (JAX), a probe of the current weights is started
+    # at its step and recorded at a later hook; the record must be the same, in step order, and
     # training must not change.
     from kerasdoctor import _backends
 
-    waited, none_started, weights = _probe_records(monkeypatch, sync_probes=10**6)
-    later, started, later_weights = _probe_records(monkeypatch, sync_probes=2)
+    waited, none_started, weights = _probe_records(monkeypatch, asynchronous=False)
+    later, started, later_weights = _probe_records(monkeypatch, asynchronous=True)
     assert none_started == 0
-    assert started == (len(later) - 4 if _backends.ASYNC_DISPATCH else 0)  # 3 run at once, and the end's
+    # Step 0 reads the compilation's run, and the trained weights are probed at once.
+    assert started == (len(later) - 2 if _backends.ASYNC_DISPATCH else 0)
     assert [p["step"] for p in later] == list(range(0, 31, 3)) + [32]  # 32: the trained weights
     assert later == waited
     for plain, other in zip(weights, later_weights):
@@ -625,8 +627,8 @@ class _RaisesAt(keras.callbacks.Callback):
 
 
 def test_after_a_fit_that_raised_finish_probes_records_the_probes_still_running():
-    # On JAX the probe of step 6 is started there (after three run at once) and read back at a
-    # later hook; the failing callback comes first, so no hook of the Monitor runs after it.
+    # On JAX the probe of step 6 is started there and read back at a later hook; the failing
+    # callback comes first, so no hook of the Monitor runs after it.
     monitor = Monitor((X, Y), every_n_steps=2)
     with pytest.raises(RuntimeError, match="fails here"):
         _linear_model(learning_rate=0.01).fit(X, Y, batch_size=1, epochs=2, verbose=0,

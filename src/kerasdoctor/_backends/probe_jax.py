@@ -2,6 +2,7 @@
 
 import functools
 import logging
+import time
 
 import jax
 import jax.extend as jex
@@ -188,13 +189,23 @@ def _lowered_step(forward, example):
 
 
 def compile_probe(program, example):
-    """(The compiled probe step, its outputs on ``example``.) The step is run once here: its first
-    run also sets up its kernels (about 16 ms against 3 for a later run of the digits CNN's step,
-    `bench/probe_step.py`), and here that is paid in the background, beside Keras's own
-    compilation. The probe of ``example`` reads these outputs. JAX's random state is a value, so
-    running the step in another thread leaves training's random stream alone."""
+    """(The compiled probe step, its outputs on ``example``, the seconds of one run.)
+
+    The step is run here: its first run also sets up its kernels (about 16 ms against 3 for a
+    later run of the digits CNN's step, `bench/probe_step.py`), which is then paid in the
+    background, beside Keras's own compilation, and the probe of ``example`` reads its outputs.
+    The shorter of two more runs gives what the computation of a probe costs: the Monitor's
+    asynchronous probes are charged it, since it runs on the backend's threads, not on the
+    training thread. JAX's random state is a value, so running the step in another thread
+    leaves training's random stream alone."""
     step = compiled_step(program, example)
-    return step, jax.block_until_ready(step(*example))
+    outputs = jax.block_until_ready(step(*example))
+    seconds = []
+    for _ in range(2):
+        started = time.perf_counter()
+        jax.block_until_ready(step(*example))
+        seconds.append(time.perf_counter() - started)
+    return step, outputs, min(seconds)
 
 
 def compiled_step(program, example):

@@ -28,8 +28,8 @@ def current(variables):
 
 
 def compile_probe(program, example):
-    """(The traced probe step, None): its first run stays on the training thread, as every later
-    one (``probe_jax.compile_probe`` runs it once while compiling)."""
+    """(The traced probe step, None, None): its first run stays on the training thread, as every
+    later one (``probe_jax.compile_probe`` runs it while compiling)."""
     @tf.function
     def step(trainable, non_trainable, sequence_zeros, x, y):
         with tf.GradientTape() as tape:
@@ -40,4 +40,4 @@ def compile_probe(program, example):
         sequence = [tf.zeros_like(z) if g is None else tf.convert_to_tensor(g) for g, z in zip(sequence, sequence_zeros)]
         return loss, gradients, list(activations), sequence
 
-    return step.get_concrete_function(*example), None
+    return step.get_concrete_function(*example), None, None

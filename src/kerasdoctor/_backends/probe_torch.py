@@ -32,8 +32,8 @@ def current(variables):
 
 
 def compile_probe(program, example):
-    """(The probe step, None): it is not run here, where it would share the random state with
-    training from another thread (see ``probe_jax.compile_probe``)."""
+    """(The probe step, None, None): it is not run here, where it would share the random state
+    with training from another thread (see ``probe_jax.compile_probe``)."""
     del example  # eager
 
     def step(trainable, non_trainable, sequence_zeros, x, y):
@@ -49,4 +49,4 @@ def compile_probe(program, example):
             gradients, sequence = found[: len(leaves)], found[len(leaves) :]
             return loss.detach(), gradients, [a.detach() for a in activations], sequence
 
-    return step, None
+    return step, None, None

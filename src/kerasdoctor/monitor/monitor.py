@@ -2,7 +2,6 @@
 
 import functools
 import logging
-import statistics
 import threading
 import time
 
@@ -26,11 +25,8 @@ MAX_PENDING_BYTES = 256 * 2**20
 # Where the backend dispatches asynchronously (JAX), a probe of the current weights is started at
 # its step and read back at a later hook, once it has run, so that training is not held up while
 # the steps it has queued catch up, and the probe's host work fills time the training thread
-# would spend waiting anyway. At most this many are in flight; the first probes (the first one,
-# which also sets up the compiled step, and ``SYNC_PROBES`` more) run to their end at once, and
-# measure what a probe costs, which each later one is charged against the budget.
+# would spend waiting anyway. At most this many are in flight.
 MAX_IN_FLIGHT = 4
-SYNC_PROBES = 2
 
 
 def _length(x):
@@ -237,13 +233,13 @@ class Monitor(keras.callbacks.Callback):
             the kept ones would be dropped, and the schedule would depend on
             the machine's speed again.
 
-    On JAX, which dispatches a computation and returns before it has run,
-    the probes after the first three are started at their step on a copy of
-    the weights and read back at a later step, once they have run (at the
-    latest at the epoch's end), so training does not wait for them; they
-    record what a probe run at once records. A probe's ``seconds`` are then
-    its time on the training thread, and the adaptive schedule charges it at
-    least the median cost of the probes run at once.
+    On JAX, which dispatches a computation and returns before it has run, a
+    probe of the current weights is started at its step on a copy of them and
+    read back at a later step, once it has run (at the latest at the epoch's
+    end), so training does not wait for it; it records what a probe run at
+    once records. Its ``seconds`` are then its time on the training thread,
+    and the adaptive schedule charges it that and the time of one run of the
+    probe step, measured when the step compiled.
 
     Example:
 
@@ -290,7 +286,7 @@ class Monitor(keras.callbacks.Callback):
             self.probe_data = (_head(probe_data[0], probe_size), _head(probe_data[1], probe_size))
         self._program = self._compiler = self._compiling_program = None
         self._variable_names, self._pending, self._previous = [], [], None
-        self._in_flight, self._sync_costs, self._gradient_probes, self._ending = [], [], 0, False
+        self._in_flight, self._ending = [], False
         self._epoch_first_step, self._quiet_until, self._settled = 0, 0, False
         self._said = set()
         self._failed = False
@@ -325,7 +321,7 @@ class Monitor(keras.callbacks.Callback):
         self._program, self._compiler, self._compile_error = None, None, None
         self._compiling_program = None
         self._pending, self._previous, self._ready = [], None, False  # a second fit starts afresh
-        self._in_flight, self._sync_costs, self._gradient_probes, self._ending = [], [], 0, False
+        self._in_flight, self._ending = [], False
         self._quiet_until, self._settled = 0, False
         self._fingerprints = []
         if model.trainable_variables:
@@ -547,25 +543,19 @@ class Monitor(keras.callbacks.Callback):
         try:
             if self._program is not None:
                 record.update(self._gradient_record(state=state))
-                self._gradient_probes += 1
-                timed = self._gradient_probes > 1  # the first also sets up the compiled step
             else:
                 record.update(self._weight_record(model, state))
-                timed = False
         except Exception as error:
             self._note_once(f"a probe failed and was skipped: {_error_line(error)}")
             self._program = self._compiler = None  # weight statistics from now on, on schedule
             record.update(self._weight_record(model, state))
-            timed = False
         seconds = time.perf_counter() - started
-        if timed:
-            self._sync_costs.append(seconds)
         self._append_probe(record, seconds, seconds)
 
     def _dispatching(self):
         """Whether a probe of the current weights is started now and read back later."""
         return (_backends.ASYNC_DISPATCH and self._program is not None and not self._ending
-                and len(self._sync_costs) >= SYNC_PROBES)
+                and self._program.step_seconds is not None)
 
     def _start_probe(self, step, epoch):
         started = time.perf_counter()
@@ -598,9 +588,9 @@ class Monitor(keras.callbacks.Callback):
                 self._program = self._compiler = None
                 record.update(self._weight_record(self.model, (handle[0], None)))
             seconds += time.perf_counter() - started
-            # The budget is charged what a probe run to its end costs: the time on this thread
-            # leaves out the probe's own computation, which the backend's threads do.
-            self._append_probe(record, seconds, max(seconds, statistics.median(self._sync_costs)))
+            # The budget is charged the time on this thread and the probe's own computation,
+            # which the backend's threads do (timed when the step compiled).
+            self._append_probe(record, seconds, seconds + program.step_seconds)
 
     def _append_probe(self, record, seconds, charged):
         record["seconds"] = seconds

@@ -96,7 +96,7 @@ class ProbeProgram:
         self.tap = self._sequence_tap(x)
         self.x = keras.tree.map_structure(_backends.to_device, x)
         self.y = keras.tree.map_structure(_backends.to_device, y)
-        self._step = self._first = None
+        self._step = self._first = self.step_seconds = None
 
     def _sequence_tap(self, x):
         """The through-time tap of a graph model with a recurrent layer, else None."""
@@ -122,11 +122,12 @@ class ProbeProgram:
 
     def compile(self, state):
         """Compiles the probe step for values shaped like ``state`` (may take seconds). Where the
-        backend runs it once while compiling (JAX: the first run also sets up its kernels), the
-        probe of ``state`` itself reads that run."""
+        backend runs it while compiling (JAX: the first run also sets up its kernels), the probe
+        of ``state`` itself reads that run, and ``step_seconds`` is what a later run of the
+        step takes (else None)."""
         trainable, non_trainable = state
         example = (trainable, non_trainable, self.sequence_zeros, self.x, self.y)
-        self._step, outputs = _backends.compile_probe(self, example)
+        self._step, outputs, self.step_seconds = _backends.compile_probe(self, example)
         self._first = None if outputs is None else (state, outputs)
 
     def loss_and_activations(self, trainable_values, non_trainable_values, sequence_zeros, x, y):
