@@ -637,3 +637,15 @@ def test_after_a_fit_that_raised_finish_probes_records_the_probes_still_running(
     monitor.finish_probes()  # nothing left: records nothing twice
     assert [p["step"] for p in monitor.log.probes] == [0, 2, 4, 6]
     assert all("grad_norm" in _row(p["variables"], "linear/kernel") for p in monitor.log.probes)
+
+
+def test_a_model_whose_copies_would_take_too_much_memory_is_probed_at_once(monkeypatch):
+    # Each probe read back later holds a copy of the weights: past MAX_PENDING_BYTES in flight the
+    # Monitor probes at once, reading the weights without a copy, and records the same.
+    from kerasdoctor.monitor import monitor as monitor_module
+
+    monkeypatch.setattr(monitor_module, "MAX_PENDING_BYTES", 1)
+    later, started, _ = _probe_records(monkeypatch, asynchronous=True)
+    assert started == 0
+    waited, _, _ = _probe_records(monkeypatch, asynchronous=False)
+    assert later == waited

@@ -25,7 +25,8 @@ MAX_PENDING_BYTES = 256 * 2**20
 # Where the backend dispatches asynchronously (JAX), a probe of the current weights is started at
 # its step and read back at a later hook, once it has run, so that training is not held up while
 # the steps it has queued catch up, and the probe's host work fills time the training thread
-# would spend waiting anyway. At most this many are in flight.
+# would spend waiting anyway. At most this many are in flight, and their copies of the weights
+# take at most MAX_PENDING_BYTES (a larger model is probed at once, without a copy).
 MAX_IN_FLIGHT = 4
 
 
@@ -239,7 +240,8 @@ class Monitor(keras.callbacks.Callback):
     end), so training does not wait for it; it records what a probe run at
     once records. Its ``seconds`` are then its time on the training thread,
     and the adaptive schedule charges it that and the time of one run of the
-    probe step, measured when the step compiled.
+    probe step, measured when the step compiled. The copies in flight take at
+    most 256 MiB: a larger model is probed at once, without a copy.
 
     Example:
 
@@ -555,7 +557,8 @@ class Monitor(keras.callbacks.Callback):
     def _dispatching(self):
         """Whether a probe of the current weights is started now and read back later."""
         return (_backends.ASYNC_DISPATCH and self._program is not None and not self._ending
-                and self._program.step_seconds is not None)
+                and self._program.step_seconds is not None
+                and (len(self._in_flight) + 1) * self._snapshot_bytes <= MAX_PENDING_BYTES)
 
     def _start_probe(self, step, epoch):
         started = time.perf_counter()
