@@ -11,8 +11,10 @@ import pytest
 from kerasdoctor.diagnose import CAUSE_ORDER, Finding
 from kerasdoctor.monitor.datastats import summarize
 from kerasdoctor.monitor.describe import describe_model
-from kerasdoctor.repair.changes import Change, apply, apply_to_fit, apply_to_model, dumps, loads
-from kerasdoctor.repair.planners import DECLINE, PLANNERS, decline_reason, facts_from_log, plan, plan_frozen_or_dead
+from kerasdoctor.repair.changes import Change, apply, apply_to_fit, apply_to_model, dumps, inner_layers, loads
+from kerasdoctor.repair.planners import (
+    DECLINE, PLANNERS, decline_reason, facts_from_log, plan, plan_frozen_or_dead, with_inner_layers,
+)
 from kerasdoctor.tune.space import default_learning_rate
 from kerasdoctor.runlog import SCHEMA_VERSION, RunLog
 from kerasdoctor.workload.loader import Workload
@@ -695,6 +697,48 @@ def test_dead_layers_get_the_initializer_of_their_own_activation():
     first = plan_frozen_or_dead(finding, facts)[0]
     assert {c.target: c.params["kernel_initializer"] for c in first} == {("hidden",): "he_normal",
                                                                           ("out",): "glorot_uniform"}
+
+
+def test_a_poor_initializer_is_replaced_in_every_layer_built_with_it_not_only_in_those_the_finding_names():
+    keras.utils.set_random_seed(0)
+    huge = keras.initializers.RandomNormal(stddev=5.0)
+    model = keras.Sequential([keras.Input((8,)), *[keras.layers.Dense(16, activation="relu", kernel_initializer=huge,
+                                                                     name=f"hidden_{i}") for i in (1, 2, 3)],
+                              keras.layers.Dense(3, activation="softmax", name="output")])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    finding = _finding("POOR_INITIALIZATION", problem="huge_scale", layers=["hidden_2", "hidden_3"])
+    (change,) = plan(finding, _facts(model))[0]
+    # hidden_1 was built with the same initializer; the output layer, with Keras's default, keeps its own.
+    assert sorted(change.target) == ["hidden_1", "hidden_2", "hidden_3"]
+    assert change.params == {"kernel_initializer": "he_normal", "bias_initializer": "zeros"}
+
+
+def _backbone_net(bias=-5.0, seed=0):
+    """A Functional model around a nested backbone, every ReLU layer with a bias of ``bias``."""
+    keras.utils.set_random_seed(seed)
+    init = keras.initializers.Constant(bias)
+    inputs = keras.Input((8, 8, 1))
+    x = keras.layers.Conv2D(4, 3, activation="relu", bias_initializer=init, name="conv_0")(inputs)
+    backbone = keras.Model(inputs, keras.layers.GlobalAveragePooling2D(name="pool")(x), name="backbone")
+    outer = keras.Input((8, 8, 1))
+    hidden = keras.layers.Dense(8, activation="relu", bias_initializer=init, name="hidden")(backbone(outer))
+    model = keras.Model(outer, keras.layers.Dense(3, activation="softmax", name="output")(hidden), name="net")
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    return model
+
+
+def test_a_dying_bias_is_reset_in_the_layers_of_a_nested_model_built_with_it():
+    model = _backbone_net()
+    x = np.random.default_rng(0).normal(size=(ROWS, 8, 8, 1)).astype("float32")
+    facts = _facts(model, x=x)
+    assert "conv_0" not in facts["activations"]  # the log describes the top level only
+    with_inner_layers(facts, inner_layers(model))
+    assert [layer["name"] for layer in facts["inner_layers"]] == ["conv_0", "pool"]
+    first = plan(_finding("DYING_RELU", layers={"hidden": 1.0}), facts)[0]
+    assert first == (Change.make("layer", ("hidden", "conv_0"), "DYING_RELU", bias_initializer="zeros"),)
+    repaired = apply_to_model(model, first)
+    for layer in (repaired.get_layer("backbone").get_layer("conv_0"), repaired.get_layer("hidden")):
+        assert np.all(keras.ops.convert_to_numpy(layer.bias) == 0.0)
 
 
 def test_an_activation_layer_stands_for_the_kernel_layer_before_it():

@@ -9,7 +9,7 @@ from kerasdoctor.diagnose.base import Finding
 from kerasdoctor.errors import KerasDoctorError
 from kerasdoctor.repair.changes import Change
 from kerasdoctor.repair.loop import (
-    Budget, Judged, fixes_only_despite, horizon_for, judge, planning_facts, run_length, to_fix,
+    Budget, Judged, _tried_as, fixes_only_despite, horizon_for, judge, planning_facts, run_length, to_fix,
 )
 from kerasdoctor.runlog import RunLog
 
@@ -90,6 +90,14 @@ def test_an_output_mismatch_a_run_trained_despite_is_left_to_fix_and_other_stati
     output = Change.make("layer", ("output",), "OUTPUT_LOSS_MISMATCH", activation="softmax")
     rate = Change.make("compile", why="LEARNING_RATE_TOO_HIGH", learning_rate=1e-3)
     assert fixes_only_despite([output]) and not fixes_only_despite([output, rate]) and not fixes_only_despite([])
+
+
+def test_an_output_fix_that_lost_at_the_horizon_is_tried_again_on_full_runs_and_other_fixes_are_not():
+    mismatch = Finding("OUTPUT_LOSS_MISMATCH", "error", None, "logits without from_logits")
+    rate = Finding("LEARNING_RATE_TOO_HIGH", "error", 3, "too high")
+    paused, ended = SimpleNamespace(finished=False), SimpleNamespace(finished=True)
+    assert _tried_as(mismatch, paused) != _tried_as(mismatch, ended)
+    assert _tried_as(rate, paused) == _tried_as(rate, ended)
 
 
 def test_the_budget_is_in_full_trainings_or_minutes():

@@ -319,6 +319,16 @@ def layer_names(model):
     return {layer.name for layer in _all_layers(model)}
 
 
+def inner_layers(model):
+    """The static facts (``monitor.describe.describe_layer``'s) of every layer inside the models
+    nested in ``model``: a run's log describes the top level only, and a change reaches a nested
+    layer by its name."""
+    from kerasdoctor.monitor.describe import describe_layer
+
+    return [describe_layer(layer) for nested in model.layers if isinstance(nested, keras.Model)
+            for layer in _all_layers(nested) if type(layer).__name__ != "InputLayer"]
+
+
 def _normalized(model, x_train):
     if len(model.inputs) != 1:
         raise KerasDoctorError("repair normalizes the inputs of a model with one input; this one has "

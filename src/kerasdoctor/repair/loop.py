@@ -10,7 +10,8 @@ and beats the reference at the horizon by more than the noise wins the round (th
 not trained); in a later round, whose reference is an earlier round's winner, it clears what is
 left and must not fall behind that winner by more than the noise. An output that does not fit
 its loss is fixed even in a run that trained despite it: there the fix must not fall behind the
-original by more than the noise. A round's winner is diagnosed at the end of its run; a new
+original by more than the noise, and a fix that fell behind at the horizon is tried once more on
+full runs, since a new output or loss learns at another pace at first. A round's winner is diagnosed at the end of its run; a new
 problem starts the next round (at most ``max_rounds``), within the time budget.
 """
 
@@ -25,8 +26,8 @@ import keras
 from kerasdoctor.checkup import run_check
 from kerasdoctor.diagnose import blocking, diagnose
 from kerasdoctor.errors import KerasDoctorError
-from kerasdoctor.repair.changes import apply
-from kerasdoctor.repair.planners import decline_reason, facts_from_log, plan
+from kerasdoctor.repair.changes import apply, inner_layers
+from kerasdoctor.repair.planners import GRAPH_MODELS, decline_reason, facts_from_log, plan, with_inner_layers
 from kerasdoctor.runlog import RunLog
 from kerasdoctor.vocabulary import objective
 
@@ -60,6 +61,12 @@ def planning_facts(training):
     FIT's."""
     facts = facts_from_log(training.snapshot())
     facts["epochs"] = training.workload.fit.get("epochs") or facts["epochs"]
+    if any(layer.get("class_name") in GRAPH_MODELS for layer in facts["layers"]):
+        # The layers inside a nested model, which the log does not describe, from a build of it.
+        try:
+            with_inner_layers(facts, inner_layers(training.workload.build_model()))
+        except Exception as error:  # the user's build_model: the top level is still planned for
+            logger.info("the layers inside the nested model(s) could not be read: %s", _describe(error))
     return facts
 
 
@@ -259,6 +266,16 @@ def to_fix(judged):
                               and f.severity != "info" and (f.evidence or {}).get("trained_despite")]
 
 
+def _tried_as(finding, reference):
+    """What a round marks as tried: the finding's code; for one of ``FIXED_DESPITE``, also whether
+    it is judged on full runs. A fix of an output that does not fit its loss learns at another
+    pace at first, so one that fell behind the original at the horizon is tried once more on full
+    runs when the original has trained to its end."""
+    if finding.code not in FIXED_DESPITE:
+        return finding.code
+    return finding.code, reference.finished
+
+
 def fixes_only_despite(changes):
     """Whether every change answers a finding of ``FIXED_DESPITE`` (then the objective need only hold)."""
     return bool(changes) and all(c.why in FIXED_DESPITE for c in changes)
@@ -381,16 +398,18 @@ class _Loop:
             facts = planning_facts(reference)
             target, planned = None, []
             for finding in roots:
-                planned = [] if finding.code in tried else plan(finding, facts)
+                planned = [] if _tried_as(finding, reference) in tried else plan(finding, facts)
                 if planned:
                     target = finding
                     break
             winner = None
             if planned:
-                tried.add(target.code)
+                tried.add(_tried_as(target, reference))
                 # A problem that shows only late in a run (overfitting, above all) is judged on full
-                # runs: at the horizon a regularized candidate only looks slower.
-                late = reference.finished and target.code not in _codes(reference_at_horizon.blocking)
+                # runs: at the horizon a regularized candidate only looks slower. So is an output
+                # that does not fit its loss once the reference has run to its end (``_tried_as``).
+                late = reference.finished and (target.code not in _codes(reference_at_horizon.blocking)
+                                                or target.code in FIXED_DESPITE)
                 winner = self._round(round_number, target, planned[:MAX_CANDIDATES], changes,
                                      reference_judged if late else reference_at_horizon,
                                      self.epochs if late else self.horizon)

@@ -20,6 +20,8 @@ ACTIVATION_ONLY = (*ACTIVATION_LAYERS, "Activation")
 DEFAULT_BATCH = 32
 # A compiled rate this far from its optimizer's default (either way) makes the default a candidate.
 DEFAULT_RATE_FACTOR = 3.0
+# The model classes rebuilt from their config (a nested one too); a subclassed model is neither.
+GRAPH_MODELS = ("Sequential", "Functional")
 
 
 def initializer_for(activation):
@@ -43,7 +45,7 @@ def facts_from_log(log):
     fit = dict(run.get("fit") or {})
     train = log.data("train") or {}
     return {
-        "graph": model.get("class_name") in ("Sequential", "Functional"),
+        "graph": model.get("class_name") in GRAPH_MODELS,
         "model_class": model.get("class_name"),
         "layers": layers,
         "kernel_layers": [layer["name"] for layer in kernel],
@@ -64,7 +66,17 @@ def facts_from_log(log):
         "train_samples": train.get("samples") or train.get("sampled_rows"),
         "input_kind": run.get("input_kind", "arrays"),
         "schema": header.get("schema"),
+        "inner_layers": [],  # the layers inside nested models, where the repair loop read them
     }
+
+
+def with_inner_layers(facts, records):
+    """``facts`` (changed in place and returned) with ``records``, the layers inside the nested
+    models, known by name beside the top level's."""
+    facts["inner_layers"] = list(records)
+    for layer in facts["inner_layers"]:
+        facts["activations"].setdefault(layer["name"], layer.get("activation"))
+    return facts
 
 
 def _lr(why, **extra):
@@ -96,6 +108,22 @@ def _layers_of(finding, facts):
                 continue
             name = earlier[-1]
         if name not in found:
+            found.append(name)
+    return found
+
+
+def _sharing(names, facts, key):
+    """``names`` and every other layer with a kernel, nested ones included, built with the same
+    ``key`` initializer (name and config) as one of them: a model's layers usually share one
+    initializer choice, and a finding names the layers where that choice shows most."""
+    kernels = set(facts["kernel_layers"])
+    records = [layer for layer in facts["layers"] if layer["name"] in kernels]
+    records += [layer for layer in facts.get("inner_layers", ()) if layer.get("class_name") in KERNEL_LAYERS]
+    chosen = {layer["name"]: layer.get(key) for layer in records}
+    poor = [chosen[name] for name in names if chosen.get(name)]
+    found = list(names)
+    for name, initializer in chosen.items():
+        if name not in found and initializer in poor:
             found.append(name)
     return found
 
@@ -197,7 +225,8 @@ def _fitting_initializers(names, facts, why):
 
 
 def plan_initialization(finding, facts):
-    changes = _fitting_initializers(_layers_of(finding, facts) or facts["kernel_layers"], facts, finding.code)
+    names = _sharing(_layers_of(finding, facts) or facts["kernel_layers"], facts, "kernel_initializer")
+    changes = _fitting_initializers(names, facts, finding.code)
     return [changes] if changes else []
 
 
@@ -235,7 +264,10 @@ def plan_dying_relu(finding, facts):
     candidates = []
     biased = [name for name in names if _bias_initializer(facts, name) not in (None, "Zeros", "zeros")]
     if biased:  # units pushed below zero from the start: the smallest change first
+        # Every layer given the same bias, nested ones too: units that feed dead ones die with them.
+        biased = _sharing(biased, facts, "bias_initializer")
         candidates.append((Change.make("layer", tuple(biased), why, bias_initializer="zeros"),))
+        names = list(dict.fromkeys([*names, *biased]))
     candidates.append((Change.make("layer", tuple(names), why, kernel_initializer="he_normal", bias_initializer="zeros"),))
     rectified = _with_activation(names, facts)
     if rectified:
