@@ -713,6 +713,25 @@ def test_a_poor_initializer_is_replaced_in_every_layer_built_with_it_not_only_in
     assert change.params == {"kernel_initializer": "he_normal", "bias_initializer": "zeros"}
 
 
+def test_an_activation_mismatch_changes_only_the_layers_it_names_and_frozen_layers_keep_their_weights():
+    keras.utils.set_random_seed(0)
+    layers = [keras.layers.Dense(16, activation="relu", name=f"hidden_{i}") for i in (1, 2, 3)]
+    model = keras.Sequential([keras.Input((8,)), *layers, keras.layers.Dense(3, activation="softmax", name="output")])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    mismatch = _finding("POOR_INITIALIZATION", problem="activation_mismatch", layers=["hidden_1", "hidden_2"])
+    # Glorot in hidden_3 and the output is no fault of theirs: only the layers named change.
+    assert [c.target for c in plan(mismatch, _facts(model))[0]] == [("hidden_1", "hidden_2")]
+    keras.utils.set_random_seed(0)
+    layers = [keras.layers.Dense(16, activation="relu", kernel_initializer="zeros", name=f"hidden_{i}")
+              for i in (1, 2, 3)]
+    layers[2].trainable = False
+    model = keras.Sequential([keras.Input((8,)), *layers, keras.layers.Dense(3, activation="softmax", name="output")])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    constant = _finding("POOR_INITIALIZATION", problem="constant_kernel", layers=["hidden_1"])
+    # hidden_2 shares the zeros; the frozen hidden_3 keeps its weights, the output its Glorot.
+    assert [c.target for c in plan(constant, _facts(model))[0]] == [("hidden_1", "hidden_2")]
+
+
 def _backbone_net(bias=-5.0, seed=0):
     """A Functional model around a nested backbone, every ReLU layer with a bias of ``bias``."""
     keras.utils.set_random_seed(seed)

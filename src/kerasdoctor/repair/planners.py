@@ -113,12 +113,14 @@ def _layers_of(finding, facts):
 
 
 def _sharing(names, facts, key):
-    """``names`` and every other layer with a kernel, nested ones included, built with the same
-    ``key`` initializer (name and config) as one of them: a model's layers usually share one
-    initializer choice, and a finding names the layers where that choice shows most."""
+    """``names`` and every other trainable layer with a kernel, nested ones included, built with
+    the same ``key`` initializer (name and config) as one of them: a model's layers usually share
+    one initializer choice, and a finding names the layers where that choice shows most. A frozen
+    layer (a pretrained backbone's) keeps its weights."""
     kernels = set(facts["kernel_layers"])
     records = [layer for layer in facts["layers"] if layer["name"] in kernels]
     records += [layer for layer in facts.get("inner_layers", ()) if layer.get("class_name") in KERNEL_LAYERS]
+    records = [layer for layer in records if layer.get("trainable", True) or layer["name"] in names]
     chosen = {layer["name"]: layer.get(key) for layer in records}
     poor = [chosen[name] for name in names if chosen.get(name)]
     found = list(names)
@@ -224,8 +226,16 @@ def _fitting_initializers(names, facts, why):
                  for init, group in by_init.items())
 
 
+# The POOR_INITIALIZATION problems where the initializer itself is at fault (a constant, a scale far
+# too large), so that every layer built with it shares the fault; an activation mismatch names
+# exactly the layers whose initializer does not fit their activation.
+POOR_INITIALIZERS = ("constant_kernel", "huge_scale")
+
+
 def plan_initialization(finding, facts):
-    names = _sharing(_layers_of(finding, facts) or facts["kernel_layers"], facts, "kernel_initializer")
+    names = _layers_of(finding, facts) or facts["kernel_layers"]
+    if (finding.evidence or {}).get("problem") in POOR_INITIALIZERS:
+        names = _sharing(names, facts, "kernel_initializer")
     changes = _fitting_initializers(names, facts, finding.code)
     return [changes] if changes else []
 
