@@ -760,6 +760,21 @@ def test_a_dying_bias_is_reset_in_the_layers_of_a_nested_model_built_with_it():
         assert np.all(keras.ops.convert_to_numpy(layer.bias) == 0.0)
 
 
+def test_the_layers_of_a_nested_subclassed_model_are_left_out_since_it_is_not_rebuilt():
+    class Block(keras.Model):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.inside = keras.layers.Dense(4, name="inside")
+
+        def call(self, x):
+            return self.inside(x)
+
+    inputs = keras.Input((8,))
+    model = keras.Model(inputs, keras.layers.Dense(2, name="head")(Block(name="block")(inputs)))
+    assert inner_layers(model) == []
+    assert [layer["name"] for layer in inner_layers(_functional())] == ["inner_1", "inner_2"]
+
+
 def test_an_activation_layer_stands_for_the_kernel_layer_before_it():
     layers = [{"name": "conv", "class_name": "Conv1D", "activation": "linear"},
               {"name": "conv_relu", "class_name": "ReLU", "activation": "relu"},

@@ -320,13 +320,22 @@ def layer_names(model):
 
 
 def inner_layers(model):
-    """The static facts (``monitor.describe.describe_layer``'s) of every layer inside the models
-    nested in ``model``: a run's log describes the top level only, and a change reaches a nested
-    layer by its name."""
+    """The static facts (``monitor.describe.describe_layer``'s) of every layer inside the
+    Sequential and Functional models nested in ``model``: a run's log describes the top level
+    only, and a change reaches a nested layer by its name. A subclassed model nested in it is
+    not rebuilt, so its layers are left out."""
     from kerasdoctor.monitor.describe import describe_layer
 
-    return [describe_layer(layer) for nested in model.layers if isinstance(nested, keras.Model)
-            for layer in _all_layers(nested) if type(layer).__name__ != "InputLayer"]
+    def within(parent):
+        for layer in parent.layers:
+            if isinstance(layer, keras.Model):
+                if is_graph_model(layer):
+                    yield from within(layer)
+            elif type(layer).__name__ != "InputLayer":
+                yield describe_layer(layer)
+
+    return [record for nested in model.layers if isinstance(nested, keras.Model) and is_graph_model(nested)
+            for record in within(nested)]
 
 
 def _normalized(model, x_train):
