@@ -109,3 +109,14 @@ def test_the_budget_is_in_full_trainings_or_minutes():
     for bad in ({"multiple": 0}, {"multiple": -1.0}, {"minutes": 0}, {"multiple": float("nan")}):
         with pytest.raises(KerasDoctorError):
             Budget(**bad)
+
+
+def test_a_repair_not_accepted_says_what_its_best_changes_did_do():
+    from kerasdoctor.repair import _partial_gain
+
+    oscillating = Finding("LOSS_OSCILLATING", "warning", 40, "the loss oscillates")
+    before = Judged([], [], "val_accuracy", "max", 0.5167, 0.03, 6)
+    after = Judged([oscillating], [oscillating], "val_accuracy", "max", 0.7633, 0.04, 6)
+    line = _partial_gain([Change.make("compile", why="LEARNING_RATE_TOO_HIGH", learning_rate_scale=0.1)], before, after)
+    assert line == ("The best changes found (compile: learning_rate_scale x0.1) took val_accuracy from 0.5167 to "
+                    "0.7633, but the run still shows LOSS_OSCILLATING, so no repaired copy was written.")

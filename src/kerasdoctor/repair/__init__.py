@@ -86,6 +86,8 @@ def run_repair(workload, *, budget=None, minutes=None, seed=0, out=None, progres
         manual = first.fix if first is not None else None
         tried = "no candidate cleared it" if loop.candidates else "no change in repair's reach addresses it"
         message = f"Not repaired: {first.code if first else 'the problem'} remains ({tried})."
+        if improved and remaining:
+            message += " " + _partial_gain(changes, before_judged, final_judged)
         if improved and not remaining:
             message = (f"Not repaired: the changes clear the findings, but {final_judged.metric} "
                        f"{_fmt(final_judged.value)} does not beat the original's {_fmt(before_judged.value)} by more "
@@ -100,6 +102,15 @@ def run_repair(workload, *, budget=None, minutes=None, seed=0, out=None, progres
                           model=final.result.model if status == "repaired" and final.result else None)
     _write(result, workload, original, final if status == "repaired" else None)
     return result
+
+
+def _partial_gain(changes, before, after):
+    """One sentence on what the changes of a repair that was not accepted did do: the user may
+    want them anyway, by hand."""
+    codes = ", ".join(sorted({f.code for f in after.blocking}))
+    return (f"The best changes found ({'; '.join(c.describe() for c in changes)}) took {after.metric} from "
+            f"{_fmt(before.value)} to {_fmt(after.value)}, but the run still shows {codes}, so no repaired "
+            "copy was written.")
 
 
 def _beats(after, before, changes):

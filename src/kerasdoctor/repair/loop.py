@@ -11,8 +11,9 @@ not trained); in a later round, whose reference is an earlier round's winner, it
 left and must not fall behind that winner by more than the noise. An output that does not fit
 its loss is fixed even in a run that trained despite it: there the fix must not fall behind the
 original by more than the noise, and a fix that fell behind at the horizon is tried once more on
-full runs, since a new output or loss learns at another pace at first. A round's winner is diagnosed at the end of its run; a new
-problem starts the next round (at most ``max_rounds``), within the time budget.
+full runs, since a new output or loss learns at another pace at first. A round's winner is
+diagnosed at the end of its run; a new problem starts the next round (at most ``max_rounds``),
+within the time budget.
 """
 
 import logging
