@@ -124,3 +124,19 @@ def test_learning_rate_too_high_needs_the_early_loss_to_stop_falling():
     # Steps of 15% of the weights' norm: a high rate on small weights that still goes down.
     assert LearningRateTooHigh().check(early([2.3, 2.0, 1.6, 1.1, 0.8, 0.6])) is None
     assert LearningRateTooHigh().check(early([2.3, 3.5, 6.0, 9.0, 14.0, 14.0])).code == "LEARNING_RATE_TOO_HIGH"
+
+
+def test_the_oscillation_fix_speaks_of_momentum_and_batch_size_only_where_the_run_has_them():
+    from kerasdoctor.diagnose.rules.loss_oscillating import _advice
+    from kerasdoctor.runlog import RunLog
+
+    def log(batch_size, optimizer):
+        return RunLog(records=[{"type": "header", "schema": 2}, {"type": "run", "fit": {"batch_size": batch_size}},
+                               {"type": "model", "layers": [], "optimizer": optimizer}])
+
+    sgd = {"name": "SGD", "config": {"learning_rate": 0.01, "momentum": 0.9}}
+    adam = {"name": "Adam", "config": {"learning_rate": 3.0, "beta_1": 0.9}}
+    assert _advice(log(1, sgd)) == ("Use a larger batch size (32-256) or lower the learning rate, or lower the "
+                                    "momentum (0.9 at batch size 1 amplifies the noise of each batch).")
+    assert _advice(log(32, adam)) == "Lower the learning rate (or let a schedule decay it)."
+    assert "momentum" not in _advice(log(8, adam)) and "larger batch size" in _advice(log(8, adam))

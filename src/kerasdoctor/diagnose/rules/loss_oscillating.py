@@ -35,6 +35,22 @@ def trend(window):
     return -slope * (steps[-1] - steps[0]), pstdev(residuals)
 
 
+def _advice(log):
+    """The fix, for the run's own batch size and momentum: momentum only where the optimizer has
+    one, a larger batch first where the batch is small."""
+    run = next(iter(log.of_type("run")), None) or {}
+    batch = (run.get("fit") or {}).get("batch_size")
+    config = (((log.model or {}).get("optimizer") or {}).get("config") or {})
+    momentum = config.get("momentum") if isinstance(config.get("momentum"), (int, float)) else 0.0
+    small = isinstance(batch, int) and batch < 32
+    fix = ("Use a larger batch size (32-256) or lower the learning rate" if small or batch is None
+           else "Lower the learning rate (or let a schedule decay it)")
+    if momentum >= 0.5:
+        fix += (f", or lower the momentum ({momentum:g}"
+                + (f" at batch size {batch} amplifies the noise of each batch)" if small else " adds up the noisy steps)"))
+    return fix + "."
+
+
 class LossOscillating(Rule):
     """Fires when, over the second half of the run, the probe-batch loss goes up about as much
     as it goes down (rises / falls between ``min_rise_ratio`` and its inverse), by steps that
@@ -174,6 +190,5 @@ class LossOscillating(Rule):
             f"by a typical {swing:.0%} of the trivial loss from one probe to the next; the steps are "
             "too noisy or too large to settle." + also,
             evidence,
-            "Use a larger batch size (32-256), lower the learning rate, or lower the momentum "
-            "(momentum 0.9 with batch size 1 amplifies the noise of single samples).",
+            _advice(log),
         )
