@@ -92,6 +92,22 @@ def test_an_output_mismatch_a_run_trained_despite_is_left_to_fix_and_other_stati
     assert fixes_only_despite([output]) and not fixes_only_despite([output, rate]) and not fixes_only_despite([])
 
 
+def test_the_layers_inside_a_nested_model_are_read_from_a_build_only_for_planners_that_use_them():
+    log = _log([0.1, 0.1])
+    log.records.insert(1, {"type": "model", "layers": [{"name": "backbone", "class_name": "Functional"}]})
+    builds = []
+
+    def build_model():
+        builds.append(1)
+        raise RuntimeError("the user's build_model failed")
+
+    workload = SimpleNamespace(fit={"epochs": 2}, build_model=build_model)
+    training = SimpleNamespace(snapshot=lambda: log, workload=workload)
+    assert planning_facts(training, ["LEARNING_RATE_TOO_HIGH"])["inner_layers"] == [] and builds == []
+    # a build that fails leaves the top level to plan for
+    assert planning_facts(training, ["DYING_RELU"])["inner_layers"] == [] and builds == [1]
+
+
 def test_an_output_fix_that_lost_at_the_horizon_is_tried_again_on_full_runs_and_other_fixes_are_not():
     mismatch = Finding("OUTPUT_LOSS_MISMATCH", "error", None, "logits without from_logits")
     rate = Finding("LEARNING_RATE_TOO_HIGH", "error", 3, "too high")

@@ -28,7 +28,9 @@ from kerasdoctor.checkup import run_check
 from kerasdoctor.diagnose import blocking, diagnose
 from kerasdoctor.errors import KerasDoctorError
 from kerasdoctor.repair.changes import apply, inner_layers
-from kerasdoctor.repair.planners import GRAPH_MODELS, decline_reason, facts_from_log, plan, with_inner_layers
+from kerasdoctor.repair.planners import (
+    GRAPH_MODELS, READS_INNER_LAYERS, decline_reason, facts_from_log, plan, with_inner_layers,
+)
 from kerasdoctor.runlog import RunLog
 from kerasdoctor.vocabulary import objective
 
@@ -55,14 +57,16 @@ def run_length(original, changed, epochs, horizon):
     return scaled, min(scaled, max(1, round(horizon * after / before)))
 
 
-def planning_facts(training):
+def planning_facts(training, codes=()):
     """The planners' facts of a run, with the epochs of its workload's FIT rather than those it
     ran (``repair --epochs`` runs every training for other epochs): a FIT change of the epochs is
     written into the repaired workload, and ``run_length`` scales the epochs run by its ratio to
-    FIT's."""
+    FIT's. Where one of ``codes`` (the findings to plan for) has a planner that reads the layers
+    inside nested models, and the model nests one, they are read from a build of the model."""
     facts = facts_from_log(training.snapshot())
     facts["epochs"] = training.workload.fit.get("epochs") or facts["epochs"]
-    if any(layer.get("class_name") in GRAPH_MODELS for layer in facts["layers"]):
+    if (any(code in READS_INNER_LAYERS for code in codes)
+            and any(layer.get("class_name") in GRAPH_MODELS for layer in facts["layers"])):
         # The layers inside a nested model, which the log does not describe, from a build of it.
         try:
             with_inner_layers(facts, inner_layers(training.workload.build_model()))
@@ -396,7 +400,7 @@ class _Loop:
             if not problems:
                 break
             roots = [f for f in problems if f.caused_by is None] or problems
-            facts = planning_facts(reference)
+            facts = planning_facts(reference, [f.code for f in roots])
             target, planned = None, []
             for finding in roots:
                 planned = [] if _tried_as(finding, reference) in tried else plan(finding, facts)

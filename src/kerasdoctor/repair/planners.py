@@ -22,6 +22,8 @@ DEFAULT_BATCH = 32
 DEFAULT_RATE_FACTOR = 3.0
 # The model classes rebuilt from their config (a nested one too); a subclassed model is neither.
 GRAPH_MODELS = ("Sequential", "Functional")
+# The codes whose planners read the layers inside nested models (``facts["inner_layers"]``).
+READS_INNER_LAYERS = ("POOR_INITIALIZATION", "DYING_RELU")
 
 
 def initializer_for(activation):
