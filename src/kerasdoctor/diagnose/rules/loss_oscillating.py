@@ -46,8 +46,8 @@ def _advice(log):
     fix = ("Use a larger batch size (32-256) or lower the learning rate" if small or batch is None
            else "Lower the learning rate (or let a schedule decay it)")
     if momentum >= 0.5:
-        fix += (f", or lower the momentum ({momentum:g}"
-                + (f" at batch size {batch} amplifies the noise of each batch)" if small else " adds up the noisy steps)"))
+        effect = f"at batch size {batch} amplifies the noise of each batch" if small else "adds up the noisy steps"
+        fix += f", or lower the momentum ({momentum:g} {effect})"
     return fix + "."
 
 
