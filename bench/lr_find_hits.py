@@ -8,8 +8,9 @@ The criterion, the grid and the seeds are fixed here, before any run (the speed 
   size and epochs.
 - The grid: 7 rates, 1e-4 to 1e-1 in half decades; each trained with seeds 0, 1, 2; the best
   rate is the one with the highest mean best validation accuracy.
-- lr_find (the default `steep` rule) with seeds 0..4 on a fresh model of each seed; each
-  suggestion trained with seeds 3, 4, 5.
+- lr_find at its defaults (the sweep and the suggestion rule of the code it runs; the rule is
+  chosen on other workloads, `bench/lr_find_rules.py`) with seeds 0..4 on a fresh model of each
+  seed; each suggestion trained with seeds 3, 4, 5.
 - A hit: the suggestion's mean is not worse than the best rate's mean by more than one standard
   error of the difference of the two means (sqrt(s1^2/3 + s2^2/3)).
 - The bar: at least 4 of 5 seeds are hits on each workload.

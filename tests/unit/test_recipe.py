@@ -7,7 +7,7 @@ import keras
 import numpy as np
 import pytest
 
-from kerasdoctor.tune.lr_find import lr_find
+from kerasdoctor.tune.lr_find import END_LR, START_LR, lr_find
 from kerasdoctor.tune.recipe import ShuffledBatches, choose_batch_size, recommend
 
 
@@ -84,7 +84,7 @@ def test_lr_find_with_steps_per_execution_steps_batch_by_batch_and_restores():
     result = lr_find(model, x, y, batch_size=32, num_steps=30)
     assert len(result.learning_rates) >= 3 and result.raw_losses[0] > 0
     # one rate per batch, not per execution of 4
-    assert np.allclose(np.diff(np.log(result.learning_rates)), np.log(1e8) / 29)
+    assert np.allclose(np.diff(np.log(result.learning_rates)), np.log(END_LR / START_LR) / 29)
     after = _state(model)
     assert len(after[1]) == len(before[1])
     for a, b in zip(before[0] + before[1], after[0] + after[1]):

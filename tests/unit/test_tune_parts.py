@@ -9,7 +9,7 @@ from kerasdoctor.errors import KerasDoctorError
 from kerasdoctor.tune.hp import DefaultHyperParameters, TrialHyperParameters
 from kerasdoctor.tune.objective import logged_as, objective_metric, parse_objective
 from kerasdoctor.tune.study import masked, open_storage
-from kerasdoctor.tune.suggest import SUGGESTIONS, minimum_over_10, steep, valley, zero_lag
+from kerasdoctor.tune.suggest import SUGGESTIONS, midway, minimum_over_10, steep, valley, zero_lag
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -99,6 +99,20 @@ def test_rules_differ_as_documented():
     at_minimum = rates[int(np.argmin(smooth))]
     assert minimum_over_10(rates, smooth) == pytest.approx(at_minimum / 10)
     assert steep(rates, smooth) < at_minimum and valley(rates, smooth) < at_minimum
+    # midway: halfway in log scale from the steepest fall to the lowest loss
+    assert steep(rates, smooth) < midway(rates, smooth) < at_minimum
+    assert midway(rates, smooth) == pytest.approx((steep(rates, smooth) * at_minimum) ** 0.5)
+
+
+def test_the_command_line_sweeps_with_the_defaults_of_the_python_function():
+    import inspect
+
+    from kerasdoctor.cli.app import lr_find_command
+    from kerasdoctor.tune.lr_find import lr_find
+
+    function, command = inspect.signature(lr_find).parameters, inspect.signature(lr_find_command).parameters
+    for python_name, option in (("start_lr", "start"), ("end_lr", "end"), ("num_steps", "steps"), ("rule", "rule")):
+        assert command[option].default.default == function[python_name].default
 
 
 def test_zero_lag_smoothing_does_not_shift_a_step():

@@ -24,6 +24,9 @@ from kerasdoctor.vocabulary import objective
 logger = logging.getLogger(__name__)
 SUGGESTION_SMOOTHING = 0.8
 DIVERGED = 4.0
+# The sweep's defaults: 25 steps per decade from 1e-6 (every rule's suggestion moved 4-8x
+# between seeds at 12.5 steps per decade from 1e-7; about 1.5x at 25; bench/lr_find_rules.py).
+START_LR, END_LR, NUM_STEPS, RULE = 1e-6, 10.0, 175, "midway"
 MATPLOTLIB_HINT = "pip install matplotlib (a dependency of keras-doctor that is missing here)"
 
 
@@ -235,8 +238,8 @@ def _optimizer_of(model):
 
 
 def lr_find(
-    model, x, y=None, *, batch_size=32, start_lr=1e-7, end_lr=10.0, num_steps=100, smoothing=0.9,
-    diverge_factor=4.0, rule="steep", seed=0, progress=None,
+    model, x, y=None, *, batch_size=32, start_lr=START_LR, end_lr=END_LR, num_steps=NUM_STEPS, smoothing=0.9,
+    diverge_factor=4.0, rule=RULE, seed=0, progress=None,
 ):
     """Runs a learning-rate range test on ``model`` and restores it afterwards.
 
@@ -252,8 +255,9 @@ def lr_find(
         num_steps: the largest number of steps (one batch each).
         smoothing: the factor of the exponential moving average of the loss (0: none).
         diverge_factor: stop once the smoothed loss exceeds this many times its best.
-        rule: the suggestion rule, one of ``steep`` (the default: it measured closest to the best
-            of a learning-rate grid, docs/benchmarks.md), ``valley``, ``minimum/10``.
+        rule: the suggestion rule, one of ``midway`` (the default: halfway, in log scale, from the
+            steepest fall to the lowest loss; docs/benchmarks.md compares the rules), ``steep``,
+            ``valley``, ``minimum/10``.
         seed: for the order of the batches.
         progress: an optional callable ``(step, num_steps)`` called after each step.
 
