@@ -9,7 +9,8 @@ from kerasdoctor.diagnose.base import Finding
 from kerasdoctor.errors import KerasDoctorError
 from kerasdoctor.repair.changes import Change
 from kerasdoctor.repair.loop import (
-    Budget, Judged, _tried_as, fixes_only_despite, horizon_for, judge, planning_facts, run_length, to_fix,
+    Budget, Judged, _tried_as, fixes_only_despite, horizon_for, judge, planning_facts, run_length, same_settings,
+    to_fix,
 )
 from kerasdoctor.runlog import RunLog
 
@@ -136,3 +137,20 @@ def test_a_repair_not_accepted_says_what_its_best_changes_did_do():
     line = _partial_gain([Change.make("compile", why="LEARNING_RATE_TOO_HIGH", learning_rate_scale=0.1)], before, after)
     assert line == ("The best changes found (compile: learning_rate_scale x0.1) took val_accuracy from 0.5167 to "
                     "0.7633, but the run still shows LOSS_OSCILLATING, so no repaired copy was written.")
+
+
+def test_a_loss_that_oscillates_is_judged_like_an_output_fix_since_a_lower_rate_is_slower_at_first():
+    oscillating = Finding("LOSS_OSCILLATING", "warning", 40, "the loss oscillates")
+    paused, ended = SimpleNamespace(finished=False), SimpleNamespace(finished=True)
+    assert _tried_as(oscillating, paused) != _tried_as(oscillating, ended)
+
+
+def test_a_candidate_that_comes_out_as_the_reference_is_recognized_and_a_second_scale_is_not():
+    rate = Change.make("compile", why="LEARNING_RATE_TOO_HIGH", learning_rate=0.032)
+    again = Change.make("compile", why="LOSS_OSCILLATING", learning_rate=0.032)
+    tenth = Change.make("compile", why="LOSS_OSCILLATING", learning_rate_scale=0.1)
+    assert same_settings((rate, again), (rate,))
+    assert not same_settings((rate, tenth), (rate,))
+    assert not same_settings((rate, tenth, tenth), (rate, tenth))  # x0.01 is not x0.1
+    assert not same_settings((tenth, rate), (rate, tenth))  # a rate set after a scale replaces it
+    assert not same_settings((rate, Change.make("compile", why="LOSS_OSCILLATING", learning_rate=0.01)), (rate,))

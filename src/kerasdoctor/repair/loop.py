@@ -262,6 +262,11 @@ class Budget:
 # under a binary loss) makes what the model predicts wrong, whatever its accuracy. A change that
 # clears one keeps the objective within the noise rather than beating it.
 FIXED_DESPITE = ("OUTPUT_LOSS_MISMATCH",)
+# Findings whose fixes learn at another pace at first: an output that fits its loss, and a lower
+# learning rate for a loss that oscillates (slower in the first epochs by design). One that fell
+# behind the reference at the horizon is tried again on full runs once the reference has run to
+# its end, and when the reference has, they are judged on full runs at once.
+PAYS_LATE = FIXED_DESPITE + ("LOSS_OSCILLATING",)
 
 
 def to_fix(judged):
@@ -272,13 +277,30 @@ def to_fix(judged):
 
 
 def _tried_as(finding, reference):
-    """What a round marks as tried: the finding's code; for one of ``FIXED_DESPITE``, also whether
-    it is judged on full runs. A fix of an output that does not fit its loss learns at another
-    pace at first, so one that fell behind the original at the horizon is tried once more on full
-    runs when the original has trained to its end."""
-    if finding.code not in FIXED_DESPITE:
+    """What a round marks as tried: the finding's code; for one of ``PAYS_LATE``, also whether
+    it is judged on full runs, so that a fix that fell behind at the horizon is tried once more
+    on full runs when the reference has trained to its end."""
+    if finding.code not in PAYS_LATE:
         return finding.code
     return finding.code, reference.finished
+
+
+def same_settings(changes, reference):
+    """Whether ``changes`` set nothing that ``reference`` does not already set to the same value
+    (a measured learning rate that came out as the reference's own, above all)."""
+    def settings(sequence):
+        net, rate = {}, (None, 1.0)  # the learning rate: the last one set, times the scales after it
+        for change in sequence:
+            for name, value in change.params.items():
+                if change.kind == "compile" and name == "learning_rate":
+                    rate = (value, 1.0)
+                elif change.kind == "compile" and name == "learning_rate_scale":
+                    rate = (rate[0], rate[1] * float(value))
+                else:
+                    net[(change.kind, tuple(change.target), name)] = value
+        return net, rate
+
+    return settings(changes) == settings(reference)
 
 
 def fixes_only_despite(changes):
@@ -411,10 +433,10 @@ class _Loop:
             if planned:
                 tried.add(_tried_as(target, reference))
                 # A problem that shows only late in a run (overfitting, above all) is judged on full
-                # runs: at the horizon a regularized candidate only looks slower. So is an output
-                # that does not fit its loss once the reference has run to its end (``_tried_as``).
+                # runs: at the horizon a regularized candidate only looks slower. So are those of
+                # ``PAYS_LATE`` once the reference has run to its end (``_tried_as``).
                 late = reference.finished and (target.code not in _codes(reference_at_horizon.blocking)
-                                                or target.code in FIXED_DESPITE)
+                                                or target.code in PAYS_LATE)
                 winner = self._round(round_number, target, planned[:MAX_CANDIDATES], changes,
                                      reference_judged if late else reference_at_horizon,
                                      self.epochs if late else self.horizon)
@@ -465,6 +487,9 @@ class _Loop:
                 resolved = resolve(candidate.changes, self.workload, self.seed)
                 candidate.changes = resolved
                 candidate.added = resolved[len(changes):]
+                if changes and same_settings(resolved, changes):
+                    candidate.verdict, candidate.note = "skipped", "the same settings as the reference"
+                    continue
                 training = self._train(apply(resolved, self.workload), f"candidates/{len(self.candidates):02d}", horizon)
             except Exception as error:  # lr_find, or the user's build_model, on a changed model
                 candidate.verdict, candidate.note = "failed", _describe(error)
