@@ -16,7 +16,8 @@ same criterion, and only then checked there.
 - Scoring a rule (`--score FILE`, no training): its suggestion's mean accuracy is read off
   the grid's means, interpolated in log rate (clamped to the grid's ends); a hit when it is not
   below the best rate's mean by more than one standard error of the difference of the two
-  means (the best rate's standard deviation standing in for the suggestion's).
+  means (the best rate's standard deviation standing in for the suggestion's). Also printed: each
+  suggestion over the best rate, and the spread (the largest over the smallest suggestion).
 
     python bench/lr_find_rules.py --out FILE.jsonl                    # collect (about 15 minutes)
     python bench/lr_find_rules.py --resweep FILE.jsonl --out NEW.jsonl # sweeps only (about 3 minutes)
@@ -111,7 +112,8 @@ def score(path, rules):
             picks = [rules[rule](s) for s in record["sweeps"]]
             hits = sum(_interpolated(rates, means, p) >= best_mean - se for p in picks)
             totals[rule] += hits
-            line.append(f"  {rule}: {hits}/5 " + " ".join(f"{p / best:.2f}" for p in picks))
+            line.append(f"  {rule}: {hits}/5, over the best " + " ".join(f"{p / best:.2f}" for p in picks)
+                        + f"; spread {max(picks) / min(picks):.1f}x")
         print("\n".join(line))
     print("\ntotal hits: " + ", ".join(f"{rule} {hits}/{5 * len(records)}" for rule, hits in totals.items()))
 
