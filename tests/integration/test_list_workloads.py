@@ -102,7 +102,8 @@ def test_lr_find_sweeps_a_list_workload(write_workload, tmp_path, source):
     result = invoke("lr-find", write_workload(source), "--steps", "20", "--json", "--out", tmp_path / "lr")
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
-    assert summary["steps"] == 20 and summary["low"] <= summary["suggestion"] <= summary["high"]
+    # at most the 20 steps asked for: the sweep stops where the loss diverges
+    assert 3 <= summary["steps"] <= 20 and summary["low"] <= summary["suggestion"] <= summary["high"]
 
 
 def test_two_pairs_of_lists_that_read_both_ways_stop_check_with_one_line(write_workload, tmp_path):

@@ -154,3 +154,28 @@ def test_a_candidate_that_comes_out_as_the_reference_is_recognized_and_a_second_
     assert not same_settings((rate, tenth, tenth), (rate, tenth))  # x0.01 is not x0.1
     assert not same_settings((tenth, rate), (rate, tenth))  # a rate set after a scale replaces it
     assert not same_settings((rate, Change.make("compile", why="LOSS_OSCILLATING", learning_rate=0.01)), (rate,))
+
+
+def test_a_stall_seen_at_the_horizon_waits_for_the_full_run_and_a_bottleneck_does_not():
+    from kerasdoctor.repair.loop import before_the_end
+
+    stalled = Finding("UNDERFITTING", "warning", 90, "stopped improving", {"recent_improvement": 0.03, "epochs": 3})
+    narrow = Finding("UNDERFITTING", "warning", 90, "a bottleneck", {"bottleneck": ["hidden_0", 2, 10]})
+    rate = Finding("LEARNING_RATE_TOO_HIGH", "error", 3, "too high")
+    paused = Judged([stalled, rate], [stalled, rate], "val_accuracy", "max", 0.3, 0.01, 3)
+    assert before_the_end(paused).blocking == [rate] and before_the_end(paused).findings == [stalled, rate]
+    assert before_the_end(Judged([narrow], [narrow], "val_accuracy", "max", 0.3, 0.01, 3)).blocking == [narrow]
+
+
+def test_a_learning_rate_measured_on_the_same_model_is_read_back_instead_of_swept_again():
+    from kerasdoctor.repair.changes import MEASURED
+    from kerasdoctor.repair.loop import resolve
+
+    first = Change.make("compile", why="LEARNING_RATE_TOO_HIGH", learning_rate=0.214)
+    again = Change.make("compile", why="LOSS_OSCILLATING", learning_rate=MEASURED)
+    measured = {"[]": 0.214}  # the original model, its rate aside, as the first round swept it
+    workload = SimpleNamespace()  # nothing to sweep: a sweep would fail on it
+    assert resolve((first, again), workload, measured=measured)[1].params["learning_rate"] == 0.214
+    other = Change.make("layer", ["hidden"], activation="relu")
+    with pytest.raises(Exception):  # another model: swept (and this stand-in workload cannot be)
+        resolve((other, again), workload, measured=measured)

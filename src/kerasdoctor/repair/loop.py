@@ -16,11 +16,12 @@ diagnosed at the end of its run; a new problem starts the next round (at most ``
 within the time budget.
 """
 
+import json
 import logging
 import math
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import keras
 
@@ -190,6 +191,18 @@ def judge(log, upto=None, metric=None):
     return Judged(findings, blocking(findings), name, direction, best, _noise(log, name, values), len(epochs))
 
 
+def settled_late(finding):
+    """Whether a finding speaks of where a run ends up, which its first epochs cannot show: a loss
+    that stopped improving over the last third of a horizon's few epochs has not stalled the run.
+    (A layer narrower than the output is a bottleneck from the first epoch.)"""
+    return finding.code == "UNDERFITTING" and not (finding.evidence or {}).get("bottleneck")
+
+
+def before_the_end(judged):
+    """``judged``, a run paused before its end, without the findings only its end can settle."""
+    return replace(judged, blocking=[f for f in judged.blocking if not settled_late(f)])
+
+
 def _noise(log, name, values):
     """Seed noise on the objective, from the run itself: the binomial standard error of an
     accuracy on the validation samples, and the epoch-to-epoch swing of its last values."""
@@ -357,14 +370,24 @@ def _codes(findings):
     return sorted({f.code for f in findings})
 
 
-def resolve(changes, workload, seed=0):
+def _rate_only(change):
+    return change.kind == "compile" and set(change.params) <= {"learning_rate", "learning_rate_scale"}
+
+
+def resolve(changes, workload, seed=0, measured=None):
     """``changes`` with every setting left to measurement measured: the learning rate from
-    ``lr_find`` on the candidate model (its other changes applied)."""
+    ``lr_find`` on the candidate model (its other changes applied). ``measured``, a dict, keeps
+    each rate by the changes it was measured with, so that a later round on the same model (its
+    learning rate aside, which the sweep sets itself) reads it instead of sweeping again."""
     if not any(c.measured for c in changes):
         return tuple(changes)
     from kerasdoctor.tune.lr_find import lr_find
 
     fixed = [c for c in changes if not c.measured]
+    key = json.dumps([c.to_dict() for c in fixed if not _rate_only(c)], sort_keys=True, default=str)
+    if measured is not None and key in measured:
+        rate = measured[key]
+        return tuple(c.with_settings(learning_rate=rate) if c.measured else c for c in changes)
     probe = apply(fixed, workload)
     keras.utils.set_random_seed(seed)
     data = probe.load_data(seed)
@@ -375,7 +398,10 @@ def resolve(changes, workload, seed=0):
     losses = [v for v in found.losses if math.isfinite(v)]
     if rate is None or not math.isfinite(rate) or not losses or min(losses) > FALL * losses[0]:
         raise KerasDoctorError("the learning-rate range test found no rate at which the loss falls")
-    return tuple(c.with_settings(learning_rate=float(f"{rate:.3g}")) if c.measured else c for c in changes)
+    rate = float(f"{rate:.3g}")
+    if measured is not None:
+        measured[key] = rate
+    return tuple(c.with_settings(learning_rate=rate) if c.measured else c for c in changes)
 
 
 class _Loop:
@@ -384,6 +410,7 @@ class _Loop:
         self.horizon = min(horizon_for(epochs), epochs)
         self.budget, self.progress, self.max_rounds = budget, progress or (lambda *a: None), max_rounds
         self.candidates = []
+        self.measured = {}  # learning rates measured by lr_find, by the changes of the model swept
 
     def _train(self, workload, folder, horizon=None):
         epochs, horizon = run_length(self.workload, workload, self.epochs, horizon or self.horizon)
@@ -402,6 +429,8 @@ class _Loop:
             raise original.error
         self._estimate(original)
         at_horizon = judge(original.snapshot(), upto=self.horizon)
+        if self.horizon < self.epochs:  # such a finding is judged on the full run (a round then plans for it)
+            at_horizon = before_the_end(at_horizon)
         # Every run is judged on the original's objective (one that crashed: the first candidate's).
         self.objective = (at_horizon.metric, at_horizon.direction) if at_horizon.value is not None else None
         if not at_horizon.blocking and not original.finished:
@@ -484,7 +513,7 @@ class _Loop:
                 candidate.verdict, candidate.note = "skipped", "over the time budget"
                 continue
             try:
-                resolved = resolve(candidate.changes, self.workload, self.seed)
+                resolved = resolve(candidate.changes, self.workload, self.seed, self.measured)
                 candidate.changes = resolved
                 candidate.added = resolved[len(changes):]
                 if changes and same_settings(resolved, changes):
