@@ -10,9 +10,9 @@ same criterion, and only then checked there.
   on its seed-0 split, with its own batch size and epochs, at Adam.
 - The grid: 13 rates, 1e-4 to 1e-1 in quarter decades, each trained with seeds 0, 1, 2; the
   score of a run is its best validation accuracy over the epochs.
-- Sweeps: lr_find at its current defaults with seeds 0..4 on a fresh model of each seed; every
-  sweep is saved. `--resweep FILE` sweeps again (at the defaults of the code it runs) and keeps
-  the saved grid, so a change to the sweep needs no grid training.
+- Sweeps: lr_find at its current defaults (or `--start` and `--steps`) with seeds 0..4 on a
+  fresh model of each seed; every sweep is saved. `--resweep FILE` sweeps again and keeps the
+  grid saved in FILE, so a change to the sweep needs no grid training.
 - Scoring a rule (`--score FILE`, no training): its suggestion's mean accuracy is read off
   the grid's means, interpolated in log rate (clamped to the grid's ends); a hit when it is not
   below the best rate's mean by more than one standard error of the difference of the two
@@ -30,6 +30,7 @@ import argparse
 import json
 import math
 import statistics
+from pathlib import Path
 
 import numpy as np
 
@@ -133,6 +134,19 @@ def main(argv=None):
     parser.add_argument("--score", help="score every rule on the sweeps saved in this file")
     parser.add_argument("--workloads", default=",".join(DEV))
     args = parser.parse_args(argv)
+    for path in (args.resweep, args.score):
+        if path and not Path(path).is_file():
+            parser.error(f"no such file: {path}")
+    unknown = sorted(set(args.workloads.split(",")) - set(BASES))
+    if unknown:
+        parser.error(f"unknown workloads {unknown}; the development set is {', '.join(DEV)}")
+    if args.resweep:
+        saved = {json.loads(line)["workload"] for line in open(args.resweep)}
+        missing = sorted(set(args.workloads.split(",")) - saved)
+        if missing:
+            parser.error(f"{args.resweep} holds no grid for {missing}")
+    if not (args.out or args.score):
+        parser.error("give --out FILE to collect, --score FILE to score, or both")
     if args.out:
         settings = {k: v for k, v in (("start_lr", args.start), ("num_steps", args.steps)) if v is not None}
         collect(args.workloads.split(","), args.out, saved=args.resweep, settings=settings)
