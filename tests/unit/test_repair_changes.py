@@ -530,15 +530,17 @@ def test_soft_labels_on_a_sigmoid_output_are_planned_as_softmax():
     assert candidates[0] == (Change.make("layer", ["output"], "OUTPUT_LOSS_MISMATCH", activation="softmax"),)
 
 
-def test_vanishing_gradients_in_a_deep_sigmoid_mlp_are_planned_as_relu_and_he_on_the_hidden_layers_first():
+def test_vanishing_gradients_in_a_deep_sigmoid_mlp_are_planned_as_selu_then_relu_then_batchnorm():
     facts = _facts(_mlp(hidden=("sigmoid",) * 6, output="softmax"))
     hidden = tuple(f"hidden_{i}" for i in range(1, 7))
     candidates = plan(_finding("VANISHING_GRADIENTS", median_ratio=1e-4, first_layer="hidden_1",
                                output_layer="output"), facts)
-    assert candidates[0] == (Change.make("layer", hidden, "VANISHING_GRADIENTS", activation="relu",
+    assert candidates[0] == (Change.make("layer", hidden, "VANISHING_GRADIENTS", activation="selu",
+                                         kernel_initializer="lecun_normal"),)
+    assert candidates[1] == (Change.make("layer", hidden, "VANISHING_GRADIENTS", activation="relu",
                                          kernel_initializer="he_normal"),)
     assert all("output" not in change.target for candidate in candidates for change in candidate)
-    assert candidates[1][0].kind == "insert" and candidates[1][0].params == {"layer": "BatchNormalization"}
+    assert candidates[2][0].kind == "insert" and candidates[2][0].params == {"layer": "BatchNormalization"}
 
 
 def test_vanishing_gradients_through_time_swap_a_simple_rnn_for_an_lstm_of_its_width_then_a_gru():
