@@ -227,6 +227,42 @@ def test_every_broken_example_is_repaired_and_its_copy_checks_clean(name, tmp_pa
     assert not [f for f in findings if f["severity"] != "info"], findings
 
 
+DEEP_TWO_INPUTS = """
+    import keras
+    from sklearn.datasets import make_classification
+    from sklearn.model_selection import train_test_split
+
+    FIT = {"epochs": 12, "batch_size": 32}
+
+
+    def load_data():
+        x, y = make_classification(3000, n_features=12, n_informative=8, n_classes=4, random_state=0)
+        xtr, xva, ytr, yva = train_test_split(x.astype("float32"), y, test_size=0.25, random_state=0)
+        return ({"a": xtr[:, :6], "b": xtr[:, 6:]}, ytr), ({"a": xva[:, :6], "b": xva[:, 6:]}, yva)
+
+
+    def build_model(hp=None):
+        a, b = keras.Input((6,), name="a"), keras.Input((6,), name="b")
+        h = keras.layers.Concatenate()([a, b])
+        for i in range(12):
+            h = keras.layers.Dense(24, activation="sigmoid", name=f"deep_{i}")(h)
+        model = keras.Model({"a": a, "b": b}, keras.layers.Dense(4, activation="softmax", name="out")(h))
+        model.compile(optimizer=keras.optimizers.SGD(0.05), loss="sparse_categorical_crossentropy",
+                      metrics=["accuracy"])
+        return model
+"""
+
+
+def test_the_winners_row_reads_its_whole_run_like_the_after_line(write_workload, tmp_path):
+    # Twelve sigmoid layers behind two named inputs: the first fix also oscillates after 3 of its
+    # 12 epochs, and no longer by the end. Its row (metric, epochs, findings) is its whole run's.
+    result = repair(write_workload(DEEP_TWO_INPUTS), out=tmp_path / "repair")
+    assert result.status == "repaired", result.message
+    winner = [c for c in result.candidates if c.verdict == "won"][-1]
+    assert winner.findings == sorted(f["code"] for f in result.after["findings"])
+    assert winner.epochs == result.after["epochs"] and winner.metric == result.after["value"]
+
+
 def test_a_saved_model_with_its_data_is_repaired_like_a_workload_file(tmp_path):
     import keras
     import numpy as np

@@ -496,7 +496,8 @@ class _Loop:
             reference, reference_at_horizon, changes = training, judged_at_horizon, candidate.changes
             self.final_at_horizon = judged_at_horizon
             reference_judged = judge(training.snapshot(), metric=self.objective)
-            candidate.metric = reference_judged.value
+            # The winner's row tells its whole run: metric, epochs and what it still shows.
+            candidate.metric, candidate.findings = reference_judged.value, _codes(to_fix(reference_judged))
         return original, reference, reference_judged, changes, winner_found, decline
 
     def _round(self, round_number, target, planned, changes, reference, horizon):
