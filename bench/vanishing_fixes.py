@@ -14,7 +14,7 @@ hits), then the hits per candidate over every case and seed.
 These cases are also in the repair benchmark's draws, which have all been read: nothing here is
 held out.
 
-    python bench/vanishing_fixes.py [--seeds 0,1] [--out bench-results/vanishing_fixes]
+    python bench/vanishing_fixes.py [--seeds 0,1] [--bases circles_mlp,...] [--out bench-results/vanishing_fixes]
 """
 
 import argparse
@@ -42,6 +42,7 @@ def _label(candidate):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", default="0,1", help="the seeds each candidate trains with")
+    parser.add_argument("--bases", default="", help="only these bases, separated by commas (default: all)")
     parser.add_argument("--out", default="bench-results/vanishing_fixes")
     args = parser.parse_args(argv)
     try:
@@ -59,6 +60,13 @@ def main(argv=None):
     bench = _repair_bench()
     out = Path(args.out)
     chosen = [case for case in cases(seeds=(0,), healthy_seeds=()) if case.fault == FAULT]
+    if args.bases:
+        wanted = set(args.bases.split(","))
+        unknown = wanted - {case.base for case in chosen}
+        if unknown:
+            raise SystemExit(f"--bases takes the bases of {FAULT} cases: {sorted(c.base for c in chosen)}. "
+                             f"Received: {sorted(unknown)}")
+        chosen = [case for case in chosen if case.base in wanted]
     hits, tried = {}, {}
     for case in chosen:
         twin = bench._twin(case, out, {})
@@ -83,6 +91,7 @@ def main(argv=None):
             print(f"    {key}: {shown}, within the twin's margin {within}/{len(values)}", flush=True)
     for key in sorted(hits):
         print(f"summary {key}: within the twin's margin {hits[key]}/{tried[key]}")
+    return 0
 
 
 if __name__ == "__main__":
