@@ -433,7 +433,10 @@ class _Loop:
             at_horizon = before_the_end(at_horizon)
         # Every run is judged on the original's objective (one that crashed: the first candidate's).
         self.objective = (at_horizon.metric, at_horizon.direction) if at_horizon.value is not None else None
-        if not at_horizon.blocking and not original.finished:
+        # Nothing to fix at the horizon: the full run decides. A static finding to fix even in a
+        # run that trains despite it (``FIXED_DESPITE``) is planned for at the horizon, like any
+        # other; a fix that falls behind there is tried again on full runs (``PAYS_LATE``).
+        if not to_fix(at_horizon) and not original.finished:
             original.go_on()
         if original.error is not None:
             raise original.error
