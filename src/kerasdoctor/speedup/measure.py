@@ -24,7 +24,14 @@ class _Clock(keras.callbacks.Callback):
     With ``time_limit``, the fit stops once it has taken that many seconds (a knob many times
     slower than the baseline: its ratio is known to be below the bound, and measuring it out
     would take longer than everything else together); ``stopped`` holds the seconds it took.
-    The same one hook per batch runs in every timing run, limited or not."""
+    The same one hook per batch runs in every timing run, limited or not.
+
+    The hook is ``async_safe``: Keras calls it from its callback threads, as it calls the batch
+    hooks of a fit whose callbacks all keep the defaults, so a step does not wait for the one
+    before it to finish (a hook that must run in the training loop itself would make it wait,
+    and the timing would measure that wait, most of all at one step per execution)."""
+
+    async_safe = True
 
     def __init__(self, time_limit=None):
         super().__init__()
@@ -39,7 +46,9 @@ class _Clock(keras.callbacks.Callback):
         self.epoch_started, self.last_batch = time.perf_counter(), -1
 
     def on_train_batch_end(self, batch, logs=None):
-        self.last_batch = batch  # with steps_per_execution, the last step of the execution
+        # With steps_per_execution, the last step of the execution; the callback threads may
+        # run the hooks of an epoch out of order (the epoch's end waits for all of them).
+        self.last_batch = max(self.last_batch, batch)
         if self.time_limit is not None:
             elapsed = time.perf_counter() - self.started
             if elapsed > self.time_limit:
