@@ -179,3 +179,18 @@ def test_a_learning_rate_measured_on_the_same_model_is_read_back_instead_of_swep
     other = Change.make("layer", ["hidden"], activation="relu")
     with pytest.raises(Exception):  # another model: swept (and this stand-in workload cannot be)
         resolve((other, again), workload, measured=measured)
+
+
+def test_a_winner_trained_past_the_original_shows_its_metric_where_the_original_stopped_too():
+    from kerasdoctor.repair import _early
+    from kerasdoctor.report.repair import _side
+
+    before = Judged([], [], "val_accuracy", "max", 0.7017, 0.019, 2)
+    after = {"metric": "val_accuracy", "value": 0.8467, "noise": 0.015, "epochs": 10, "findings": [],
+             "at_horizon": 0.7333, "horizon_epochs": 2}
+    assert _early(after, before) == "; 0.7333 after 2"
+    assert _side("after", after, early=True).plain == (
+        "after: val_accuracy 0.8467 (± 0.015) after 10 epoch(s), 0.7333 after 2; no problem found")
+    # An original trained to its end compares with the winner's end: nothing more to show.
+    assert _early(after, Judged([], [], "val_accuracy", "max", 0.84, 0.019, 10)) == ""
+    assert _side("after", after).plain == "after: val_accuracy 0.8467 (± 0.015) after 10 epoch(s); no problem found"

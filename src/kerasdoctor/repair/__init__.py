@@ -53,11 +53,11 @@ def run_repair(workload, *, budget=None, minutes=None, seed=0, out=None, progres
         original.go_on()
     before_judged = judge(original.snapshot(), metric=loop.objective)
     before = _summary(before_judged, original, to_fix(before_judged))
-    before["at_horizon"] = loop.original_at_horizon.value
+    before["at_horizon"], before["horizon_epochs"] = loop.original_at_horizon.value, original.horizon
     after = None
     if improved:
         after = _summary(final_judged, final)
-        after["at_horizon"] = loop.final_at_horizon.value
+        after["at_horizon"], after["horizon_epochs"] = loop.final_at_horizon.value, final.horizon
     manual = None
     if decline:
         status, manual = "declined", decline
@@ -73,7 +73,7 @@ def run_repair(workload, *, budget=None, minutes=None, seed=0, out=None, progres
         status = "repaired"
         message = (f"Repaired with {len(changes)} change(s): {final_judged.metric} {_fmt(before_judged.value)} "
                    f"(the original, {before_judged.epochs} epoch(s)) -> {_fmt(final_judged.value)} "
-                   f"({final_judged.epochs} epochs).")
+                   f"({final_judged.epochs} epochs{_early(after, before_judged)}).")
         gain = final_judged.better_than(before_judged)
         held = gain is not None and gain <= max(final_judged.noise, before_judged.noise)
         if fixes_only_despite(changes) and held and not _loss_changed(changes, final_judged.metric):
@@ -123,6 +123,15 @@ def _beats(after, before, changes):
     gain = after.better_than(before)
     noise = max(after.noise, before.noise)
     return gain is not None and (gain >= -noise if fixes_only_despite(changes) else gain > noise)
+
+
+def _early(after, before):
+    """Where the original stopped at its horizon and the winner went on: the winner's metric at
+    that horizon, the like-for-like figure beside the original's."""
+    horizon = after.get("horizon_epochs")
+    if after.get("at_horizon") is None or not horizon or before.epochs != horizon or after["epochs"] <= horizon:
+        return ""
+    return f"; {_fmt(after['at_horizon'])} after {horizon}"
 
 
 def _fmt(value):

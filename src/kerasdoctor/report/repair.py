@@ -12,12 +12,19 @@ def _value(value):
     return "-" if value is None else f"{value:.4g}"
 
 
-def _side(label, side):
+def _side(label, side, early=False):
+    """One line of a run: its best metric, and with ``early``, where the run went on past its
+    horizon, its best metric at the horizon too (what the original, stopped there, compares with)."""
     if not side:
         return Text(f"{label}: -")
     codes = ", ".join(dict.fromkeys(f["code"] for f in side["findings"])) or "no problem found"
+    horizon = side.get("horizon_epochs")
+    if early and horizon and side["epochs"] > horizon and side.get("at_horizon") is not None:
+        early = f", {_value(side['at_horizon'])} after {horizon}"
+    else:
+        early = ""
     return Text.assemble((f"{label}: ", "bold"), f"{side['metric']} {_value(side['value'])} "
-                         f"(± {side['noise']:.2g}) after {side['epochs']} epoch(s); ", (codes, "dim"))
+                         f"(± {side['noise']:.2g}) after {side['epochs']} epoch(s){early}; ", (codes, "dim"))
 
 
 def render_repair(summary):
@@ -25,7 +32,10 @@ def render_repair(summary):
                            (f"  judged at {summary['horizon_epochs']} epoch(s), then trained on", "dim")),
              _side("before", summary["before"])]
     if summary["after"]:
-        lines.append(_side("after", summary["after"]))
+        # The original stopped where it was judged: the winner's metric by then compares with it.
+        before = summary["before"]
+        stopped = bool(before) and before["epochs"] == before.get("horizon_epochs", summary["horizon_epochs"])
+        lines.append(_side("after", summary["after"], early=stopped))
     if summary["candidates"]:
         table = Table(show_edge=False)
         for column in ("round", "change", "verdict", "metric", "epochs", "seconds", "findings"):
