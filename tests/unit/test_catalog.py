@@ -216,6 +216,19 @@ def test_saturated_activations_fires_on_saturated_tanh_layers():
     assert SaturatedActivations().check(builder.log).evidence["worst_layer"] == "hidden_0"
 
 
+def test_a_saturated_sigmoid_output_of_a_model_with_two_outputs_is_not_a_saturated_hidden_layer():
+    layers = [dense("hidden_0", 32, "tanh"), dense("kind", 1, "sigmoid"), dense("size", 1, None)]
+    builder = LogBuilder(layers=layers)
+    builder.log.model["output_names"] = ["kind", "size"]
+    for step in (0, 10):
+        builder.probe(step, layers={"kind": {"saturated_fraction": 0.9, "dead_fraction": 0.0}})
+    assert SaturatedActivations().check(builder.log) is None
+    for step in (20, 30):
+        builder.probe(step, layers={"kind": {"saturated_fraction": 0.9, "dead_fraction": 0.0},
+                                    "hidden_0": {"saturated_fraction": 0.8, "dead_fraction": 0.0}})
+    assert SaturatedActivations().check(builder.log).evidence["layers"] == {"hidden_0": 0.8}
+
+
 def test_frozen_or_dead_layer_fires_on_a_kernel_without_gradient():
     builder = LogBuilder()
     for step in (0, 10, 20):

@@ -130,6 +130,13 @@ def layers(log):
     return (log.model or {}).get("layers") or []
 
 
+def hidden_only(records, log):
+    """``records`` (layer records, input to output) without the last, the output, nor the layer
+    of any other named output of a model with several (its ``output_names``)."""
+    outputs = set((log.model or {}).get("output_names") or ())
+    return [layer for layer in records[:-1] if layer.get("name") not in outputs]
+
+
 def kernel_layers(log):
     """[(layer record, kernel variable path)] for the layers with a kernel (dense, convolution,
     recurrent, attention; inside wrappers too), input to output."""

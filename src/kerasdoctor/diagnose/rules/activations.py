@@ -1,7 +1,7 @@
 """DYING_RELU, SATURATED_ACTIVATIONS and FROZEN_OR_DEAD_LAYER, from the probe's per-layer statistics."""
 
 from kerasdoctor.diagnose.base import Finding, Rule
-from kerasdoctor.diagnose.series import fit_to_trivial, gradient_probes, kernel_layers, layers
+from kerasdoctor.diagnose.series import fit_to_trivial, gradient_probes, hidden_only, kernel_layers, layers
 from kerasdoctor.vocabulary import RECTIFIERS
 from kerasdoctor.vocabulary import SATURATING
 
@@ -106,7 +106,7 @@ class SaturatedActivations(Rule):
         self.max_saturated, self.min_probes, self.trained_well = max_saturated, min_probes, trained_well
 
     def check(self, log):
-        hidden = layers(log)[:-1]
+        hidden = hidden_only(layers(log), log)  # an output's sigmoid is its loss's business
         names = [l["name"] for l in hidden if l.get("activation") in SATURATING]
         found = _persistent(log, names, "saturated_fraction", self.max_saturated, self.min_probes)
         level = fit_to_trivial(log)

@@ -3,7 +3,7 @@
 import math
 
 from kerasdoctor.diagnose.base import Finding, Rule
-from kerasdoctor.diagnose.series import gradient_probes, kernel_layers, rms
+from kerasdoctor.diagnose.series import gradient_probes, hidden_only, kernel_layers, rms
 from kerasdoctor.vocabulary import RECTIFIERS
 
 CONSTANT = ("Zeros", "Ones", "Constant", "zeros", "ones", "constant")
@@ -91,7 +91,7 @@ class PoorInitialization(Rule):
         return self._activation_decay(log, kernels, initial)
 
     def _activation_decay(self, log, kernels, initial):
-        hidden = [layer for layer, _ in kernels[:-1]]
+        hidden = hidden_only([layer for layer, _ in kernels], log)
         relu = [l for l in hidden if l.get("activation") in RECTIFIERS]
         if len(relu) < self.min_depth or len(relu) < len(hidden) // 2:
             return None
