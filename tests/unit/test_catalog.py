@@ -413,6 +413,15 @@ def test_underfitting_fires_on_a_high_plateau():
     assert "stopped improving (0.0% of it over the last 2 epochs)" in Underfitting().check(builder.log).message
 
 
+def test_underfitting_and_slow_convergence_agree_on_a_loss_that_still_falls_slowly():
+    builder = LogBuilder().data()
+    for epoch, loss in enumerate((2.2, 2.0, 1.9, 1.86, 1.82, 1.78)):
+        builder.epoch(epoch, loss=loss, val_loss=loss)
+    underfit, slow = Underfitting().check(builder.log).message, SlowConvergence().check(builder.log).message
+    assert "improves only slowly (3.5% of it over the last 2 epochs)" in underfit and "stopped" not in underfit
+    assert "still falling (3.5% of it over the last 2 epoch(s))" in slow
+
+
 def test_underfitting_says_the_loss_rose_when_it_rose():
     builder = LogBuilder().data()
     for epoch, loss in enumerate((2.0, 1.5, 1.45, 1.45, 1.5, 1.6)):

@@ -92,6 +92,12 @@ class NotLearning(Rule):
         )
 
 
+# A training loss that fell by at least this share of the trivial loss over the last third of the
+# epochs is still falling (SLOW_CONVERGENCE says so; UNDERFITTING then says it improves slowly, not
+# that it stopped).
+STILL_FALLING = 0.02
+
+
 class SlowConvergence(Rule):
     """Reports a loss that is still falling steadily at the end but has covered little ground.
 
@@ -115,7 +121,7 @@ class SlowConvergence(Rule):
         third = max(len(losses) // 3, 1)
         recent_drop = (losses[-third - 1] - losses[-1]) / trivial
         level = losses[-1] / trivial
-        if level < self.max_progress or level >= 0.9 or recent_drop < 0.02:
+        if level < self.max_progress or level >= 0.9 or recent_drop < STILL_FALLING:
             return None
         return Finding(
             self.code, "info", log.epochs[-1]["step"],
@@ -327,8 +333,10 @@ class Underfitting(Rule):
             epochs = f"the last {third} epoch{'s' if third != 1 else ''}"
             if recent < 0:
                 why += f" and rose by {-recent:.1%} of it over {epochs}"
-            else:
+            elif recent < STILL_FALLING:
                 why += f" and stopped improving ({recent:.1%} of it over {epochs})"
+            else:
+                why += f" and improves only slowly ({recent:.1%} of it over {epochs})"
         return Finding(
             self.code, "warning", log.epochs[-1]["step"],
             f"The model underfits: {why}; validation is no worse than training, so more capacity "
