@@ -160,6 +160,13 @@ def test_an_output_that_does_not_fit_its_loss_is_fixed_even_when_the_model_train
     assert outputs.sum(axis=1) == pytest.approx(1.0, abs=1e-5)  # probabilities now
 
 
+def test_a_budget_too_small_for_any_candidate_says_so(tmp_path):
+    result = repair(EXAMPLES / "broken" / "lr_too_high.py", budget=0.01, out=tmp_path / "repair")
+    assert result.status == "not_repaired" and result.changes == []
+    assert result.candidates and all(c.verdict == "skipped" for c in result.candidates)
+    assert "the time budget ran out before any candidate could train" in result.message
+
+
 def test_repair_declines_what_no_change_can_fix_and_names_the_manual_fix(write_workload, tmp_path):
     path = write_workload(NAN_INPUTS)
     result = invoke("repair", path, "--json", "--out", tmp_path / "repair")

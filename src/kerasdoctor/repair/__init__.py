@@ -20,8 +20,8 @@ from kerasdoctor.errors import KerasDoctorError
 from kerasdoctor.files import run_folder, write_atomic, write_json
 from kerasdoctor.repair.changes import Change, apply, apply_to_fit, apply_to_model, dumps, loads
 from kerasdoctor.repair.loop import (
-    DEFAULT_BUDGET, MAX_ROUNDS, RepairResult, _Loop, _loss_changed, _summary, Budget, fixes_only_despite, judge,
-    to_fix,
+    DEFAULT_BUDGET, MAX_ROUNDS, OVER_BUDGET, RepairResult, _Loop, _loss_changed, _summary, Budget, fixes_only_despite,
+    judge, to_fix,
 )
 from kerasdoctor.repair.planners import decline_reason, facts_from_log, plan
 from kerasdoctor.repair.workload_copy import repaired_workload_source
@@ -67,6 +67,8 @@ def run_repair(workload, *, budget=None, minutes=None, seed=0, out=None, progres
         despite = sorted({f.code for f in before_judged.findings if (f.evidence or {}).get("trained_despite")})
         message = ("The workload trains well" + (f" despite {', '.join(despite)}" if despite else "")
                    + ": nothing to repair, nothing changed.")
+        if _out_of_time(loop.candidates):
+            message += " Its fix was not tried: the time budget ran out first."
     elif improved and not final_judged.blocking and _beats(final_judged, before_judged, changes):
         # The first round's winner beat the original at the same horizon, same seed, by more than
         # the noise; later ones kept up with it; and the full run beats the original's.
@@ -84,7 +86,13 @@ def run_repair(workload, *, budget=None, minutes=None, seed=0, out=None, progres
         remaining = final_judged.blocking if improved else before_judged.blocking
         first = remaining[0] if remaining else None
         manual = first.fix if first is not None else None
-        tried = "no candidate cleared it" if loop.candidates else "no change in repair's reach addresses it"
+        if not loop.candidates:
+            tried = "no change in repair's reach addresses it"
+        elif _out_of_time(loop.candidates):
+            tried = ("the time budget ran out before any candidate could train; a larger --budget or "
+                     "--minutes gives them room")
+        else:
+            tried = "no candidate cleared it"
         message = f"Not repaired: {first.code if first else 'the problem'} remains ({tried})."
         if improved and remaining:
             message += " " + _partial_gain(changes, before_judged, final_judged)
@@ -102,6 +110,11 @@ def run_repair(workload, *, budget=None, minutes=None, seed=0, out=None, progres
                           model=final.result.model if status == "repaired" and final.result else None)
     _write(result, workload, original, final if status == "repaired" else None)
     return result
+
+
+def _out_of_time(candidates):
+    """Whether there were candidates and the time budget left room for none of them."""
+    return bool(candidates) and all(c.verdict == "skipped" and c.note == OVER_BUDGET for c in candidates)
 
 
 def _partial_gain(changes, before, after):

@@ -322,6 +322,7 @@ def fixes_only_despite(changes):
 
 
 MAX_CANDIDATES = 4  # a round tries at most this many of its planner's candidates
+OVER_BUDGET = "over the time budget"  # the note of a candidate the budget left no room for
 FALL = 0.95  # a range test whose smoothed loss never falls below this share of its start found no rate
 
 
@@ -514,7 +515,7 @@ class _Loop:
             self.candidates.append(candidate)
             horizon_cost = self.budget.full * horizon / self.epochs if self.budget.full else 0.0
             if not self.budget.allows(horizon_cost + remaining):
-                candidate.verdict, candidate.note = "skipped", "over the time budget"
+                candidate.verdict, candidate.note = "skipped", OVER_BUDGET
                 continue
             try:
                 resolved = resolve(candidate.changes, self.workload, self.seed, self.measured)
