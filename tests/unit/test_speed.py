@@ -354,3 +354,22 @@ def test_the_cache_alone_is_recommended_by_its_compile_seconds_not_a_throughput(
     for line in render_speed(result):
         console.print(line)
     assert "recommended: compilation cache  (compiling 2.00 s -> 0.30 s in a new process)" in console.export_text()
+
+
+def test_a_baseline_that_ends_at_chance_gets_a_warning_and_one_that_learns_does_not():
+    from types import SimpleNamespace
+
+    from kerasdoctor.speedup import at_chance
+
+    labels = np.array([0] * 50 + [1] * 30 + [2] * 20)  # the most common class: half the rows
+    data = SimpleNamespace(validation=(np.zeros((100, 4)), labels))
+
+    def baseline(*bests):
+        return SimpleNamespace(accuracy=[{"metric": "val_accuracy", "direction": "max", "values": [0.3, best]}
+                                         for best in bests])
+
+    warning = at_chance(data, baseline(0.5, 0.52))
+    assert warning is not None and "does not learn" in warning and "0.5" in warning
+    assert at_chance(data, baseline(0.8, 0.82)) is None
+    loss = SimpleNamespace(accuracy=[{"metric": "val_loss", "direction": "min", "values": [1.0, 0.9]}] * 2)
+    assert at_chance(data, loss) is None  # not an accuracy: no chance level to read

@@ -25,6 +25,8 @@ def render_speed(summary):
                            (f"{facts['backend']} on {facts['accelerator']}", "dim")),
              Text(f"baseline: {speed:,.0f} {unit}, compiling {base['compile_seconds']:.2f} s; "
                   f"accuracy judged on {summary['metric']}")]
+    for warning in summary.get("warnings") or ():
+        lines.append(Text(f"warning: {warning}", style="bold yellow"))
     found = summary.get("profile") or {}
     if "error" in found:
         lines.append(Text(f"profile not taken: {found['error']}", style="dim"))

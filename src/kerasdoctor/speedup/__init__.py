@@ -105,6 +105,7 @@ class SpeedResult:
     seconds: float
     profile: dict = field(default_factory=dict)
     combination: Row | None = None  # knobs measured together that did not pay together
+    warnings: list = field(default_factory=list)  # what the figures must be read with
 
     def to_dict(self):
         return {
@@ -117,7 +118,7 @@ class SpeedResult:
                 "knobs": self.recommended.name.split(" + ") if self.recommended.name != BASELINE else [],
                 **{k: v for k, v in self.recommended.to_dict().items() if k != "name"}},
             "combination_not_kept": None if self.combination is None else self.combination.to_dict(),
-            "seconds": self.seconds,
+            "warnings": self.warnings, "seconds": self.seconds,
         }
 
 
@@ -319,6 +320,29 @@ def _target(baseline):
     return (mean - se if direction == "max" else mean + se), direction
 
 
+def at_chance(data, baseline):
+    """A warning when the workload's own training ends with a validation accuracy at chance (the
+    most common class's share, within NOT_LEARNING's margin): the knobs' accuracy checks and
+    times to target then compare runs that learn nothing. None otherwise, or when it cannot tell."""
+    from kerasdoctor.diagnose.rules.progress import NotLearning
+    from kerasdoctor.monitor.datastats import summarize_labels
+
+    metric, direction = baseline.accuracy[0]["metric"], baseline.accuracy[0]["direction"]
+    validation = data.validation if isinstance(data.validation, tuple) else None
+    if not is_accuracy(metric) or validation is None or not hasattr(validation[1], "shape"):
+        return None
+    counts = summarize_labels(validation[1])["y"].get("counts")
+    if not counts:
+        return None
+    chance = max(counts) / sum(counts)
+    best, _ = _mean_se([_best(run["values"], direction) for run in baseline.accuracy])
+    if best > chance + NotLearning().chance_margin * (1 - chance):
+        return None
+    return (f"The workload's own training does not learn: its best {metric} averages {best:.3g}, where always "
+            f"predicting the most common class scores {chance:.3g}. The accuracy checks below compare runs "
+            "that learn nothing; run keras-doctor check (or repair) on it first.")
+
+
 def _check_scaling(candidates, workload, data, baseline):
     """Each batch-size knob's learning-rate scale, checked by a short lr_find at both batch sizes:
     the rule (sqrt or linear) nearer to the ratio of the two suggestions. Left as it was when a
@@ -432,6 +456,7 @@ def _run_speed(workload, repeats, seeds, epochs, steps, out, progress, cache_dir
     if baseline.error is not None:
         raise KerasDoctorError(f"The workload's own training failed: {baseline.error}")
     target, direction = _target(baseline)
+    warnings = [w for w in (at_chance(data, baseline),) if w]
     checking = [r for r in rows if r.changes_math and r.error is None and (r.throughput_ratio or 0) >= PAYS]
     ticks.grow(seeds * len(checking))
     for row in checking:
@@ -477,7 +502,7 @@ def _run_speed(workload, repeats, seeds, epochs, steps, out, progress, cache_dir
     with run_folder(f"speed-{workload.name}", out) as run_dir:
         result = SpeedResult(str(workload.path), run_dir, found, baseline, rows, skipped,
                              recommended, baseline.accuracy[0]["metric"], time.perf_counter() - started,
-                             found_profile, combination)
+                             found_profile, combination, warnings)
         write_json(run_dir / "speed.json", result.to_dict())
         final = recommended.settings if names else baseline.settings
         write_atomic(run_dir / "fast_workload.py", fast_workload_source(workload, final, names))

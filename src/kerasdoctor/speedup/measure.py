@@ -19,47 +19,51 @@ TIMING_STEPS = 200
 
 
 class _Clock(keras.callbacks.Callback):
-    """Wall seconds since the fit began at each epoch's end (the epoch end syncs the device).
+    """Wall seconds since the fit began at each epoch's end (the epoch end syncs the device), and
+    the steps each epoch trained (from the optimizer's step count).
 
-    With ``time_limit``, the fit stops once it has taken that many seconds (a knob many times
-    slower than the baseline: its ratio is known to be below the bound, and measuring it out
-    would take longer than everything else together); ``stopped`` holds the seconds it took.
-    The same one hook per batch runs in every timing run, limited or not.
+    It has no hook per batch: Keras runs a fit whose callbacks have none (or only hooks that say
+    they are ``async_safe``) without waiting for each step's results before it starts the next,
+    and a hook of keras-doctor's own in the training loop would make every timing run wait at
+    every step, most of all at one step per execution.
 
-    The hook is ``async_safe``: Keras calls it from its callback threads, as it calls the batch
-    hooks of a fit whose callbacks all keep the defaults, so a step does not wait for the one
-    before it to finish (a hook that must run in the training loop itself would make it wait,
-    and the timing would measure that wait, most of all at one step per execution)."""
-
-    async_safe = True
+    With ``time_limit``, the fit stops at the end of the epoch in which it passed that many
+    seconds (a knob many times slower than the baseline: its ratio is known to be below the
+    bound, and measuring it out would take longer than everything else together); ``stopped``
+    holds the seconds it took."""
 
     def __init__(self, time_limit=None):
         super().__init__()
         self.started, self.epoch_started, self.ends, self.durations, self.logs = None, None, [], [], []
-        self.steps, self.last_batch = [], -1
+        self.steps, self._done = [], 0
         self.time_limit, self.stopped = time_limit, None
 
+    def _count(self):
+        """The optimizer's steps so far; None under loss scaling, whose optimizer does not count
+        the steps it skips (their gradients overflowed)."""
+        optimizer = self.model.optimizer
+        if hasattr(optimizer, "inner_optimizer"):
+            return None
+        return int(keras.ops.convert_to_numpy(optimizer.iterations.value))
+
     def on_train_begin(self, logs=None):
+        self._done = self._count()
         self.started = time.perf_counter()
 
     def on_epoch_begin(self, epoch, logs=None):
-        self.epoch_started, self.last_batch = time.perf_counter(), -1
-
-    def on_train_batch_end(self, batch, logs=None):
-        # With steps_per_execution, the last step of the execution; the callback threads may
-        # run the hooks of an epoch out of order (the epoch's end waits for all of them).
-        self.last_batch = max(self.last_batch, batch)
-        if self.time_limit is not None:
-            elapsed = time.perf_counter() - self.started
-            if elapsed > self.time_limit:
-                self.stopped = elapsed
-                self.model.stop_training = True
+        self.epoch_started = time.perf_counter()
 
     def on_epoch_end(self, epoch, logs=None):
         now = time.perf_counter()
-        self.steps.append(self.last_batch + 1)
+        done = self._count()
+        # Under loss scaling, the steps Keras planned for the epoch (None when it does not know).
+        self.steps.append((self.params or {}).get("steps") if done is None else done - self._done)
+        self._done = done
         self.durations.append(now - self.epoch_started)
         self.ends.append(now - self.started)
+        if self.time_limit is not None and now - self.started > self.time_limit:
+            self.stopped = now - self.started
+            self.model.stop_training = True
         self.logs.append(dict(logs or {}))
 
 
@@ -160,8 +164,9 @@ def _timing_run(workload, data, settings, plan, steps, seed, time_limit=None):
     model.fit(**arguments, epochs=1 + steady_epochs, verbose=0, callbacks=[clock], **fit_steps)
     if clock.stopped is not None:
         return {"stopped_after_seconds": clock.stopped}
-    if len(clock.durations) < 1 + steady_epochs or min(clock.steps) < steps:
-        raise KerasDoctorError(f"the timing run trained {min(clock.steps, default=0)} of its {steps} steps "
+    counted = [n for n in clock.steps if n is not None]
+    if len(clock.durations) < 1 + steady_epochs or min(counted, default=steps) < steps:
+        raise KerasDoctorError(f"the timing run trained {min(counted, default=0)} of its {steps} steps "
                                "in an epoch (the data ran out)")
     first, steady = clock.durations[0], clock.durations[1:]
     seconds, done = sum(steady), steps * len(steady)
