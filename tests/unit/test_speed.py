@@ -373,3 +373,16 @@ def test_a_baseline_that_ends_at_chance_gets_a_warning_and_one_that_learns_does_
     assert at_chance(data, baseline(0.8, 0.82)) is None
     loss = SimpleNamespace(accuracy=[{"metric": "val_loss", "direction": "min", "values": [1.0, 0.9]}] * 2)
     assert at_chance(data, loss) is None  # not an accuracy: no chance level to read
+
+
+def test_a_learning_rate_schedule_leaves_the_batch_knobs_out_with_the_reason():
+    from kerasdoctor.speedup.measure import learning_rate_is_number
+
+    knobs, skipped = candidates(CPU, Settings(batch_size=32), samples=3000, optimizer="Adam", rate_is_number=False)
+    assert not [k for k in knobs if k.group == "batch"]
+    assert any(name == "batch size" and "schedule" in why for name, why in skipped)
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
+    model.compile(keras.optimizers.SGD(keras.optimizers.schedules.ExponentialDecay(0.1, 100, 0.9)), "mse")
+    assert not learning_rate_is_number(model)
+    model.compile(keras.optimizers.SGD(0.1), "mse")
+    assert learning_rate_is_number(model)

@@ -33,7 +33,9 @@ from kerasdoctor.monitor.datastats import summarize
 from kerasdoctor.speedup import knobs as knob_module
 from kerasdoctor.speedup.knobs import Knob, Settings
 from kerasdoctor.speedup.fast_copy import fast_workload_source
-from kerasdoctor.speedup.measure import TIMING_STEPS, accuracy_run, profile, timing_plan, timing_run
+from kerasdoctor.speedup.measure import (
+    TIMING_STEPS, accuracy_run, learning_rate_is_number, profile, timing_plan, timing_run,
+)
 from kerasdoctor.speedup.worker import run_elsewhere
 from kerasdoctor.vocabulary import is_accuracy
 from kerasdoctor.workload.data import count_rows
@@ -432,7 +434,8 @@ def _run_speed(workload, repeats, seeds, epochs, steps, out, progress, cache_dir
         samples = count_rows(data.y_train)
     candidates, skipped = knob_module.candidates(found, baseline_settings, samples=samples or 0, optimizer=optimizer,
                                                  python_workload=Path(workload.path).suffix == ".py",
-                                                 pipeline=data.train if data.is_pipeline else None)
+                                                 pipeline=data.train if data.is_pipeline else None,
+                                                 rate_is_number=learning_rate_is_number(probe_model))
     if any(k.group == "batch" for k in candidates):
         candidates = _check_scaling(candidates, workload, data, baseline_settings)
     baseline = Row(BASELINE, "the workload as it is", False, baseline_settings)

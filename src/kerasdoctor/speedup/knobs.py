@@ -119,9 +119,10 @@ def already_prefetches(dataset):
     return "prefetch" in type(dataset).__name__.lower()
 
 
-def candidates(found, baseline, *, samples, optimizer, python_workload=True, pipeline=None):
+def candidates(found, baseline, *, samples, optimizer, python_workload=True, pipeline=None, rate_is_number=True):
     """The knobs that apply, and (name, why) for the ones that do not. ``pipeline``: the training
-    pipeline of a pipeline workload (its kind decides the input knobs)."""
+    pipeline of a pipeline workload (its kind decides the input knobs); ``rate_is_number``: whether
+    the compiled learning rate is a number, which a batch-size knob scales (not a schedule)."""
     knobs, skipped = [], []
     for backend in found.get("backends", ()):
         if backend == found["backend"]:
@@ -139,6 +140,9 @@ def candidates(found, baseline, *, samples, optimizer, python_workload=True, pip
                           "jit_compile=False: no XLA compilation of the train step", "jit"))
     if baseline.batch_size is None:
         skipped.append(("batch size", "the pipeline makes its own batches"))
+    elif not rate_is_number:
+        skipped.append(("batch size", "the learning rate is a schedule, which a larger batch would need scaled "
+                                      "with it; speed scales a number only"))
     else:
         linear = optimizer.lower() == "sgd"
         for factor in BATCH_FACTORS:

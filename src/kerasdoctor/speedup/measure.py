@@ -80,6 +80,20 @@ def distributed(settings):
         keras.distribution.set_distribution(None)
 
 
+def _compiled_rate(config):
+    """The learning rate in a model's compile config (a number, a serialized schedule, or None)."""
+    optimizer = config.get("optimizer")
+    return optimizer.get("config", {}).get("learning_rate") if isinstance(optimizer, dict) else None
+
+
+def learning_rate_is_number(model):
+    """Whether ``model`` was compiled with a learning rate that is a number (one ``build`` can scale)."""
+    try:
+        return isinstance(_compiled_rate(model.get_compile_config() or {}), (int, float))
+    except Exception:  # noqa: BLE001 - a model that cannot say: the batch knobs fail in their rows
+        return True
+
+
 def build(workload, settings, seed):
     """A fresh model of ``workload`` trained the way ``settings`` say (the user's objects untouched).
     Call it after ``keras.backend.clear_session()``, which would also clear the distribution."""
@@ -95,12 +109,11 @@ def build(workload, settings, seed):
     config["jit_compile"] = settings.jit_compile
     config["steps_per_execution"] = settings.steps_per_execution
     if settings.learning_rate_scale != 1.0:
-        optimizer = config["optimizer"]
-        rate = optimizer.get("config", {}).get("learning_rate") if isinstance(optimizer, dict) else None
+        rate = _compiled_rate(config)
         if not isinstance(rate, (int, float)):
             raise KerasDoctorError("the learning rate is a schedule or cannot be read, so it cannot be scaled "
                                    "with the batch size")
-        optimizer["config"]["learning_rate"] = float(rate) * settings.learning_rate_scale
+        config["optimizer"]["config"]["learning_rate"] = float(rate) * settings.learning_rate_scale
     model.compile_from_config(config)
     return model
 
