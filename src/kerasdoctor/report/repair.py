@@ -18,13 +18,11 @@ def _side(label, side, early=False):
     if not side:
         return Text(f"{label}: -")
     codes = ", ".join(dict.fromkeys(f["code"] for f in side["findings"])) or "no problem found"
-    horizon = side.get("horizon_epochs")
+    horizon, by_then = side.get("horizon_epochs"), ""
     if early and horizon and side["epochs"] > horizon and side.get("at_horizon") is not None:
-        early = f", {_value(side['at_horizon'])} after {horizon}"
-    else:
-        early = ""
+        by_then = f", {_value(side['at_horizon'])} after {horizon}"
     return Text.assemble((f"{label}: ", "bold"), f"{side['metric']} {_value(side['value'])} "
-                         f"(± {side['noise']:.2g}) after {side['epochs']} epoch(s){early}; ", (codes, "dim"))
+                         f"(± {side['noise']:.2g}) after {side['epochs']} epoch(s){by_then}; ", (codes, "dim"))
 
 
 def render_repair(summary):
