@@ -487,6 +487,17 @@ def _facts(model, x=None, y=None, fit=None, input_kind="arrays"):
     return facts_from_log(log)
 
 
+def test_the_outputs_of_a_model_with_several_are_not_hidden_layers_to_plan_for():
+    inputs = keras.Input((4,))
+    trunk = keras.layers.Dense(8, activation="sigmoid", name="trunk")(inputs)
+    kind = keras.layers.Dense(1, activation="sigmoid", name="kind")(trunk)
+    size = keras.layers.Dense(1, name="size")(trunk)
+    model = keras.Model(inputs, {"kind": kind, "size": size})
+    model.compile("adam", {"kind": "binary_crossentropy", "size": "mse"})
+    facts = _facts(model, x=_x(4), y={"kind": np.zeros(ROWS, "int32"), "size": np.zeros(ROWS, "float32")})
+    assert facts["hidden"] == ["trunk"]
+
+
 def _finding(code, **evidence):
     return Finding(code, "warning", None, f"{code} (synthetic)", evidence, "")
 

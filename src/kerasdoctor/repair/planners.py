@@ -9,7 +9,7 @@ weights from the label counts. ``facts`` is what ``facts_from_log`` reads from t
 run. Codes that no change can address have a ``DECLINE`` entry instead: the manual fix.
 """
 
-from kerasdoctor.diagnose.series import labels, loss_info, output_units
+from kerasdoctor.diagnose.series import hidden_only, labels, loss_info, output_units
 from kerasdoctor.repair.changes import MEASURED, Change
 from kerasdoctor.tune.space import default_learning_rate
 from kerasdoctor.vocabulary import ACTIVATION_LAYERS, KERNEL_LAYERS, LINEAR, RELU_FAMILY, SATURATING, SELU_FAMILY, WRAPPER_LAYERS
@@ -51,7 +51,7 @@ def facts_from_log(log):
         "model_class": model.get("class_name"),
         "layers": layers,
         "kernel_layers": [layer["name"] for layer in kernel],
-        "hidden": [layer["name"] for layer in kernel[:-1]],
+        "hidden": [layer["name"] for layer in hidden_only(kernel, log)],  # no output of several either
         "output_layer": kernel[-1]["name"] if kernel else None,
         "activations": {layer["name"]: layer.get("activation") for layer in layers},
         "output_activation": model.get("output_activation"),
