@@ -406,6 +406,18 @@ def test_underfitting_fires_on_a_bottleneck_narrower_than_the_output():
     assert Underfitting().check(builder.log).evidence["bottleneck"] == ["hidden_1", 2, 10]
 
 
+def test_a_narrow_head_of_a_model_with_two_outputs_is_not_a_bottleneck():
+    layers = [dense("hidden_0", 32), dense("ink", 1, None), dense("digit", 10, "softmax")]
+    builder = LogBuilder(layers=layers).data()
+    for epoch, loss in enumerate((2.0, 1.6, 1.3, 1.2)):
+        builder.epoch(epoch, loss=loss, val_loss=loss)
+    # Read as one output, the one-unit layer before it would be a bottleneck...
+    assert Underfitting().check(builder.log).evidence["bottleneck"] == ["ink", 1, 10]
+    # ...but it is an output of its own.
+    builder.log.model["output_names"] = ["ink", "digit"]
+    assert Underfitting().check(builder.log) is None
+
+
 def test_underfitting_fires_on_a_high_plateau():
     builder = LogBuilder().data()
     for epoch, loss in enumerate((2.0, 1.5, 1.45, 1.45, 1.45, 1.45)):

@@ -4,7 +4,7 @@ its own module and is imported here, where it was first defined)."""
 from kerasdoctor.diagnose.base import Finding, Rule
 from kerasdoctor.diagnose.rules.loss_oscillating import LossOscillating  # noqa: F401
 from kerasdoctor.diagnose.series import (
-    chance_accuracy, epoch_values, fit_to_trivial, is_classification, is_finite, kernel_layers,
+    chance_accuracy, epoch_values, fit_to_trivial, hidden_only, is_classification, is_finite, kernel_layers,
     labels, metric_name, output_units, trivial_loss,
 )
 
@@ -315,7 +315,8 @@ class Underfitting(Rule):
         recent = (train[-third - 1] - train[-1]) / trivial
         units = output_units(log) or 1
         # Only Dense layers: a conv layer's width is multiplied by its spatial positions.
-        hidden = [l for l, _ in kernel_layers(log)[:-1] if l.get("units") and l.get("class_name") == "Dense"]
+        hidden = [l for l in hidden_only([l for l, _ in kernel_layers(log)], log)
+                  if l.get("units") and l.get("class_name") == "Dense"]
         narrowest = min(hidden, key=lambda l: l["units"]) if hidden else None
         bottleneck = narrowest is not None and units > 1 and narrowest["units"] < units
         stalled = recent < self.plateau and fit >= self.min_plateau_loss
